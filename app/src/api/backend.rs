@@ -1,0 +1,88 @@
+//! The seam between the server functions (compiled into `app`) and the server that
+//! implements them (the `server` crate, which `app` cannot depend on). The server
+//! provides an [`SharedBackend`] through Leptos context and puts the signed-in user into
+//! each request's extensions as [`Authenticated`].
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use crate::error::ApiError;
+use crate::model::{
+    Bootstrap, ConversationId, ConversationSummary, HistoryPage, Order, Person, Seq, User,
+    UserId,
+};
+
+/// The signed-in user of the current request, placed in the request's extensions by the
+/// server's session middleware.
+#[derive(Clone, Debug)]
+pub struct Authenticated(pub User);
+
+/// Everything the server functions ask of the server. Every method checks the rules for
+/// `me` itself: callers pass only who is asking.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    async fn bootstrap(&self, me: &User) -> Result<Bootstrap, ApiError>;
+    async fn conversation_by_slug(
+        &self,
+        me: &User,
+        slug: &str,
+    ) -> Result<ConversationSummary, ApiError>;
+    async fn history(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        before: Option<Seq>,
+    ) -> Result<HistoryPage, ApiError>;
+    async fn people(&self, me: &User) -> Result<Vec<Person>, ApiError>;
+    async fn open_direct(&self, me: &User, other: UserId) -> Result<ConversationSummary, ApiError>;
+    async fn orders(&self, me: &User) -> Result<Vec<Order>, ApiError>;
+    async fn order(&self, me: &User, number: i64) -> Result<Order, ApiError>;
+    async fn open_order_thread(
+        &self,
+        me: &User,
+        number: i64,
+    ) -> Result<ConversationSummary, ApiError>;
+}
+
+/// How the backend travels in Leptos context.
+pub type SharedBackend = Arc<dyn Backend>;
+
+/// The backend and the signed-in user, or `unauthenticated`.
+pub fn context() -> Result<(SharedBackend, User), ApiError> {
+    let backend = use_context::<SharedBackend>().ok_or_else(ApiError::internal)?;
+    let user = current_user().ok_or_else(ApiError::unauthenticated)?;
+    Ok((backend, user))
+}
+
+/// The signed-in user of the request being handled, if any.
+pub fn current_user() -> Option<User> {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Authenticated>().map(|a| a.0.clone()))
+}
+
+/// Sets the HTTP status of a server-function response from its error code.
+pub fn fail<T>(error: ApiError) -> Result<T, ApiError> {
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = axum::http::StatusCode::from_u16(error.code.http_status()) {
+            res.set_status(status);
+        }
+    }
+    Err(error)
+}
+
+/// Runs a backend call for the signed-in user, mapping errors to their HTTP status.
+pub async fn with_backend<T, F, Fut>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(SharedBackend, User) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let (backend, user) = match context() {
+        Ok(ctx) => ctx,
+        Err(e) => return fail(e),
+    };
+    match f(backend, user).await {
+        Ok(v) => Ok(v),
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,23 @@
+//! Server functions: the request/response half of Parley (history, lists, opening
+//! conversations). Each one resolves the signed-in user, then hands the work to the
+//! server's [`backend::Backend`], which owns the rules checks and the storage. The live
+//! half is the WebSocket protocol in [`crate::protocol`].
+
+#[cfg(feature = "ssr")]
+pub mod backend;
+
+mod bootstrap;
+mod conversation;
+mod history;
+mod open_direct;
+mod open_order_thread;
+mod orders;
+mod people;
+
+pub use bootstrap::{GetBootstrap, get_bootstrap};
+pub use conversation::{GetConversation, get_conversation};
+pub use history::{ListHistory, list_history};
+pub use open_direct::{OpenDirect, open_direct};
+pub use open_order_thread::{OpenOrderThread, open_order_thread};
+pub use orders::{GetOrder, ListOrders, get_order, list_orders};
+pub use people::{ListPeople, list_people};

@@ -1,0 +1,162 @@
+//! The one error Parley shows the world: a stable `code`, a human `message`, and the HTTP
+//! status it maps to. The same envelope travels in server-function responses, REST
+//! responses and WebSocket `error` frames. It never carries SQL, paths or stack traces:
+//! the server logs those with a request id and sends `internal`.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// What went wrong, in words a client can branch on. Serialized in `snake_case`;
+/// these strings are part of the protocol and never change meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request is well-formed but a field is invalid.
+    BadRequest,
+    /// No valid session.
+    Unauthenticated,
+    /// The rules do not allow this user to do this.
+    Forbidden,
+    /// No such thing, or the user may not know it exists.
+    NotFound,
+    /// A message with no visible text.
+    EmptyMessage,
+    /// A message over the configured length limit.
+    MessageTooLong,
+    /// A WebSocket frame that is not valid protocol JSON.
+    MalformedFrame,
+    /// A WebSocket frame or HTTP body over the configured size limit.
+    FrameTooLarge,
+    /// Too many requests; try again later.
+    RateLimited,
+    /// Something failed on the server; details are in its log.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status this code is sent with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest
+            | ErrorCode::EmptyMessage
+            | ErrorCode::MessageTooLong
+            | ErrorCode::MalformedFrame => 400,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::FrameTooLarge => 413,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Internal => 500,
+        }
+    }
+
+    /// The wire spelling, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::EmptyMessage => "empty_message",
+            ErrorCode::MessageTooLong => "message_too_long",
+            ErrorCode::MalformedFrame => "malformed_frame",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error envelope: `{"code": "...", "message": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(ErrorCode::Unauthenticated, "Please sign in.")
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(ErrorCode::Forbidden, "You are not allowed to do that.")
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("No such {what}."))
+    }
+
+    /// The only message a client ever sees for a server-side failure.
+    pub fn internal() -> Self {
+        Self::new(
+            ErrorCode::Internal,
+            "Something went wrong on the server. Please try again.",
+        )
+    }
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(_) => Self::new(
+                ErrorCode::Internal,
+                "Could not reach the server. Check your connection.",
+            ),
+            ServerFnErrorErr::Args(m)
+            | ServerFnErrorErr::MissingArg(m)
+            | ServerFnErrorErr::Deserialization(m) => Self::new(ErrorCode::BadRequest, m),
+            _ => Self::internal(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_is_code_and_message() {
+        let e = ApiError::new(ErrorCode::MessageTooLong, "too long");
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(json, r#"{"code":"message_too_long","message":"too long"}"#);
+        assert_eq!(serde_json::from_str::<ApiError>(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn code_spelling_matches_serde() {
+        for code in [
+            ErrorCode::BadRequest,
+            ErrorCode::Unauthenticated,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::EmptyMessage,
+            ErrorCode::MessageTooLong,
+            ErrorCode::MalformedFrame,
+            ErrorCode::FrameTooLarge,
+            ErrorCode::RateLimited,
+            ErrorCode::Internal,
+        ] {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert!((400..=500).contains(&code.http_status()));
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Parley's shared crate, compiled for the server (`ssr`) and to WebAssembly (`hydrate`).
+//!
+//! - [`model`]: wire types (users, conversations, messages) and input checks
+//! - [`protocol`]: every live frame, as serde enums
+//! - [`rules`]: who may do what (SPEC.md §4), pure functions
+//! - [`error`]: the one error envelope
+//! - [`api`]: server functions (history, lists, opening conversations)
+//! - [`ui`]: Leptos components and pages
+//! - [`client`]: the browser's live connection (a no-op on the server)
+
+pub mod api;
+pub mod client;
+pub mod error;
+pub mod model;
+pub mod protocol;
+pub mod rules;
+pub mod ui;
+
+pub use ui::{App, shell};

@@ -1,0 +1,259 @@
+//! Wire types shared by server and browser: users, conversations, messages and the small
+//! newtypes that keep their ids apart. Database rows live in the server's `store` and
+//! convert into these; nothing here knows about SQL.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, ErrorCode};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A user's database id.
+    UserId
+);
+id_type!(
+    /// An organisation's database id.
+    OrganisationId
+);
+id_type!(
+    /// A conversation's database id.
+    ConversationId
+);
+id_type!(
+    /// A message's database id, unique across conversations.
+    MessageId
+);
+
+/// A message's position in its conversation: 1, 2, 3 … with no gaps.
+pub type Seq = i64;
+
+/// The id a client gives a message before sending it; re-sending the same id is safe.
+pub type ClientId = uuid::Uuid;
+
+/// What a user may do in general (SPEC.md §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Internal staff who manage everything.
+    Admin,
+    /// Internal staff.
+    Member,
+    /// A user of an outside organisation: client or manufacturer.
+    Guest,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Guest => "guest",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            "guest" => Some(Role::Guest),
+            _ => None,
+        }
+    }
+
+    /// Admins and members are the fulfillment company's own staff.
+    pub fn is_internal(self) -> bool {
+        !matches!(self, Role::Guest)
+    }
+}
+
+/// The kinds of conversation of SPEC.md §3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationKind {
+    Channel,
+    Direct,
+    Group,
+    Order,
+}
+
+impl ConversationKind {
+    pub const ALL: [ConversationKind; 4] = [
+        ConversationKind::Channel,
+        ConversationKind::Direct,
+        ConversationKind::Group,
+        ConversationKind::Order,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationKind::Channel => "channel",
+            ConversationKind::Direct => "direct",
+            ConversationKind::Group => "group",
+            ConversationKind::Order => "order",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConversationKind> {
+        ConversationKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A signed-in user as the rest of the system sees them. No secrets here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub organisation_id: OrganisationId,
+    pub organisation_name: String,
+}
+
+/// Who a conversation admits, which is all the rules need to know about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audience {
+    pub kind: ConversationKind,
+    /// Channel: the organisations it admits. Order thread: the organisations linked to
+    /// the order (internal staff are always in). Empty for direct and group.
+    pub organisations: Vec<OrganisationId>,
+    /// Direct and group: exactly the members. Empty for channels and order threads.
+    pub members: Vec<UserId>,
+}
+
+/// A conversation as one user sees it in their list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: ConversationId,
+    pub kind: ConversationKind,
+    /// The URL segment: `/chat/{slug}`.
+    pub slug: String,
+    /// What this user calls it: `#oracare-team`, the other person's name, `Order 1042`.
+    pub title: String,
+    /// The newest message's `seq`, 0 when empty.
+    pub last_seq: Seq,
+    /// The newest `seq` this user has read.
+    pub last_read_seq: Seq,
+    /// Messages by others after `last_read_seq`.
+    pub unread: u32,
+    pub audience: Audience,
+}
+
+/// One chat message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub seq: Seq,
+    pub sender_id: UserId,
+    pub sender_name: String,
+    pub client_id: ClientId,
+    /// Plain text as the sender typed it; always shown as text, never as HTML.
+    pub body: String,
+    /// Unix time in milliseconds, assigned by the server.
+    pub created_at_ms: i64,
+}
+
+/// One page of history, newest page first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// The page's messages in ascending `seq` order, for display.
+    pub messages: Vec<Message>,
+    /// Pass as `before` to get the next older page; `None` when this page reaches `seq` 1.
+    pub next_before: Option<Seq>,
+}
+
+/// Someone a user may start a direct message with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: UserId,
+    pub display_name: String,
+    pub organisation_name: String,
+}
+
+/// A demo order on the dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub number: i64,
+    pub customer: String,
+    pub sku: String,
+    pub quantity: i64,
+    pub status: String,
+    /// Organisations linked to the order: its client, sometimes its manufacturer.
+    pub organisations: Vec<OrganisationId>,
+    pub organisation_names: Vec<String>,
+}
+
+/// What the browser needs for its first paint: who is signed in and their conversations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bootstrap {
+    pub me: User,
+    pub conversations: Vec<ConversationSummary>,
+}
+
+/// Default upper bound on a message's length, in characters.
+pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 4_000;
+
+/// Checks a message body: not blank, at most `max_chars` characters. Returns it unchanged
+/// but for trailing whitespace, which carries no meaning.
+pub fn validate_body(body: &str, max_chars: usize) -> Result<String, ApiError> {
+    let trimmed = body.trim_end();
+    if trimmed.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::EmptyMessage,
+            "A message needs some text.",
+        ));
+    }
+    let chars = trimmed.chars().count();
+    if chars > max_chars {
+        return Err(ApiError::new(
+            ErrorCode::MessageTooLong,
+            format!("A message may have at most {max_chars} characters; this one has {chars}."),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_bodies_are_empty_messages() {
+        for body in ["", " ", "\n\t  \n"] {
+            assert_eq!(validate_body(body, 10).unwrap_err().code, ErrorCode::EmptyMessage);
+        }
+    }
+
+    #[test]
+    fn length_counts_characters_not_bytes() {
+        assert_eq!(validate_body("ééééé", 5).unwrap(), "ééééé");
+        assert_eq!(
+            validate_body("éééééé", 5).unwrap_err().code,
+            ErrorCode::MessageTooLong
+        );
+    }
+
+    #[test]
+    fn leading_whitespace_is_kept_trailing_dropped() {
+        assert_eq!(validate_body("  indented\n\n", 100).unwrap(), "  indented");
+    }
+
+    #[test]
+    fn ids_serialize_as_plain_numbers() {
+        assert_eq!(serde_json::to_string(&ConversationId(7)).unwrap(), "7");
+    }
+}

@@ -1,0 +1,194 @@
+//! Every frame on the live connection (`/ws`), as serde enums both sides compile.
+//! JSON text frames, internally tagged by `"type"`. `docs/protocol.md` is the prose
+//! version of this file; keep them in step.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::model::{ClientId, ConversationId, ConversationSummary, Message, MessageId, Seq, User};
+
+/// Frames a browser sends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Post a message. `client_id` makes it idempotent: the same id from the same user
+    /// is acked with the first message's id and `seq`, and stored once.
+    Send {
+        client_id: ClientId,
+        conversation_id: ConversationId,
+        body: String,
+    },
+    /// The user has seen every message of the conversation up to `seq`.
+    Read {
+        conversation_id: ConversationId,
+        seq: Seq,
+    },
+    /// Keep-alive; answered with `pong` carrying the same nonce.
+    Ping { nonce: u64 },
+}
+
+/// Frames the server sends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// First frame on every connection: who the server thinks you are.
+    Hello { me: User },
+    /// A `send` is durable: committed with this id and `seq`.
+    Ack {
+        client_id: ClientId,
+        conversation_id: ConversationId,
+        id: MessageId,
+        seq: Seq,
+    },
+    /// A new message in a conversation the user can see (their own included).
+    Message { message: Message },
+    /// A conversation appeared in the user's list (a direct message someone started, an
+    /// order thread opened) or changed.
+    Conversation { conversation: ConversationSummary },
+    /// The user's read position in a conversation moved (from any of their tabs).
+    Read {
+        conversation_id: ConversationId,
+        last_read_seq: Seq,
+        unread: u32,
+    },
+    /// A frame was refused. `client_id` names the `send` it answers, when it answers one.
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<ClientId>,
+        error: ApiError,
+    },
+    /// Answer to `ping`.
+    Pong { nonce: u64 },
+}
+
+/// WebSocket close code for a client whose outgoing queue overflowed: reconnect and
+/// catch up.
+pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+/// WebSocket close code sent when the session ended (signed out or expired).
+pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
+/// WebSocket close code sent on server shutdown: reconnect (possibly elsewhere).
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use crate::model::{Audience, ConversationKind, OrganisationId, Role, UserId};
+
+    fn round_trip_client(frame: ClientFrame) {
+        let json = serde_json::to_string(&frame).unwrap();
+        assert_eq!(serde_json::from_str::<ClientFrame>(&json).unwrap(), frame, "{json}");
+    }
+
+    fn round_trip_server(frame: ServerFrame) {
+        let json = serde_json::to_string(&frame).unwrap();
+        assert_eq!(serde_json::from_str::<ServerFrame>(&json).unwrap(), frame, "{json}");
+    }
+
+    fn client_id() -> ClientId {
+        "6f9619ff-8b86-4d11-b42d-00c04fc964ff".parse().unwrap()
+    }
+
+    fn message() -> Message {
+        Message {
+            id: MessageId(9),
+            conversation_id: ConversationId(2),
+            seq: 5,
+            sender_id: UserId(1),
+            sender_name: "Alice".into(),
+            client_id: client_id(),
+            body: "<img src=x onerror=alert(1)>".into(),
+            created_at_ms: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn every_client_frame_round_trips() {
+        round_trip_client(ClientFrame::Send {
+            client_id: client_id(),
+            conversation_id: ConversationId(3),
+            body: "hello".into(),
+        });
+        round_trip_client(ClientFrame::Read {
+            conversation_id: ConversationId(3),
+            seq: 12,
+        });
+        round_trip_client(ClientFrame::Ping { nonce: 42 });
+    }
+
+    #[test]
+    fn every_server_frame_round_trips() {
+        round_trip_server(ServerFrame::Hello {
+            me: User {
+                id: UserId(1),
+                username: "alice".into(),
+                display_name: "Alice".into(),
+                role: Role::Admin,
+                organisation_id: OrganisationId(1),
+                organisation_name: "Axiom Fulfillment".into(),
+            },
+        });
+        round_trip_server(ServerFrame::Ack {
+            client_id: client_id(),
+            conversation_id: ConversationId(2),
+            id: MessageId(9),
+            seq: 5,
+        });
+        round_trip_server(ServerFrame::Message { message: message() });
+        round_trip_server(ServerFrame::Conversation {
+            conversation: ConversationSummary {
+                id: ConversationId(4),
+                kind: ConversationKind::Direct,
+                slug: "dm-1-3".into(),
+                title: "Carol".into(),
+                last_seq: 0,
+                last_read_seq: 0,
+                unread: 0,
+                audience: Audience {
+                    kind: ConversationKind::Direct,
+                    organisations: vec![],
+                    members: vec![UserId(1), UserId(3)],
+                },
+            },
+        });
+        round_trip_server(ServerFrame::Read {
+            conversation_id: ConversationId(2),
+            last_read_seq: 5,
+            unread: 0,
+        });
+        round_trip_server(ServerFrame::Error {
+            client_id: Some(client_id()),
+            error: ApiError::new(ErrorCode::Forbidden, "no"),
+        });
+        round_trip_server(ServerFrame::Error {
+            client_id: None,
+            error: ApiError::new(ErrorCode::MalformedFrame, "bad"),
+        });
+        round_trip_server(ServerFrame::Pong { nonce: 1 });
+    }
+
+    #[test]
+    fn send_frame_has_the_documented_shape() {
+        let json = r#"{"type":"send","client_id":"6f9619ff-8b86-4d11-b42d-00c04fc964ff","conversation_id":3,"body":"hi"}"#;
+        assert_eq!(
+            serde_json::from_str::<ClientFrame>(json).unwrap(),
+            ClientFrame::Send {
+                client_id: client_id(),
+                conversation_id: ConversationId(3),
+                body: "hi".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_type_and_missing_fields_are_rejected() {
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nuke"}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"send","body":"x"}"#).is_err());
+        assert!(
+            serde_json::from_str::<ClientFrame>(
+                r#"{"type":"send","client_id":"not-a-uuid","conversation_id":1,"body":"x"}"#
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,254 @@
+//! Who may see, post in, edit, delete and create which conversation (SPEC.md §4).
+//! Pure functions of the actor and the conversation's audience, used by the server to
+//! enforce every request and frame, and by the browser only to hide what would be
+//! refused anyway. Nothing here does I/O.
+
+use crate::model::{Audience, ConversationKind, OrganisationId, Role, User, UserId};
+
+/// The parts of a user the rules look at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub id: UserId,
+    pub role: Role,
+    pub organisation_id: OrganisationId,
+}
+
+impl From<&User> for Actor {
+    fn from(user: &User) -> Self {
+        Actor {
+            id: user.id,
+            role: user.role,
+            organisation_id: user.organisation_id,
+        }
+    }
+}
+
+/// Things a user does to a conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Know it exists, read its history, receive its live events.
+    See,
+    /// Send a message into it.
+    Post,
+    /// Edit a message one sent oneself.
+    EditOwn,
+    /// Delete a message one sent oneself.
+    DeleteOwn,
+    /// Delete somebody else's message (moderation).
+    DeleteOthers,
+    /// Create a conversation of this kind with this audience.
+    Create,
+}
+
+/// The one question every check asks.
+pub fn can(actor: &Actor, audience: &Audience, action: Action) -> bool {
+    let sees = can_see(actor, audience);
+    match action {
+        Action::See | Action::Post | Action::EditOwn | Action::DeleteOwn => sees,
+        Action::DeleteOthers => sees && actor.role == Role::Admin,
+        Action::Create => match audience.kind {
+            ConversationKind::Channel => actor.role == Role::Admin,
+            ConversationKind::Group => actor.role.is_internal() && sees,
+            ConversationKind::Direct | ConversationKind::Order => sees,
+        },
+    }
+}
+
+/// Channels admit organisations (admins see every channel, to manage it); direct and
+/// group conversations admit exactly their members, even admins are not let in; order
+/// threads admit internal staff and the organisations linked to the order.
+pub fn can_see(actor: &Actor, audience: &Audience) -> bool {
+    match audience.kind {
+        ConversationKind::Channel => {
+            actor.role == Role::Admin || audience.organisations.contains(&actor.organisation_id)
+        }
+        ConversationKind::Direct | ConversationKind::Group => audience.members.contains(&actor.id),
+        ConversationKind::Order => {
+            actor.role.is_internal() || audience.organisations.contains(&actor.organisation_id)
+        }
+    }
+}
+
+/// A direct message needs two different people, and guests may only message internal
+/// staff (a client never reaches a manufacturer, or another client, directly).
+pub fn can_start_direct(actor: &Actor, other: &Actor) -> bool {
+    actor.id != other.id && (actor.role.is_internal() || other.role.is_internal())
+}
+
+/// A dashboard order is visible to whoever could see its thread.
+pub fn can_see_order(actor: &Actor, linked: &[OrganisationId]) -> bool {
+    can_see(
+        actor,
+        &Audience {
+            kind: ConversationKind::Order,
+            organisations: linked.to_vec(),
+            members: vec![],
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use ConversationKind::*;
+    use Role::*;
+
+    const INTERNAL: OrganisationId = OrganisationId(1);
+    const CLIENT: OrganisationId = OrganisationId(2);
+    const MAKER: OrganisationId = OrganisationId(3);
+
+    fn actor(role: Role) -> Actor {
+        let (id, organisation_id) = match role {
+            Admin => (UserId(1), INTERNAL),
+            Member => (UserId(2), INTERNAL),
+            Guest => (UserId(3), CLIENT),
+        };
+        Actor {
+            id,
+            role,
+            organisation_id,
+        }
+    }
+
+    /// A conversation of `kind` that admits the actor of `role` when `admits` is true.
+    /// For internal staff an order thread always admits them; the table shows it.
+    fn audience(kind: ConversationKind, role: Role, admits: bool) -> Audience {
+        let me = actor(role);
+        let (organisations, members) = match (kind, admits) {
+            (Channel | Order, true) => (vec![INTERNAL, me.organisation_id], vec![]),
+            (Channel, false) if role.is_internal() => (vec![CLIENT, MAKER], vec![]),
+            (Channel, false) => (vec![INTERNAL, MAKER], vec![]),
+            (Order, false) => (vec![MAKER], vec![]),
+            (Direct, true) => (vec![], vec![me.id, UserId(9)]),
+            (Group, true) => (vec![], vec![me.id, UserId(8), UserId(9)]),
+            (Direct | Group, false) => (vec![], vec![UserId(8), UserId(9)]),
+        };
+        Audience {
+            kind,
+            organisations,
+            members,
+        }
+    }
+
+    // Columns: see, post, edit own, delete own, delete others, create.
+    #[rstest]
+    #[case(Admin, Channel, true, [true, true, true, true, true, true])]
+    #[case(Admin, Channel, false, [true, true, true, true, true, true])]
+    #[case(Member, Channel, true, [true, true, true, true, false, false])]
+    #[case(Member, Channel, false, [false, false, false, false, false, false])]
+    #[case(Guest, Channel, true, [true, true, true, true, false, false])]
+    #[case(Guest, Channel, false, [false, false, false, false, false, false])]
+    #[case(Admin, Direct, true, [true, true, true, true, true, true])]
+    #[case(Admin, Direct, false, [false, false, false, false, false, false])]
+    #[case(Member, Direct, true, [true, true, true, true, false, true])]
+    #[case(Member, Direct, false, [false, false, false, false, false, false])]
+    #[case(Guest, Direct, true, [true, true, true, true, false, true])]
+    #[case(Guest, Direct, false, [false, false, false, false, false, false])]
+    #[case(Admin, Group, true, [true, true, true, true, true, true])]
+    #[case(Admin, Group, false, [false, false, false, false, false, false])]
+    #[case(Member, Group, true, [true, true, true, true, false, true])]
+    #[case(Member, Group, false, [false, false, false, false, false, false])]
+    #[case(Guest, Group, true, [true, true, true, true, false, false])]
+    #[case(Guest, Group, false, [false, false, false, false, false, false])]
+    #[case(Admin, Order, true, [true, true, true, true, true, true])]
+    #[case(Admin, Order, false, [true, true, true, true, true, true])]
+    #[case(Member, Order, true, [true, true, true, true, false, true])]
+    #[case(Member, Order, false, [true, true, true, true, false, true])]
+    #[case(Guest, Order, true, [true, true, true, true, false, true])]
+    #[case(Guest, Order, false, [false, false, false, false, false, false])]
+    fn role_kind_action_table(
+        #[case] role: Role,
+        #[case] kind: ConversationKind,
+        #[case] admits: bool,
+        #[case] expected: [bool; 6],
+    ) {
+        let who = actor(role);
+        let conv = audience(kind, role, admits);
+        let actions = [
+            Action::See,
+            Action::Post,
+            Action::EditOwn,
+            Action::DeleteOwn,
+            Action::DeleteOthers,
+            Action::Create,
+        ];
+        for (action, want) in actions.into_iter().zip(expected) {
+            assert_eq!(
+                can(&who, &conv, action),
+                want,
+                "{role:?} {action:?} in a {kind:?} that {} them",
+                if admits { "admits" } else { "does not admit" }
+            );
+        }
+    }
+
+    #[rstest]
+    #[case(Admin, Member, true)]
+    #[case(Admin, Guest, true)]
+    #[case(Member, Guest, true)]
+    #[case(Guest, Admin, true)]
+    #[case(Guest, Member, true)]
+    #[case(Guest, Guest, false)]
+    fn direct_messages_need_internal_staff_on_one_side(
+        #[case] from: Role,
+        #[case] to: Role,
+        #[case] allowed: bool,
+    ) {
+        let a = actor(from);
+        let b = Actor {
+            id: UserId(42),
+            role: to,
+            organisation_id: if to.is_internal() { INTERNAL } else { MAKER },
+        };
+        assert_eq!(can_start_direct(&a, &b), allowed);
+    }
+
+    #[test]
+    fn nobody_messages_themselves() {
+        let a = actor(Admin);
+        assert!(!can_start_direct(&a, &a));
+    }
+
+    #[rstest]
+    #[case(Admin, &[CLIENT], true)]
+    #[case(Member, &[MAKER], true)]
+    #[case(Guest, &[CLIENT], true)]
+    #[case(Guest, &[CLIENT, MAKER], true)]
+    #[case(Guest, &[MAKER], false)]
+    fn orders_follow_their_thread(
+        #[case] role: Role,
+        #[case] linked: &[OrganisationId],
+        #[case] visible: bool,
+    ) {
+        assert_eq!(can_see_order(&actor(role), linked), visible);
+    }
+
+    /// The demo world of SPEC.md §8: carol and dave never see `#internal`, carol never
+    /// sees `#manufacturer`.
+    #[test]
+    fn demo_channels() {
+        let channel = |orgs: &[OrganisationId]| Audience {
+            kind: Channel,
+            organisations: orgs.to_vec(),
+            members: vec![],
+        };
+        let internal = channel(&[INTERNAL]);
+        let oracare = channel(&[INTERNAL, CLIENT]);
+        let manufacturer = channel(&[INTERNAL, MAKER]);
+        let carol = actor(Guest);
+        let dave = Actor {
+            id: UserId(4),
+            role: Guest,
+            organisation_id: MAKER,
+        };
+        let bob = actor(Member);
+        assert!(!can_see(&carol, &internal));
+        assert!(!can_see(&dave, &internal));
+        assert!(!can_see(&carol, &manufacturer));
+        assert!(!can_see(&dave, &oracare));
+        assert!(can_see(&carol, &oracare));
+        assert!(can_see(&dave, &manufacturer));
+        assert!(can_see(&bob, &internal) && can_see(&bob, &oracare) && can_see(&bob, &manufacturer));
+    }
+}

@@ -1,0 +1,42 @@
+//! Loads who is signed in and their conversations into [`ChatState`] before anything
+//! under it renders, on the server (so the first paint has them) and again in the
+//! browser after every reconnect (so nothing missed stays missing).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::ErrorNotice;
+use super::state::use_chat;
+use crate::api::get_bootstrap;
+
+#[component]
+pub fn WithBootstrap(children: ChildrenFn) -> impl IntoView {
+    let state = use_chat();
+    let boot = OnceResource::new(get_bootstrap());
+    // After a reconnect: refetch in place, without re-rendering the page under it.
+    Effect::new(move |previous: Option<u32>| {
+        let round = state.resync.get();
+        if previous.is_some_and(|p| p != round) {
+            spawn_local(async move {
+                if let Ok(fresh) = get_bootstrap().await {
+                    state.seed(fresh.me, fresh.conversations);
+                }
+            });
+        }
+        round
+    });
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match boot.await {
+                    Ok(boot) => {
+                        state.seed(boot.me, boot.conversations);
+                        children.with_value(|c| c()).into_any()
+                    }
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,110 @@
+//! Full-screen chat at `/chat` and `/chat/{conversation}`: the conversation list as a
+//! sidebar, the selected conversation's thread beside it.
+
+use leptos::prelude::*;
+use leptos_router::components::Outlet;
+use leptos_router::hooks::{use_location, use_navigate, use_params_map};
+
+use super::bootstrap::WithBootstrap;
+use super::conversation_list::ConversationList;
+use super::dashboard::Me;
+use super::people_picker::PeoplePicker;
+use super::state::use_chat;
+use super::thread::Thread;
+use super::SignOut;
+use crate::model::ConversationSummary;
+
+#[component]
+pub fn ChatLayout() -> impl IntoView {
+    let state = use_chat();
+    let location = use_location();
+    let active = Memo::new(move |_| {
+        let path = location.pathname.get();
+        let slug = path.strip_prefix("/chat/")?.to_string();
+        state.conversation_by_slug(&slug).map(|c| c.id)
+    });
+    let navigate = use_navigate();
+    let opened = Callback::new(move |c: ConversationSummary| {
+        navigate(&format!("/chat/{}", c.slug), Default::default());
+    });
+    view! {
+        <WithBootstrap>
+            <div class="chat-app" class:has-selection=move || active.get().is_some()>
+                <header class="topbar">
+                    <a class="brand" href="/chat">"Parley"</a>
+                    <nav aria-label="Pages">
+                        <a href="/dashboard">"Dashboard"</a>
+                    </nav>
+                    <ConnectionStatus/>
+                    <Me/>
+                    <SignOut/>
+                </header>
+                <div class="chat-body">
+                    <aside class="sidebar">
+                        <ConversationList active=active/>
+                        <PeoplePicker on_open=opened/>
+                    </aside>
+                    <main class="chat-main">
+                        <Outlet/>
+                    </main>
+                </div>
+            </div>
+        </WithBootstrap>
+    }
+}
+
+#[component]
+pub fn ChatIndex() -> impl IntoView {
+    view! {
+        <div class="empty-pane">
+            <h1>"Pick a conversation"</h1>
+            <p class="muted">"Choose a channel, a person or an order thread on the left."</p>
+        </div>
+    }
+}
+
+#[component]
+pub fn ChatConversation() -> impl IntoView {
+    let state = use_chat();
+    let params = use_params_map();
+    let selected = Memo::new(move |_| {
+        let slug = params.with(|p| p.get("conversation"))?;
+        state.conversation_by_slug(&slug).map(|c| c.id)
+    });
+    let title = move || selected.get().and_then(|id| state.conversation(id)).map(|c| c.title);
+    view! {
+        {move || match selected.get() {
+            Some(id) => view! {
+                <div class="pane">
+                    <header class="pane-header">
+                        <a href="/chat" class="back" aria-label="All conversations">"←"</a>
+                        <h1>{title}</h1>
+                    </header>
+                    <Thread conversation=id/>
+                </div>
+            }.into_any(),
+            None => view! {
+                <div class="empty-pane">
+                    <h1>"Conversation not found"</h1>
+                    <p class="muted">"It does not exist, or you are not a member of it."</p>
+                </div>
+            }.into_any(),
+        }}
+    }
+}
+
+/// "Reconnecting…" while the live connection is down, nothing while it is up.
+#[component]
+pub fn ConnectionStatus() -> impl IntoView {
+    use super::state::Connection;
+    let state = use_chat();
+    view! {
+        <span class="connection" role="status">
+            {move || match (state.hydrated.get(), state.connection.get()) {
+                (true, Connection::Offline) => "Offline — reconnecting…",
+                (true, Connection::Connecting) => "Connecting…",
+                _ => "",
+            }}
+        </span>
+    }
+}

@@ -1,0 +1,75 @@
+//! The list of conversations a user can see, grouped as channels, direct messages and
+//! order threads, each a link named by the conversation with its unread count beside it.
+
+use leptos::prelude::*;
+
+use super::state::use_chat;
+use crate::model::{ConversationId, ConversationKind, ConversationSummary};
+
+#[component]
+pub fn ConversationList(
+    /// The conversation shown next to the list, highlighted.
+    #[prop(into)]
+    active: Signal<Option<ConversationId>>,
+    /// When set, a click selects in place (the widget) instead of following the link.
+    #[prop(optional)]
+    on_select: Option<Callback<ConversationId>>,
+) -> impl IntoView {
+    let state = use_chat();
+    let section = move |heading: &'static str, kinds: &'static [ConversationKind]| {
+        let items = Memo::new(move |_| {
+            state.conversations.with(|cs| {
+                cs.iter()
+                    .filter(|c| kinds.contains(&c.kind))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+        });
+        view! {
+            <Show when=move || items.with(|i| !i.is_empty())>
+                <h3 class="list-heading">{heading}</h3>
+                <ul>
+                    <For each=move || items.get() key=|c| (c.id, c.unread, c.title.clone()) let:c>
+                        <Entry conversation=c active on_select/>
+                    </For>
+                </ul>
+            </Show>
+        }
+    };
+    view! {
+        <nav aria-label="Conversations" class="conversation-list">
+            {section("Channels", &[ConversationKind::Channel])}
+            {section("Direct messages", &[ConversationKind::Direct, ConversationKind::Group])}
+            {section("Orders", &[ConversationKind::Order])}
+        </nav>
+    }
+}
+
+#[component]
+fn Entry(
+    conversation: ConversationSummary,
+    active: Signal<Option<ConversationId>>,
+    on_select: Option<Callback<ConversationId>>,
+) -> impl IntoView {
+    let id = conversation.id;
+    let unread = conversation.unread;
+    let href = format!("/chat/{}", conversation.slug);
+    let click = move |ev: leptos::ev::MouseEvent| {
+        if let Some(select) = on_select {
+            if !(ev.ctrl_key() || ev.meta_key() || ev.shift_key()) {
+                ev.prevent_default();
+                select.run(id);
+            }
+        }
+    };
+    view! {
+        <li class="entry" class:active=move || active.get() == Some(id) class:unread={unread > 0}>
+            <a href=href on:click=click aria-current=move || (active.get() == Some(id)).then_some("page")>
+                {conversation.title}
+            </a>
+            {(unread > 0).then(|| view! {
+                <span class="count">{unread}<span class="visually-hidden">" unread"</span></span>
+            })}
+        </li>
+    }
+}

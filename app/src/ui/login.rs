@@ -1,0 +1,32 @@
+//! The sign-in page: a plain HTML form posting to `/auth/login`, so it works before the
+//! wasm has loaded and never puts credentials in a URL.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let failed = move || query.with(|q| q.get("error").is_some());
+    let next = move || {
+        query.with(|q| q.get("next").filter(|n| n.starts_with('/') && !n.starts_with("//")))
+            .unwrap_or_else(|| "/dashboard".to_string())
+    };
+    view! {
+        <main class="login-page">
+            <form method="post" action="/auth/login" class="login-card">
+                <h1>"Parley"</h1>
+                <p class="muted">"Sign in to chat with your team."</p>
+                {move || failed().then(|| view! {
+                    <p class="error-notice" role="alert">"Wrong username or password."</p>
+                })}
+                <label for="username">"Username"</label>
+                <input id="username" name="username" type="text" autocomplete="username" required autofocus/>
+                <label for="password">"Password"</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required/>
+                <input type="hidden" name="next" value=next/>
+                <button type="submit" class="primary">"Sign in"</button>
+            </form>
+        </main>
+    }
+}

@@ -1,0 +1,170 @@
+//! Parley's pages and components. Every page but `/login` is wrapped in
+//! [`bootstrap::WithBootstrap`], which loads the user and their conversations before the
+//! first paint so the server's HTML already shows them.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+pub mod bootstrap;
+pub mod chat;
+pub mod conversation_list;
+pub mod dashboard;
+pub mod login;
+pub mod message;
+pub mod people_picker;
+pub mod state;
+pub mod thread;
+pub mod widget;
+
+use state::ChatState;
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <link rel="stylesheet" id="leptos" href="/pkg/parley.css"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let state = ChatState::new();
+    provide_context(state);
+    // Runs in the browser only, after hydration.
+    Effect::new(move |_| state.hydrated.set(true));
+    Effect::new(move |_| {
+        if state.me.with(Option::is_some) {
+            crate::client::connect(state);
+        }
+    });
+    let title = move || match state.total_unread() {
+        0 => "Parley".to_string(),
+        n => format!("({n}) Parley"),
+    };
+
+    view! {
+        <Title text=title/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/login") view=login::LoginPage/>
+                <Route path=path!("/") view=|| view! { <Redirect path="/dashboard"/> }/>
+                <ParentRoute path=path!("/dashboard") view=dashboard::DashboardLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=dashboard::DashboardHome/>
+                    <Route path=path!("orders") view=dashboard::OrdersPage/>
+                    <Route path=path!("orders/:number") view=dashboard::OrderPage/>
+                </ParentRoute>
+                <ParentRoute path=path!("/chat") view=chat::ChatLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=chat::ChatIndex/>
+                    <Route path=path!(":conversation") view=chat::ChatConversation/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="page not-found">
+            <h1>"Page not found"</h1>
+            <p><a href="/dashboard">"Back to the dashboard"</a></p>
+        </main>
+    }
+}
+
+/// Shows an [`ApiError`](crate::error::ApiError) to the user.
+#[component]
+pub fn ErrorNotice(error: crate::error::ApiError) -> impl IntoView {
+    let unauthenticated = error.code == crate::error::ErrorCode::Unauthenticated;
+    view! {
+        <div class="error-notice" role="alert">
+            <p>{error.message}</p>
+            {unauthenticated.then(|| view! { <a href="/login">"Sign in"</a> })}
+        </div>
+    }
+}
+
+/// The sign-out button: a plain form, so it works before hydration too.
+#[component]
+pub fn SignOut() -> impl IntoView {
+    view! {
+        <form method="post" action="/auth/logout" class="sign-out">
+            <button type="submit">"Sign out"</button>
+        </form>
+    }
+}
+
+/// Hours and minutes of a Unix-millisecond time: UTC while rendering on the server and
+/// hydrating (so both produce the same HTML), the browser's local time after.
+pub fn clock(ms: i64, local: bool) -> String {
+    if local {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+        format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+    } else {
+        let minutes = ms.div_euclid(60_000);
+        format!("{:02}:{:02}", minutes.div_euclid(60).rem_euclid(24), minutes.rem_euclid(60))
+    }
+}
+
+/// The ISO-8601 form of a Unix-millisecond time, for `<time datetime>`.
+pub fn iso_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian, UTC).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_clock_and_iso() {
+        // 2023-11-14T22:13:20Z
+        assert_eq!(clock(1_700_000_000_000, false), "22:13");
+        assert_eq!(iso_time(1_700_000_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(iso_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_time(951_782_400_000), "2000-02-29T00:00:00Z");
+    }
+}

@@ -1,0 +1,185 @@
+//! A conversation's message pane and composer. The latest page of history comes with
+//! the first paint; older pages load as the user scrolls up; new messages arrive over
+//! the live connection into [`ChatState`](super::state::ChatState).
+
+use leptos::html::{Div, Textarea};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::message::{MessageItem, OutgoingItem};
+use super::state::{ChatState, use_chat};
+use super::ErrorNotice;
+use crate::api::list_history;
+use crate::model::{ConversationId, DEFAULT_MAX_MESSAGE_CHARS, validate_body};
+
+/// How close to the top (in pixels) scrolling must come before the older page loads.
+const LOAD_OLDER_WITHIN_PX: i32 = 48;
+/// How close to the bottom counts as "reading the newest", so new messages scroll in.
+const STICK_TO_BOTTOM_WITHIN_PX: i32 = 80;
+
+#[component]
+pub fn Thread(conversation: ConversationId) -> impl IntoView {
+    let state = use_chat();
+    let page = OnceResource::new(list_history(conversation, None));
+
+    Effect::new(move |_| {
+        state.viewing.set(Some(conversation));
+    });
+    on_cleanup(move || {
+        if state.viewing.get_untracked() == Some(conversation) {
+            state.viewing.set(None);
+        }
+    });
+    // After a reconnect, fetch the latest page again: it holds whatever was missed.
+    Effect::new(move |previous: Option<u32>| {
+        let round = state.resync.get();
+        if previous.is_some_and(|p| p != round) {
+            spawn_local(async move {
+                if let Ok(page) = list_history(conversation, None).await {
+                    state.merge_page(conversation, &page.messages, page.next_before);
+                    state.mark_read(conversation);
+                }
+            });
+        }
+        round
+    });
+
+    view! {
+        <section class="thread">
+            <Suspense fallback=|| view! { <p class="loading">"Loading messages…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(page) => {
+                            state.merge_page(conversation, &page.messages, page.next_before);
+                            view! { <Log conversation/> }.into_any()
+                        }
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <Composer conversation/>
+        </section>
+    }
+}
+
+#[component]
+fn Log(conversation: ConversationId) -> impl IntoView {
+    let state = use_chat();
+    let title = move || state.conversation(conversation).map(|c| c.title).unwrap_or_default();
+    let messages = Memo::new(move |_| state.thread(conversation));
+    let outgoing = Memo::new(move |_| state.outgoing_in(conversation));
+    let cursor = move || state.older_cursor.with(|c| c.get(&conversation).copied().flatten());
+    let log = NodeRef::<Div>::new();
+    let loading = RwSignal::new(false);
+    let stick = StoredValue::new(true);
+
+    let load_older = move || {
+        let (Some(before), Some(el)) = (cursor(), log.get_untracked()) else {
+            return;
+        };
+        if loading.get_untracked() {
+            return;
+        }
+        loading.set(true);
+        let from_bottom = el.scroll_height() - el.scroll_top();
+        spawn_local(async move {
+            if let Ok(page) = list_history(conversation, Some(before)).await {
+                state.merge_page(conversation, &page.messages, page.next_before);
+                // Keep the message the user was looking at where it was.
+                request_animation_frame(move || el.set_scroll_top(el.scroll_height() - from_bottom));
+            }
+            loading.set(false);
+        });
+    };
+    let on_scroll = move |_| {
+        let Some(el) = log.get_untracked() else { return };
+        stick.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < STICK_TO_BOTTOM_WITHIN_PX);
+        if el.scroll_top() < LOAD_OLDER_WITHIN_PX {
+            load_older();
+        }
+    };
+    // New messages: scroll to them if the user was reading the newest; count them read.
+    Effect::new(move |_| {
+        messages.track();
+        outgoing.track();
+        if stick.get_value() {
+            if let Some(el) = log.get_untracked() {
+                request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
+            }
+        }
+        state.mark_read(conversation);
+    });
+
+    view! {
+        <div class="log" role="log" aria-live="polite" aria-label=title node_ref=log on:scroll=on_scroll>
+            {move || match cursor() {
+                Some(_) => view! {
+                    <button type="button" class="older" on:click=move |_| load_older() disabled=loading>
+                        {move || if loading.get() { "Loading…" } else { "Load older messages" }}
+                    </button>
+                }.into_any(),
+                None => view! { <p class="start">"This is the start of the conversation."</p> }.into_any(),
+            }}
+            <For each=move || messages.get() key=|m| m.id let:message>
+                <MessageItem message/>
+            </For>
+            <For each=move || outgoing.get() key=|o| (o.client_id, o.failed.is_some()) let:outgoing>
+                <OutgoingItem outgoing/>
+            </For>
+        </div>
+    }
+}
+
+#[component]
+fn Composer(conversation: ConversationId) -> impl IntoView {
+    let state = use_chat();
+    let text = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
+    let input = NodeRef::<Textarea>::new();
+    let submit = move || {
+        let body = text.get_untracked();
+        match validate_body(&body, DEFAULT_MAX_MESSAGE_CHARS) {
+            Ok(body) => {
+                send(state, conversation, body);
+                text.set(String::new());
+                problem.set(None);
+            }
+            Err(e) => problem.set(Some(e.message)),
+        }
+        if let Some(el) = input.get_untracked() {
+            let _ = el.focus();
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            submit();
+        }
+    };
+    view! {
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            <textarea
+                node_ref=input
+                aria-label="Message"
+                placeholder="Write a message…"
+                rows="2"
+                prop:value=text
+                on:input=move |ev| text.set(event_target_value(&ev))
+                on:keydown=on_keydown
+            ></textarea>
+            <button type="submit" class="primary">"Send"</button>
+            {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
+        </form>
+    }
+}
+
+fn send(state: ChatState, conversation: ConversationId, body: String) {
+    let id = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .map(|c| c.random_uuid())
+        .and_then(|s| s.parse().ok());
+    match id {
+        Some(client_id) => state.send_message(conversation, body, client_id),
+        None => leptos::logging::error!("this browser cannot make message ids"),
+    }
+}

@@ -1,0 +1,97 @@
+//! The floating chat widget on dashboard pages: a launcher button with the unread badge,
+//! opening a panel that shows the conversation list or one thread. Its state lives in
+//! [`ChatState`](super::state::ChatState), so it survives navigation between dashboard
+//! pages, and in `localStorage`, so it survives reloads (read after hydration only).
+
+use leptos::prelude::*;
+
+use super::conversation_list::ConversationList;
+use super::people_picker::PeoplePicker;
+use super::state::{ChatState, use_chat};
+use super::thread::Thread;
+use crate::model::ConversationId;
+
+const STORAGE_KEY: &str = "parley.widget";
+
+#[component]
+pub fn Widget() -> impl IntoView {
+    let state = use_chat();
+    restore_and_remember(state);
+    let open = state.widget_open;
+    let selected = state.widget_conversation;
+    let unread = move || state.total_unread();
+    let select = Callback::new(move |id: ConversationId| selected.set(Some(id)));
+    let title = move || {
+        selected
+            .get()
+            .and_then(|id| state.conversation(id))
+            .map(|c| c.title)
+            .unwrap_or_else(|| "Chat".to_string())
+    };
+
+    view! {
+        <div class="widget" class:open=open>
+            <section id="parley-widget-panel" class="widget-panel" aria-label="Chat" hidden=move || !open.get()>
+                <header class="widget-header">
+                    <Show when=move || selected.get().is_some()>
+                        <button type="button" class="icon" aria-label="All conversations" on:click=move |_| selected.set(None)>"←"</button>
+                    </Show>
+                    <h2>{title}</h2>
+                    <button type="button" class="icon" aria-label="Minimise chat" on:click=move |_| open.set(false)>"–"</button>
+                </header>
+                {move || match selected.get() {
+                    Some(id) if open.get() => view! { <Thread conversation=id/> }.into_any(),
+                    Some(_) => ().into_any(),
+                    None => view! {
+                        <div class="widget-list">
+                            <ConversationList active=Signal::derive(move || selected.get()) on_select=select/>
+                            <PeoplePicker on_open=Callback::new(move |c: crate::model::ConversationSummary| selected.set(Some(c.id)))/>
+                        </div>
+                    }.into_any(),
+                }}
+            </section>
+            <button
+                type="button"
+                class="launcher"
+                aria-controls="parley-widget-panel"
+                aria-expanded=move || open.get().to_string()
+                aria-label=move || if open.get() { "Close chat" } else { "Open chat" }
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                <span class="launcher-icon" aria-hidden="true">"💬"</span>
+                <Show when=move || { unread() > 0 }>
+                    <span class="badge">{unread}<span class="visually-hidden">" unread"</span></span>
+                </Show>
+            </button>
+        </div>
+    }
+}
+
+/// Restores the widget's open state and conversation from `localStorage` once the page
+/// is hydrated, and saves them whenever they change. The key is per user, so a shared
+/// browser does not carry one person's widget into another's session.
+fn restore_and_remember(state: ChatState) {
+    let storage = || web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    let (open, selected) = (state.widget_open, state.widget_conversation);
+    Effect::new(move |restored: Option<bool>| {
+        let value = format!(
+            "{}:{}",
+            if open.get() { "open" } else { "closed" },
+            selected.get().map(|id| id.to_string()).unwrap_or_default()
+        );
+        let Some(key) = state.me.with(|me| me.as_ref().map(|me| format!("{STORAGE_KEY}.{}", me.id))) else {
+            return false;
+        };
+        let Some(storage) = storage() else { return true };
+        if restored != Some(true) {
+            if let Ok(Some(saved)) = storage.get_item(&key) {
+                let mut parts = saved.split(':');
+                open.set(parts.next() == Some("open"));
+                selected.set(parts.next().and_then(|id| id.parse().ok()).map(ConversationId));
+            }
+        } else {
+            let _ = storage.set_item(&key, &value);
+        }
+        true
+    });
+}

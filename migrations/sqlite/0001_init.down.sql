@@ -1,0 +1,14 @@
+DROP TABLE meta;
+DROP TABLE order_organisations;
+DROP TABLE orders;
+DROP TABLE read_state;
+DROP TRIGGER messages_take_reserved_seq;
+DROP TABLE messages;
+DROP INDEX conversation_members_by_user;
+DROP TABLE conversation_members;
+DROP TABLE conversation_organisations;
+DROP TABLE conversations;
+DROP INDEX sessions_by_user;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE organisations;

@@ -1,0 +1,259 @@
+//! Accounts and sessions: argon2 password hashes, random session tokens of which only a
+//! SHA-256 is stored, the `parley_session` cookie (`HttpOnly`, `SameSite=Lax`, `Secure`
+//! when configured), sign-in and sign-out handlers, and the middleware that resolves the
+//! session of every request and keeps pages behind it.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::Form;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use rand::RngCore;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use app::api::backend::Authenticated;
+use app::error::ApiError;
+use app::model::User;
+
+use crate::clock::now_ms;
+use crate::http::{AppState, error_response, origin_allowed};
+use crate::store::Store;
+
+pub const SESSION_COOKIE: &str = "parley_session";
+
+/// A session token as the browser holds it. Not `Serialize`, not `Display`: it appears
+/// only in the `Set-Cookie` header.
+pub struct SessionToken(String);
+
+impl SessionToken {
+    fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        Self(hex::encode(bytes))
+    }
+
+    /// What the database stores.
+    fn hash(&self) -> String {
+        hash_token(&self.0)
+    }
+}
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Hashes a password with argon2id (default parameters). Runs on a blocking thread.
+pub async fn hash_password(password: String) -> String {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .expect("argon2 with default parameters hashes any password")
+            .to_string()
+    })
+    .await
+    .expect("hashing task")
+}
+
+/// Checks a password against a stored hash on a blocking thread.
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Used when the username is unknown, so that a wrong username costs as long as a wrong
+/// password and timing does not reveal which accounts exist.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let salt = SaltString::encode_b64(b"parley-dummy-salt").expect("static salt");
+    Argon2::default()
+        .hash_password(b"not a password", &salt)
+        .expect("static hash")
+        .to_string()
+});
+
+/// Opens a session for `user` and returns the `Set-Cookie` value.
+pub async fn open_session(store: &dyn Store, user: &User, state: &AppState) -> Result<HeaderValue, ApiError> {
+    let token = SessionToken::generate();
+    let now = now_ms();
+    let ttl = state.config.session_ttl();
+    store
+        .create_session(&token.hash(), user.id, now, now + ttl.as_millis() as i64)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not store a session");
+            ApiError::internal()
+        })?;
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        token.0,
+        ttl.as_secs()
+    ))
+    .map_err(|_| ApiError::internal())
+}
+
+fn clear_cookie() -> HeaderValue {
+    HeaderValue::from_static("parley_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| cookie::Cookie::parse(pair.trim()).ok())
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
+/// The signed-in user of a request, from its cookie.
+pub async fn session_user(store: &dyn Store, headers: &HeaderMap) -> Option<User> {
+    let token = session_token(headers)?;
+    match store.session_user(&hash_token(&token), now_ms()).await {
+        Ok(user) => user,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read a session");
+            None
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only same-site paths: never an open redirect.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+        next
+    } else {
+        "/dashboard"
+    }
+}
+
+/// `POST /auth/login`: checks the password, opens a session, redirects to `next`.
+pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
+    let next = safe_next(&form.next).to_string();
+    let found = match state.store.credentials(form.username.trim()).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read credentials");
+            return error_response(ApiError::internal());
+        }
+    };
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, DUMMY_HASH.clone()),
+    };
+    let valid = verify_password(form.password, hash).await;
+    match user.filter(|_| valid) {
+        Some(user) => match open_session(state.store.as_ref(), &user, &state).await {
+            Ok(cookie) => {
+                tracing::info!(user = %user.username, "signed in");
+                let mut response = Redirect::to(&next).into_response();
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
+                response
+            }
+            Err(e) => error_response(e),
+        },
+        None => {
+            tracing::info!(username = %form.username, "failed sign-in");
+            let query = format!("/login?error=1&next={}", urlencode(&next));
+            Redirect::to(&query).into_response()
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `POST /auth/logout`: ends the session and clears the cookie.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = session_token(&headers) {
+        if let Err(e) = state.store.delete_session(&hash_token(&token)).await {
+            tracing::error!(error = %e, "could not end a session");
+        }
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().insert(header::SET_COOKIE, clear_cookie());
+    response
+}
+
+/// Paths anyone may fetch without a session.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/login" | "/auth/login" | "/healthz" | "/readyz" | "/favicon.svg" | "/favicon.ico")
+        || path.starts_with("/pkg/")
+}
+
+/// Resolves the session of every request into an [`Authenticated`] extension, refuses
+/// cross-site state-changing requests, and sends unauthenticated page loads to `/login`.
+pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    if request.method() != Method::GET
+        && request.method() != Method::HEAD
+        && !origin_allowed(request.headers(), &state.config.allowed_origins, false)
+    {
+        tracing::warn!(%path, "refused a cross-site request");
+        return error_response(ApiError::forbidden());
+    }
+    let user = session_user(state.store.as_ref(), request.headers()).await;
+    let signed_in = user.is_some();
+    if let Some(user) = user {
+        request.extensions_mut().insert(Authenticated(user));
+    }
+    if signed_in || is_public(&path) {
+        return next.run(request).await;
+    }
+    if path.starts_with("/api/") || path == "/ws" || request.method() != Method::GET {
+        return error_response(ApiError::unauthenticated());
+    }
+    let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    let target = format!("/login?next={}", urlencode(&format!("{path}{query}")));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_never_an_open_redirect() {
+        assert_eq!(safe_next("/chat/oracare-team"), "/chat/oracare-team");
+        assert_eq!(safe_next("https://evil.example"), "/dashboard");
+        assert_eq!(safe_next("//evil.example"), "/dashboard");
+        assert_eq!(safe_next("/\\evil.example"), "/dashboard");
+        assert_eq!(safe_next(""), "/dashboard");
+    }
+
+    #[test]
+    fn token_hash_is_sha256_hex() {
+        assert_eq!(hash_token("abc").len(), 64);
+        assert_ne!(hash_token("abc"), hash_token("abd"));
+    }
+
+    #[tokio::test]
+    async fn password_round_trip() {
+        let hash = hash_password("parley-demo".into()).await;
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("parley-demo".into(), hash.clone()).await);
+        assert!(!verify_password("wrong".into(), hash).await);
+    }
+}

@@ -1,0 +1,44 @@
+//! The server functions' [`Backend`]: each call goes straight to the command path.
+
+use app::api::backend::Backend;
+use app::error::ApiError;
+use app::model::{
+    Bootstrap, ConversationId, ConversationSummary, HistoryPage, Order, Person, Seq, User, UserId,
+};
+
+use super::Chat;
+
+#[async_trait::async_trait]
+impl Backend for Chat {
+    async fn bootstrap(&self, me: &User) -> Result<Bootstrap, ApiError> {
+        Chat::bootstrap(self, me).await
+    }
+
+    async fn conversation_by_slug(&self, me: &User, slug: &str) -> Result<ConversationSummary, ApiError> {
+        Chat::conversation_by_slug(self, me, slug).await
+    }
+
+    async fn history(&self, me: &User, conversation: ConversationId, before: Option<Seq>) -> Result<HistoryPage, ApiError> {
+        Chat::history(self, me, conversation, before).await
+    }
+
+    async fn people(&self, me: &User) -> Result<Vec<Person>, ApiError> {
+        Chat::people(self, me).await
+    }
+
+    async fn open_direct(&self, me: &User, other: UserId) -> Result<ConversationSummary, ApiError> {
+        Chat::open_direct(self, me, other).await
+    }
+
+    async fn orders(&self, me: &User) -> Result<Vec<Order>, ApiError> {
+        Chat::orders(self, me).await
+    }
+
+    async fn order(&self, me: &User, number: i64) -> Result<Order, ApiError> {
+        Chat::order(self, me, number).await
+    }
+
+    async fn open_order_thread(&self, me: &User, number: i64) -> Result<ConversationSummary, ApiError> {
+        Chat::open_order_thread(self, me, number).await
+    }
+}

@@ -1,0 +1,77 @@
+//! Every setting Parley runs with, from the command line or `PARLEY_*` environment
+//! variables, with defaults that run out of the box. Every limit is named here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "parley", version, about = "Real-time team chat for operations dashboards")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the chat: pages, server functions and the live connection.
+    Serve(Config),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "PARLEY_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Folder for the SQLite database (`parley.db`).
+    #[arg(long, env = "PARLEY_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Seed the demo world of SPEC.md §8 (once per database).
+    #[arg(long)]
+    pub demo: bool,
+    /// Folder with the built site (`pkg/`, assets), as cargo-leptos writes it.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+    /// Folder under the site root with the wasm, JS and CSS bundle.
+    #[arg(long, env = "LEPTOS_SITE_PKG_DIR", default_value = "pkg")]
+    pub site_pkg_dir: String,
+    /// Further origins (scheme://host:port) allowed to open the live connection and to
+    /// post, beside the origin matching the request's Host header.
+    #[arg(long, env = "PARLEY_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Longest message, in characters.
+    #[arg(long, env = "PARLEY_MAX_MESSAGE_CHARS", default_value_t = app::model::DEFAULT_MAX_MESSAGE_CHARS)]
+    pub max_message_chars: usize,
+    /// Largest WebSocket frame accepted and answered with a typed error, in bytes.
+    #[arg(long, env = "PARLEY_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub max_frame_bytes: usize,
+    /// Frames a connection may have queued before it is cut off as a slow consumer.
+    #[arg(long, env = "PARLEY_OUTGOING_QUEUE", default_value_t = 256)]
+    pub outgoing_queue: usize,
+    /// Messages per history page.
+    #[arg(long, env = "PARLEY_HISTORY_PAGE", default_value_t = 50)]
+    pub history_page: u32,
+    /// How long a session lasts, in hours.
+    #[arg(long, env = "PARLEY_SESSION_HOURS", default_value_t = 24 * 14)]
+    pub session_hours: u64,
+    /// Mark session cookies `Secure` (set when served over TLS, directly or behind a proxy).
+    #[arg(long, env = "PARLEY_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+impl Config {
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.session_hours * 3600)
+    }
+
+    /// A configuration for tests: a free port is bound separately, data in `data_dir`.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        let Cli {
+            command: Command::Serve(mut config),
+        } = Cli::parse_from(["parley", "serve"]);
+        config.data_dir = data_dir;
+        config
+    }
+}

@@ -1,0 +1,103 @@
+//! Parley's server: axum serving Leptos pages and server functions, the `/ws` live
+//! connection, storage and auth. `main.rs` only parses the command line and calls
+//! [`run`]; tests call [`start`] with their own listener and shutdown token.
+//!
+//! - [`config`]: every setting and limit
+//! - [`store`]: the storage trait and its SQLite implementation
+//! - [`chat`]: the one command path (rules → transaction → hub)
+//! - [`hub`]: live connections and fan-out
+//! - [`ws`], [`http`], [`auth`]: thin transports
+//! - [`demo`]: first-run seeding
+
+use std::sync::Arc;
+
+use leptos::prelude::LeptosOptions;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub mod auth;
+pub mod chat;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod hub;
+pub mod store;
+pub mod ws;
+
+use chat::{Chat, Limits};
+use config::Config;
+use http::AppState;
+use hub::Hub;
+use store::sqlite::{SqliteSettings, SqliteStore};
+
+/// Opens storage, seeds it if needed, and serves on `listener` until `shutdown` is
+/// cancelled. Live connections are told to reconnect; in-flight requests finish.
+pub async fn start(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let path = config.data_dir.join("parley.db");
+    let sqlite = Arc::new(SqliteStore::open(&path, &SqliteSettings::default()).await?);
+    let store: Arc<dyn store::Store> = sqlite.clone();
+    demo::first_run(store.as_ref(), config.demo).await?;
+
+    let hub = Hub::new(config.outgoing_queue);
+    let chat = Arc::new(Chat::new(
+        store.clone(),
+        hub,
+        Limits {
+            max_message_chars: config.max_message_chars,
+            history_page: config.history_page.clamp(1, 500),
+        },
+    ));
+    let addr = listener.local_addr()?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("parley"))
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir(config.site_pkg_dir.as_str())
+        .site_addr(addr)
+        .build();
+    let state = AppState {
+        leptos_options,
+        config: Arc::new(config),
+        store,
+        chat,
+        shutdown: shutdown.clone(),
+    };
+    let app = http::router(state);
+    tracing::info!("Parley listening on http://{addr}");
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await?;
+    sqlite.close().await;
+    Ok(())
+}
+
+/// Binds the configured address and serves until Ctrl-C or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.addr).await?;
+    let shutdown = CancellationToken::new();
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        trigger.cancel();
+    });
+    start(config, listener, shutdown).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,137 @@
+//! Storage: the one place that knows SQL. [`Store`] is the narrow interface the chat
+//! logic uses; [`sqlite::SqliteStore`] implements it (PostgreSQL comes next, behind the
+//! same trait). Rows are private to the implementations and leave as `app` model types
+//! or the small records below. Nothing here checks permissions: that is `chat`'s job.
+
+use app::model::{
+    Audience, ClientId, ConversationId, ConversationKind, Message, Order, OrganisationId, Role,
+    Seq, User, UserId,
+};
+
+pub mod sqlite;
+
+/// A storage failure. Callers log it and answer `internal`; the text never reaches a
+/// client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The kinds of organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrganisationKind {
+    Internal,
+    Client,
+    Manufacturer,
+}
+
+impl OrganisationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrganisationKind::Internal => "internal",
+            OrganisationKind::Client => "client",
+            OrganisationKind::Manufacturer => "manufacturer",
+        }
+    }
+}
+
+/// A user to create. `password_hash` is an argon2 PHC string, never a password.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub organisation_id: OrganisationId,
+}
+
+/// A conversation as stored, with one viewer's read position in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredConversation {
+    pub id: ConversationId,
+    pub kind: ConversationKind,
+    pub slug: String,
+    pub name: String,
+    pub last_seq: Seq,
+    pub audience: Audience,
+    /// Members' ids and display names (direct and group only).
+    pub member_names: Vec<(UserId, String)>,
+    /// The viewer's last read `seq` (0 when never read).
+    pub last_read_seq: Seq,
+    /// Messages by others after `last_read_seq`.
+    pub unread: u32,
+}
+
+/// A message to append.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub conversation_id: ConversationId,
+    pub sender_id: UserId,
+    pub client_id: ClientId,
+    pub body: String,
+    pub created_at_ms: i64,
+}
+
+/// The outcome of an append: the stored message, and whether it was stored earlier under
+/// the same (sender, client id), in which case nothing new was written.
+#[derive(Clone, Debug)]
+pub struct Appended {
+    pub message: Message,
+    pub duplicate: bool,
+}
+
+/// Everything Parley stores, behind one narrow interface.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- accounts and sessions
+    async fn user_count(&self) -> StoreResult<i64>;
+    async fn create_organisation(&self, name: &str, kind: OrganisationKind) -> StoreResult<OrganisationId>;
+    async fn create_user(&self, user: NewUser) -> StoreResult<UserId>;
+    /// The user and their password hash, by username.
+    async fn credentials(&self, username: &str) -> StoreResult<Option<(User, String)>>;
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    async fn create_session(&self, token_hash: &str, user: UserId, now_ms: i64, expires_at_ms: i64) -> StoreResult<()>;
+    /// The user of an unexpired session.
+    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<User>>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    // --- conversations
+    async fn create_channel(&self, name: &str, organisations: &[OrganisationId], now_ms: i64) -> StoreResult<ConversationId>;
+    /// Every channel and order thread, and the direct and group conversations `viewer`
+    /// is a member of, with `viewer`'s read state. The caller filters by the rules.
+    async fn conversations_for(&self, viewer: UserId) -> StoreResult<Vec<StoredConversation>>;
+    async fn conversation(&self, id: ConversationId, viewer: UserId) -> StoreResult<Option<StoredConversation>>;
+    async fn conversation_by_slug(&self, slug: &str, viewer: UserId) -> StoreResult<Option<StoredConversation>>;
+    /// The direct conversation of two users, created if missing. Returns its id and
+    /// whether it was created now.
+    async fn open_direct(&self, a: UserId, b: UserId, now_ms: i64) -> StoreResult<(ConversationId, bool)>;
+    /// The thread of order `number`, created if missing, admitting `organisations`.
+    async fn open_order_thread(&self, number: i64, organisations: &[OrganisationId], now_ms: i64) -> StoreResult<(ConversationId, bool)>;
+
+    // --- messages and read state
+    /// Appends a message with the conversation's next `seq` and moves the sender's read
+    /// position to it, in one transaction; or returns the message stored earlier under
+    /// the same (sender, client id).
+    async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
+    /// Up to `limit` messages with `seq < before` (all when `None`), newest first.
+    async fn history(&self, conversation: ConversationId, before: Option<Seq>, limit: u32) -> StoreResult<Vec<Message>>;
+    /// Moves `user`'s read position forward to `seq` (never back). Returns the new
+    /// position and the messages by others still unread.
+    async fn mark_read(&self, user: UserId, conversation: ConversationId, seq: Seq) -> StoreResult<(Seq, u32)>;
+
+    // --- the dashboard's demo orders
+    async fn create_order(&self, order: &Order) -> StoreResult<()>;
+    async fn orders(&self) -> StoreResult<Vec<Order>>;
+    async fn order(&self, number: i64) -> StoreResult<Option<Order>>;
+
+    // --- one-off facts
+    async fn meta(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+}

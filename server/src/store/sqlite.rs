@@ -1,0 +1,598 @@
+//! [`Store`] on an SQLite file in WAL mode. Writes go through a pool of exactly one
+//! connection, so SQLite never sees two writers and no transaction can fail with
+//! `SQLITE_BUSY` on upgrade; reads use a separate pool and run beside the writer.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use app::model::{
+    Audience, ConversationId, ConversationKind, Message, MessageId, Order, OrganisationId, Role,
+    Seq, User, UserId,
+};
+
+use super::{
+    Appended, NewMessage, NewUser, OrganisationKind, Store, StoreError, StoreResult,
+    StoredConversation,
+};
+
+/// The migrations for this engine, embedded in the binary and applied at start.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// How the SQLite file is opened.
+#[derive(Clone, Debug)]
+pub struct SqliteSettings {
+    /// Connections in the read pool.
+    pub read_connections: u32,
+    /// How long a statement waits for a lock before failing.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteSettings {
+    fn default() -> Self {
+        Self {
+            read_connections: 8,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path, settings: &SqliteSettings) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acked message survives a power cut, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(settings.busy_timeout);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(settings.read_connections.max(1))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { writer, reader })
+    }
+
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.organisation_id, \
+     o.name AS organisation_name FROM users u JOIN organisations o ON o.id = u.organisation_id";
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: UserId(row.try_get("id")?),
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+        organisation_id: OrganisationId(row.try_get("organisation_id")?),
+        organisation_name: row.try_get("organisation_name")?,
+    })
+}
+
+const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, \
+     m.created_at_ms, u.display_name AS sender_name FROM messages m JOIN users u ON u.id = m.sender_id";
+
+fn message_from_row(row: &SqliteRow) -> StoreResult<Message> {
+    let client_id: String = row.try_get("client_id")?;
+    Ok(Message {
+        id: MessageId(row.try_get("id")?),
+        conversation_id: ConversationId(row.try_get("conversation_id")?),
+        seq: row.try_get("seq")?,
+        sender_id: UserId(row.try_get("sender_id")?),
+        sender_name: row.try_get("sender_name")?,
+        client_id: client_id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("client id {client_id}")))?,
+        body: row.try_get("body")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+    })
+}
+
+/// Which conversations a listing query returns.
+enum Filter<'a> {
+    VisibleTo,
+    Id(ConversationId),
+    Slug(&'a str),
+}
+
+impl SqliteStore {
+    async fn load_conversations(&self, viewer: UserId, filter: Filter<'_>) -> StoreResult<Vec<StoredConversation>> {
+        let condition = match filter {
+            Filter::VisibleTo => {
+                "c.kind IN ('channel', 'order') OR EXISTS (SELECT 1 FROM conversation_members cm \
+                 WHERE cm.conversation_id = c.id AND cm.user_id = ?1)"
+            }
+            Filter::Id(_) => "c.id = ?2",
+            Filter::Slug(_) => "c.slug = ?2",
+        };
+        let sql = format!(
+            "SELECT c.id, c.kind, c.slug, c.name, c.last_seq, \
+                    COALESCE(r.last_read_seq, 0) AS last_read_seq, \
+                    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id \
+                       AND m.seq > COALESCE(r.last_read_seq, 0) AND m.sender_id <> ?1) AS unread \
+             FROM conversations c \
+             LEFT JOIN read_state r ON r.conversation_id = c.id AND r.user_id = ?1 \
+             WHERE {condition} ORDER BY c.id"
+        );
+        let mut query = sqlx::query(&sql).bind(viewer.0);
+        query = match filter {
+            Filter::VisibleTo => query,
+            Filter::Id(id) => query.bind(id.0),
+            Filter::Slug(slug) => query.bind(slug),
+        };
+        let rows = query.fetch_all(&self.reader).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+        let id_list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let mut organisations: HashMap<i64, Vec<OrganisationId>> = HashMap::new();
+        for row in sqlx::query(&format!(
+            "SELECT conversation_id, organisation_id FROM conversation_organisations \
+             WHERE conversation_id IN ({id_list}) ORDER BY organisation_id"
+        ))
+        .fetch_all(&self.reader)
+        .await?
+        {
+            organisations
+                .entry(row.try_get("conversation_id")?)
+                .or_default()
+                .push(OrganisationId(row.try_get("organisation_id")?));
+        }
+        let mut members: HashMap<i64, Vec<(UserId, String)>> = HashMap::new();
+        for row in sqlx::query(&format!(
+            "SELECT cm.conversation_id, u.id, u.display_name FROM conversation_members cm \
+             JOIN users u ON u.id = cm.user_id WHERE cm.conversation_id IN ({id_list}) ORDER BY u.id"
+        ))
+        .fetch_all(&self.reader)
+        .await?
+        {
+            members
+                .entry(row.try_get("conversation_id")?)
+                .or_default()
+                .push((UserId(row.try_get("id")?), row.try_get("display_name")?));
+        }
+        rows.iter()
+            .map(|row| {
+                let id: i64 = row.try_get("id")?;
+                let kind: String = row.try_get("kind")?;
+                let kind = ConversationKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("conversation kind {kind}")))?;
+                let member_names = members.remove(&id).unwrap_or_default();
+                let unread: i64 = row.try_get("unread")?;
+                Ok(StoredConversation {
+                    id: ConversationId(id),
+                    kind,
+                    slug: row.try_get("slug")?,
+                    name: row.try_get("name")?,
+                    last_seq: row.try_get("last_seq")?,
+                    audience: Audience {
+                        kind,
+                        organisations: organisations.remove(&id).unwrap_or_default(),
+                        members: member_names.iter().map(|(id, _)| *id).collect(),
+                    },
+                    member_names,
+                    last_read_seq: row.try_get("last_read_seq")?,
+                    unread: u32::try_from(unread).unwrap_or(u32::MAX),
+                })
+            })
+            .collect()
+    }
+
+    /// Creates a conversation unless one with the same slug exists. Returns its id and
+    /// whether it was created.
+    async fn insert_conversation(
+        tx: &mut Transaction<'_, Sqlite>,
+        kind: ConversationKind,
+        slug: &str,
+        name: &str,
+        external_ref: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<(i64, bool)> {
+        let created = sqlx::query(
+            "INSERT INTO conversations (kind, slug, name, external_ref, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING RETURNING id",
+        )
+        .bind(kind.as_str())
+        .bind(slug)
+        .bind(name)
+        .bind(external_ref)
+        .bind(now_ms)
+        .fetch_optional(&mut **tx)
+        .await?;
+        match created {
+            Some(row) => Ok((row.try_get("id")?, true)),
+            None => {
+                let row = sqlx::query("SELECT id FROM conversations WHERE slug = ?")
+                    .bind(slug)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                Ok((row.try_get("id")?, false))
+            }
+        }
+    }
+
+    async fn admit_organisations(
+        tx: &mut Transaction<'_, Sqlite>,
+        conversation: i64,
+        organisations: &[OrganisationId],
+    ) -> StoreResult<()> {
+        for org in organisations {
+            sqlx::query(
+                "INSERT INTO conversation_organisations (conversation_id, organisation_id) \
+                 VALUES (?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(conversation)
+            .bind(org.0)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn unread_after(&self, user: UserId, conversation: ConversationId, seq: Seq) -> StoreResult<u32> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id <> ?",
+        )
+        .bind(conversation.0)
+        .bind(seq)
+        .bind(user.0)
+        .fetch_one(&self.writer)
+        .await?;
+        let n: i64 = row.try_get("n")?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn load_orders(&self, number: Option<i64>) -> StoreResult<Vec<Order>> {
+        let rows = sqlx::query(
+            "SELECT number, customer, sku, quantity, status FROM orders \
+             WHERE ?1 IS NULL OR number = ?1 ORDER BY number DESC",
+        )
+        .bind(number)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut links: HashMap<i64, Vec<(OrganisationId, String)>> = HashMap::new();
+        for row in sqlx::query(
+            "SELECT l.order_number, o.id, o.name FROM order_organisations l \
+             JOIN organisations o ON o.id = l.organisation_id \
+             WHERE ?1 IS NULL OR l.order_number = ?1 ORDER BY o.id",
+        )
+        .bind(number)
+        .fetch_all(&self.reader)
+        .await?
+        {
+            links
+                .entry(row.try_get("order_number")?)
+                .or_default()
+                .push((OrganisationId(row.try_get("id")?), row.try_get("name")?));
+        }
+        rows.iter()
+            .map(|row| {
+                let number: i64 = row.try_get("number")?;
+                let linked = links.remove(&number).unwrap_or_default();
+                Ok(Order {
+                    number,
+                    customer: row.try_get("customer")?,
+                    sku: row.try_get("sku")?,
+                    quantity: row.try_get("quantity")?,
+                    status: row.try_get("status")?,
+                    organisations: linked.iter().map(|(id, _)| *id).collect(),
+                    organisation_names: linked.into_iter().map(|(_, name)| name).collect(),
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn user_count(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&self.reader).await?;
+        Ok(row.try_get("n")?)
+    }
+
+    async fn create_organisation(&self, name: &str, kind: OrganisationKind) -> StoreResult<OrganisationId> {
+        let row = sqlx::query("INSERT INTO organisations (name, kind) VALUES (?, ?) RETURNING id")
+            .bind(name)
+            .bind(kind.as_str())
+            .fetch_one(&self.writer)
+            .await?;
+        Ok(OrganisationId(row.try_get("id")?))
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<UserId> {
+        let row = sqlx::query(
+            "INSERT INTO users (username, display_name, password_hash, role, organisation_id, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&user.username)
+        .bind(&user.display_name)
+        .bind(&user.password_hash)
+        .bind(user.role.as_str())
+        .bind(user.organisation_id.0)
+        .bind(crate::clock::now_ms())
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(UserId(row.try_get("id")?))
+    }
+
+    async fn credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
+        let row = sqlx::query(&format!("SELECT u.password_hash, {USER_COLUMNS} WHERE u.username = ?"))
+            .bind(username)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
+            .transpose()
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        sqlx::query(&format!("SELECT {USER_COLUMNS} ORDER BY u.display_name"))
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(user_from_row)
+            .collect()
+    }
+
+    async fn create_session(&self, token_hash: &str, user: UserId, now_ms: i64, expires_at_ms: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE expires_at_ms <= ?")
+            .bind(now_ms)
+            .execute(&self.writer)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user.0)
+        .bind(now_ms)
+        .bind(expires_at_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} JOIN sessions s ON s.user_id = u.id \
+             WHERE s.token_hash = ? AND s.expires_at_ms > ?"
+        ))
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_channel(&self, name: &str, organisations: &[OrganisationId], now_ms: i64) -> StoreResult<ConversationId> {
+        let mut tx = self.writer.begin().await?;
+        let (id, _) =
+            Self::insert_conversation(&mut tx, ConversationKind::Channel, name, name, None, now_ms).await?;
+        Self::admit_organisations(&mut tx, id, organisations).await?;
+        tx.commit().await?;
+        Ok(ConversationId(id))
+    }
+
+    async fn conversations_for(&self, viewer: UserId) -> StoreResult<Vec<StoredConversation>> {
+        self.load_conversations(viewer, Filter::VisibleTo).await
+    }
+
+    async fn conversation(&self, id: ConversationId, viewer: UserId) -> StoreResult<Option<StoredConversation>> {
+        Ok(self.load_conversations(viewer, Filter::Id(id)).await?.pop())
+    }
+
+    async fn conversation_by_slug(&self, slug: &str, viewer: UserId) -> StoreResult<Option<StoredConversation>> {
+        Ok(self.load_conversations(viewer, Filter::Slug(slug)).await?.pop())
+    }
+
+    async fn open_direct(&self, a: UserId, b: UserId, now_ms: i64) -> StoreResult<(ConversationId, bool)> {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let slug = format!("dm-{lo}-{hi}");
+        let mut tx = self.writer.begin().await?;
+        let (id, created) =
+            Self::insert_conversation(&mut tx, ConversationKind::Direct, &slug, &slug, None, now_ms).await?;
+        if created {
+            for member in [lo, hi] {
+                sqlx::query("INSERT INTO conversation_members (conversation_id, user_id) VALUES (?, ?)")
+                    .bind(id)
+                    .bind(member.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok((ConversationId(id), created))
+    }
+
+    async fn open_order_thread(&self, number: i64, organisations: &[OrganisationId], now_ms: i64) -> StoreResult<(ConversationId, bool)> {
+        let slug = format!("order-{number}");
+        let external = format!("order:{number}");
+        let mut tx = self.writer.begin().await?;
+        let (id, created) = Self::insert_conversation(
+            &mut tx,
+            ConversationKind::Order,
+            &slug,
+            &number.to_string(),
+            Some(&external),
+            now_ms,
+        )
+        .await?;
+        if created {
+            Self::admit_organisations(&mut tx, id, organisations).await?;
+        }
+        tx.commit().await?;
+        Ok((ConversationId(id), created))
+    }
+
+    async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
+        let client_id = message.client_id.to_string();
+        let mut tx = self.writer.begin().await?;
+        let earlier = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} WHERE m.sender_id = ? AND m.client_id = ?"))
+            .bind(message.sender_id.0)
+            .bind(&client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = earlier {
+            tx.rollback().await?;
+            return Ok(Appended {
+                message: message_from_row(&row)?,
+                duplicate: true,
+            });
+        }
+        let seq: i64 = sqlx::query(
+            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+        )
+        .bind(message.conversation_id.0)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("last_seq")?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(message.conversation_id.0)
+        .bind(seq)
+        .bind(message.sender_id.0)
+        .bind(&client_id)
+        .bind(&message.body)
+        .bind(message.created_at_ms)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        sqlx::query(
+            "INSERT INTO read_state (user_id, conversation_id, last_read_seq) VALUES (?, ?, ?) \
+             ON CONFLICT (user_id, conversation_id) DO UPDATE \
+             SET last_read_seq = max(last_read_seq, excluded.last_read_seq)",
+        )
+        .bind(message.sender_id.0)
+        .bind(message.conversation_id.0)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+        let sender_name: String = sqlx::query("SELECT display_name FROM users WHERE id = ?")
+            .bind(message.sender_id.0)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("display_name")?;
+        tx.commit().await?;
+        Ok(Appended {
+            message: Message {
+                id: MessageId(id),
+                conversation_id: message.conversation_id,
+                seq,
+                sender_id: message.sender_id,
+                sender_name,
+                client_id: message.client_id,
+                body: message.body,
+                created_at_ms: message.created_at_ms,
+            },
+            duplicate: false,
+        })
+    }
+
+    async fn history(&self, conversation: ConversationId, before: Option<Seq>, limit: u32) -> StoreResult<Vec<Message>> {
+        sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} WHERE m.conversation_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"
+        ))
+        .bind(conversation.0)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(message_from_row)
+        .collect()
+    }
+
+    async fn mark_read(&self, user: UserId, conversation: ConversationId, seq: Seq) -> StoreResult<(Seq, u32)> {
+        let row = sqlx::query(
+            "INSERT INTO read_state (user_id, conversation_id, last_read_seq) VALUES (?, ?, ?) \
+             ON CONFLICT (user_id, conversation_id) DO UPDATE \
+             SET last_read_seq = max(last_read_seq, excluded.last_read_seq) RETURNING last_read_seq",
+        )
+        .bind(user.0)
+        .bind(conversation.0)
+        .bind(seq)
+        .fetch_one(&self.writer)
+        .await?;
+        let last_read: Seq = row.try_get("last_read_seq")?;
+        Ok((last_read, self.unread_after(user, conversation, last_read).await?))
+    }
+
+    async fn create_order(&self, order: &Order) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("INSERT INTO orders (number, customer, sku, quantity, status) VALUES (?, ?, ?, ?, ?)")
+            .bind(order.number)
+            .bind(&order.customer)
+            .bind(&order.sku)
+            .bind(order.quantity)
+            .bind(&order.status)
+            .execute(&mut *tx)
+            .await?;
+        for org in &order.organisations {
+            sqlx::query("INSERT INTO order_organisations (order_number, organisation_id) VALUES (?, ?)")
+                .bind(order.number)
+                .bind(org.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn orders(&self) -> StoreResult<Vec<Order>> {
+        self.load_orders(None).await
+    }
+
+    async fn order(&self, number: i64) -> StoreResult<Option<Order>> {
+        Ok(self.load_orders(Some(number)).await?.pop())
+    }
+
+    async fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|r| r.try_get("value")).transpose().map_err(Into::into)
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+}
