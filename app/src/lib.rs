@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Parley's shared crate, compiled for the server (`ssr`) and to WebAssembly (`hydrate`).
 //!
 //! - [`model`]: wire types (users, conversations, messages) and input checks

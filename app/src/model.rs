@@ -234,7 +234,10 @@ mod tests {
     #[test]
     fn blank_bodies_are_empty_messages() {
         for body in ["", " ", "\n\t  \n"] {
-            assert_eq!(validate_body(body, 10).unwrap_err().code, ErrorCode::EmptyMessage);
+            assert_eq!(
+                validate_body(body, 10).unwrap_err().code,
+                ErrorCode::EmptyMessage
+            );
         }
     }
 

@@ -77,12 +77,20 @@ mod tests {
 
     fn round_trip_client(frame: ClientFrame) {
         let json = serde_json::to_string(&frame).unwrap();
-        assert_eq!(serde_json::from_str::<ClientFrame>(&json).unwrap(), frame, "{json}");
+        assert_eq!(
+            serde_json::from_str::<ClientFrame>(&json).unwrap(),
+            frame,
+            "{json}"
+        );
     }
 
     fn round_trip_server(frame: ServerFrame) {
         let json = serde_json::to_string(&frame).unwrap();
-        assert_eq!(serde_json::from_str::<ServerFrame>(&json).unwrap(), frame, "{json}");
+        assert_eq!(
+            serde_json::from_str::<ServerFrame>(&json).unwrap(),
+            frame,
+            "{json}"
+        );
     }
 
     fn client_id() -> ClientId {

@@ -90,9 +90,9 @@ pub fn can_see_order(actor: &Actor, linked: &[OrganisationId]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rstest::rstest;
     use ConversationKind::*;
     use Role::*;
+    use rstest::rstest;
 
     const INTERNAL: OrganisationId = OrganisationId(1);
     const CLIENT: OrganisationId = OrganisationId(2);
@@ -249,6 +249,8 @@ mod tests {
         assert!(!can_see(&dave, &oracare));
         assert!(can_see(&carol, &oracare));
         assert!(can_see(&dave, &manufacturer));
-        assert!(can_see(&bob, &internal) && can_see(&bob, &oracare) && can_see(&bob, &manufacturer));
+        assert!(
+            can_see(&bob, &internal) && can_see(&bob, &oracare) && can_see(&bob, &manufacturer)
+        );
     }
 }

@@ -8,7 +8,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "parley", version, about = "Real-time team chat for operations dashboards")]
+#[command(
+    name = "parley",
+    version,
+    about = "Real-time team chat for operations dashboards"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -25,7 +25,11 @@ pub async fn first_run(store: &dyn Store, demo: bool) -> StoreResult<()> {
     if empty {
         let org = match internal {
             Some(org) => org,
-            None => store.create_organisation("Internal", OrganisationKind::Internal).await?,
+            None => {
+                store
+                    .create_organisation("Internal", OrganisationKind::Internal)
+                    .await?
+            }
         };
         let password: String = rand::thread_rng()
             .sample_iter(&Alphanumeric)
@@ -46,7 +50,13 @@ pub async fn first_run(store: &dyn Store, demo: bool) -> StoreResult<()> {
     Ok(())
 }
 
-async fn user(store: &dyn Store, username: &str, name: &str, role: Role, org: OrganisationId) -> StoreResult<UserId> {
+async fn user(
+    store: &dyn Store,
+    username: &str,
+    name: &str,
+    role: Role,
+    org: OrganisationId,
+) -> StoreResult<UserId> {
     store
         .create_user(NewUser {
             username: username.into(),
@@ -60,24 +70,46 @@ async fn user(store: &dyn Store, username: &str, name: &str, role: Role, org: Or
 
 /// Returns the internal organisation's id.
 async fn seed_demo(store: &dyn Store) -> StoreResult<OrganisationId> {
-    let axiom = store.create_organisation("Axiom Fulfillment", OrganisationKind::Internal).await?;
-    let oracare = store.create_organisation("Oracare", OrganisationKind::Client).await?;
-    let acme = store.create_organisation("Acme Manufacturing", OrganisationKind::Manufacturer).await?;
+    let axiom = store
+        .create_organisation("Axiom Fulfillment", OrganisationKind::Internal)
+        .await?;
+    let oracare = store
+        .create_organisation("Oracare", OrganisationKind::Client)
+        .await?;
+    let acme = store
+        .create_organisation("Acme Manufacturing", OrganisationKind::Manufacturer)
+        .await?;
     let alice = user(store, "alice", "Alice Adams", Role::Admin, axiom).await?;
     let bob = user(store, "bob", "Bob Baker", Role::Member, axiom).await?;
     let carol = user(store, "carol", "Carol Chen", Role::Guest, oracare).await?;
     let dave = user(store, "dave", "Dave Diaz", Role::Guest, acme).await?;
 
     let now = now_ms();
-    let oracare_team = store.create_channel("oracare-team", &[axiom, oracare], now).await?;
-    let manufacturer = store.create_channel("manufacturer", &[axiom, acme], now).await?;
+    let oracare_team = store
+        .create_channel("oracare-team", &[axiom, oracare], now)
+        .await?;
+    let manufacturer = store
+        .create_channel("manufacturer", &[axiom, acme], now)
+        .await?;
     let internal = store.create_channel("internal", &[axiom], now).await?;
 
     const CUSTOMERS: [&str; 8] = [
-        "Harper Lane", "Miguel Ortiz", "Sofia Rossi", "Kenji Watanabe", "Amara Okafor", "Liam Byrne",
-        "Noor Haddad", "Eva Lindqvist",
+        "Harper Lane",
+        "Miguel Ortiz",
+        "Sofia Rossi",
+        "Kenji Watanabe",
+        "Amara Okafor",
+        "Liam Byrne",
+        "Noor Haddad",
+        "Eva Lindqvist",
     ];
-    const SKUS: [&str; 5] = ["ORA-TB-SOFT", "ORA-TB-MED", "ORA-FLOSS-50", "ORA-PASTE-100", "ORA-KIT-TRAVEL"];
+    const SKUS: [&str; 5] = [
+        "ORA-TB-SOFT",
+        "ORA-TB-MED",
+        "ORA-FLOSS-50",
+        "ORA-PASTE-100",
+        "ORA-KIT-TRAVEL",
+    ];
     const STATUSES: [&str; 4] = ["processing", "shipped", "on hold", "delivered"];
     for (i, number) in (1020..1060).enumerate() {
         let mut organisations = vec![oracare];
@@ -100,18 +132,58 @@ async fn seed_demo(store: &dyn Store) -> StoreResult<OrganisationId> {
     }
 
     let history: [(ConversationId, UserId, &str); 12] = [
-        (oracare_team, alice, "Welcome to the shared channel, Oracare team! Ask us anything about your orders here."),
-        (oracare_team, carol, "Thanks Alice. Could you check why 1031 is on hold?"),
-        (oracare_team, bob, "1031 is waiting on an address confirmation, I'll ping the customer today."),
+        (
+            oracare_team,
+            alice,
+            "Welcome to the shared channel, Oracare team! Ask us anything about your orders here.",
+        ),
+        (
+            oracare_team,
+            carol,
+            "Thanks Alice. Could you check why 1031 is on hold?",
+        ),
+        (
+            oracare_team,
+            bob,
+            "1031 is waiting on an address confirmation, I'll ping the customer today.",
+        ),
         (oracare_team, carol, "Perfect, thank you!"),
-        (manufacturer, alice, "Dave, the next batch of ORA-KIT-TRAVEL is due on Friday, right?"),
-        (manufacturer, dave, "Yes, 2,400 units leave our dock Thursday evening."),
-        (manufacturer, bob, "Great, we'll have a receiving slot ready Friday morning."),
-        (internal, alice, "Reminder: stock count on aisle 4 tomorrow at 8."),
+        (
+            manufacturer,
+            alice,
+            "Dave, the next batch of ORA-KIT-TRAVEL is due on Friday, right?",
+        ),
+        (
+            manufacturer,
+            dave,
+            "Yes, 2,400 units leave our dock Thursday evening.",
+        ),
+        (
+            manufacturer,
+            bob,
+            "Great, we'll have a receiving slot ready Friday morning.",
+        ),
+        (
+            internal,
+            alice,
+            "Reminder: stock count on aisle 4 tomorrow at 8.",
+        ),
         (internal, bob, "Got it. I'll bring the scanners."),
-        (internal, alice, "Also, Oracare asked about a weekly report. Let's discuss Monday."),
-        (oracare_team, carol, "One more: can we get tracking links in the order emails?"),
-        (oracare_team, alice, "Good idea, we'll look into it this week."),
+        (
+            internal,
+            alice,
+            "Also, Oracare asked about a weekly report. Let's discuss Monday.",
+        ),
+        (
+            oracare_team,
+            carol,
+            "One more: can we get tracking links in the order emails?",
+        ),
+        (
+            oracare_team,
+            alice,
+            "Good idea, we'll look into it this week.",
+        ),
     ];
     let start = now - 1000 * 60 * 60 * 3;
     for (i, (conversation, sender, body)) in history.into_iter().enumerate() {

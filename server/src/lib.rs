@@ -33,7 +33,11 @@ use store::sqlite::{SqliteSettings, SqliteStore};
 
 /// Opens storage, seeds it if needed, and serves on `listener` until `shutdown` is
 /// cancelled. Live connections are told to reconnect; in-flight requests finish.
-pub async fn start(config: Config, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn start(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)?;
     let path = config.data_dir.join("parley.db");
     let sqlite = Arc::new(SqliteStore::open(&path, &SqliteSettings::default()).await?);
@@ -65,9 +69,12 @@ pub async fn start(config: Config, listener: TcpListener, shutdown: Cancellation
     };
     let app = http::router(state);
     tracing::info!("Parley listening on http://{addr}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await?;
     sqlite.close().await;
     Ok(())
 }

@@ -9,8 +9,7 @@ use leptos::prelude::*;
 
 use crate::error::ApiError;
 use crate::model::{
-    Bootstrap, ConversationId, ConversationSummary, HistoryPage, Order, Person, Seq, User,
-    UserId,
+    Bootstrap, ConversationId, ConversationSummary, HistoryPage, Order, Person, Seq, User, UserId,
 };
 
 /// The signed-in user of the current request, placed in the request's extensions by the

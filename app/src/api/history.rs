@@ -10,6 +10,8 @@ pub async fn list_history(
     conversation_id: ConversationId,
     before: Option<Seq>,
 ) -> Result<HistoryPage, ApiError> {
-    super::backend::with_backend(|b, me| async move { b.history(&me, conversation_id, before).await })
-        .await
+    super::backend::with_backend(
+        |b, me| async move { b.history(&me, conversation_id, before).await },
+    )
+    .await
 }

@@ -40,7 +40,11 @@ fn watch_network(wake: mpsc::UnboundedSender<()>) {
 
 fn socket_url() -> Option<String> {
     let location = web_sys::window()?.location();
-    let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
     Some(format!("{scheme}://{}/ws", location.host().ok()?))
 }
 
@@ -56,7 +60,11 @@ async fn run(state: ChatState, mut wake: mpsc::UnboundedReceiver<()>) {
         state.set_sender(None);
         state.connection.set(Connection::Offline);
         connected_before |= had_hello;
-        failures = if had_hello { 0 } else { failures.saturating_add(1) };
+        failures = if had_hello {
+            0
+        } else {
+            failures.saturating_add(1)
+        };
         let backoff = (BASE_BACKOFF_MS * 2f64.powi(failures.min(10) as i32)).min(MAX_BACKOFF_MS);
         let delay = backoff * (0.5 + js_sys::Math::random() * 0.5);
         let sleep = gloo_timers::future::TimeoutFuture::new(delay as u32).fuse();

@@ -5,13 +5,13 @@ use leptos::prelude::*;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_location, use_navigate, use_params_map};
 
+use super::SignOut;
 use super::bootstrap::WithBootstrap;
 use super::conversation_list::ConversationList;
 use super::dashboard::Me;
 use super::people_picker::PeoplePicker;
 use super::state::use_chat;
 use super::thread::Thread;
-use super::SignOut;
 use crate::model::ConversationSummary;
 
 #[component]
@@ -71,7 +71,12 @@ pub fn ChatConversation() -> impl IntoView {
         let slug = params.with(|p| p.get("conversation"))?;
         state.conversation_by_slug(&slug).map(|c| c.id)
     });
-    let title = move || selected.get().and_then(|id| state.conversation(id)).map(|c| c.title);
+    let title = move || {
+        selected
+            .get()
+            .and_then(|id| state.conversation(id))
+            .map(|c| c.title)
+    };
     view! {
         {move || match selected.get() {
             Some(id) => view! {

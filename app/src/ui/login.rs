@@ -9,7 +9,11 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let failed = move || query.with(|q| q.get("error").is_some());
     let next = move || {
-        query.with(|q| q.get("next").filter(|n| n.starts_with('/') && !n.starts_with("//")))
+        query
+            .with(|q| {
+                q.get("next")
+                    .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+            })
             .unwrap_or_else(|| "/dashboard".to_string())
     };
     view! {

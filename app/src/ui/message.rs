@@ -30,9 +30,11 @@ pub fn MessageItem(message: Message) -> impl IntoView {
 #[component]
 pub fn OutgoingItem(outgoing: Outgoing) -> impl IntoView {
     let state = use_chat();
-    let name = state
-        .me
-        .with_untracked(|me| me.as_ref().map(|me| me.display_name.clone()).unwrap_or_default());
+    let name = state.me.with_untracked(|me| {
+        me.as_ref()
+            .map(|me| me.display_name.clone())
+            .unwrap_or_default()
+    });
     let client_id = outgoing.client_id;
     let status = match &outgoing.failed {
         None => view! { <p class="status">"Sending…"</p> }.into_any(),

@@ -54,6 +54,17 @@ pub fn App() -> impl IntoView {
             crate::client::connect(state);
         }
     });
+    // `<html data-connection="online|connecting|offline">`, for styles and tests.
+    Effect::new(move |_| {
+        let value = match state.connection.get() {
+            state::Connection::Online => "online",
+            state::Connection::Connecting => "connecting",
+            state::Connection::Offline => "offline",
+        };
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-connection", value);
+        }
+    });
     let title = move || match state.total_unread() {
         0 => "Parley".to_string(),
         n => format!("({n}) Parley"),
@@ -123,7 +134,11 @@ pub fn clock(ms: i64, local: bool) -> String {
         format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
     } else {
         let minutes = ms.div_euclid(60_000);
-        format!("{:02}:{:02}", minutes.div_euclid(60).rem_euclid(24), minutes.rem_euclid(60))
+        format!(
+            "{:02}:{:02}",
+            minutes.div_euclid(60).rem_euclid(24),
+            minutes.rem_euclid(60)
+        )
     }
 }
 

@@ -12,9 +12,7 @@ use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 
 use crate::error::ApiError;
-use crate::model::{
-    ClientId, ConversationId, ConversationSummary, Message, MessageId, Seq, User,
-};
+use crate::model::{ClientId, ConversationId, ConversationSummary, Message, MessageId, Seq, User};
 use crate::protocol::{ClientFrame, ServerFrame};
 
 /// The state of the live connection, for the status line.
@@ -102,7 +100,9 @@ impl ChatState {
                 }
             });
         }
-        let older = self.older_cursor.with_untracked(|c| c.get(&conversation).copied());
+        let older = self
+            .older_cursor
+            .with_untracked(|c| c.get(&conversation).copied());
         // Keep the oldest cursor seen: a refetch of the latest page must not undo paging.
         let keep = match (older, cursor) {
             (None, _) => true,
@@ -118,36 +118,45 @@ impl ChatState {
     }
 
     pub fn conversation(&self, id: ConversationId) -> Option<ConversationSummary> {
-        self.conversations.with(|cs| cs.iter().find(|c| c.id == id).cloned())
+        self.conversations
+            .with(|cs| cs.iter().find(|c| c.id == id).cloned())
     }
 
     pub fn conversation_by_slug(&self, slug: &str) -> Option<ConversationSummary> {
-        self.conversations.with(|cs| cs.iter().find(|c| c.slug == slug).cloned())
+        self.conversations
+            .with(|cs| cs.iter().find(|c| c.slug == slug).cloned())
     }
 
     /// Adds or replaces a conversation in the list.
     pub fn upsert_conversation(&self, conversation: ConversationSummary) {
-        self.conversations.update(|cs| {
-            match cs.iter_mut().find(|c| c.id == conversation.id) {
+        self.conversations
+            .update(|cs| match cs.iter_mut().find(|c| c.id == conversation.id) {
                 Some(c) => *c = conversation,
                 None => cs.push(conversation),
-            }
-        });
+            });
     }
 
     pub fn total_unread(&self) -> u32 {
-        self.conversations.with(|cs| cs.iter().map(|c| c.unread).sum())
+        self.conversations
+            .with(|cs| cs.iter().map(|c| c.unread).sum())
     }
 
     /// Messages of a conversation in `seq` order.
     pub fn thread(&self, id: ConversationId) -> Vec<Message> {
-        self.messages
-            .with(|m| m.get(&id).map(|t| t.values().cloned().collect()).unwrap_or_default())
+        self.messages.with(|m| {
+            m.get(&id)
+                .map(|t| t.values().cloned().collect())
+                .unwrap_or_default()
+        })
     }
 
     pub fn outgoing_in(&self, id: ConversationId) -> Vec<Outgoing> {
-        self.outbox
-            .with(|o| o.iter().filter(|m| m.conversation_id == id).cloned().collect())
+        self.outbox.with(|o| {
+            o.iter()
+                .filter(|m| m.conversation_id == id)
+                .cloned()
+                .collect()
+        })
     }
 
     pub fn set_sender(&self, sender: Option<UnboundedSender<ClientFrame>>) {
@@ -205,17 +214,20 @@ impl ChatState {
     }
 
     pub fn discard(&self, client_id: ClientId) {
-        self.outbox.update(|o| o.retain(|m| m.client_id != client_id));
+        self.outbox
+            .update(|o| o.retain(|m| m.client_id != client_id));
     }
 
     /// Tells the server the user has seen `conversation` up to its newest message.
     pub fn mark_read(&self, conversation: ConversationId) {
-        let newest = self
-            .messages
-            .with_untracked(|m| m.get(&conversation).and_then(|t| t.keys().next_back().copied()));
-        let Some(summary) = self.conversations.with_untracked(|cs| {
-            cs.iter().find(|c| c.id == conversation).cloned()
-        }) else {
+        let newest = self.messages.with_untracked(|m| {
+            m.get(&conversation)
+                .and_then(|t| t.keys().next_back().copied())
+        });
+        let Some(summary) = self
+            .conversations
+            .with_untracked(|cs| cs.iter().find(|c| c.id == conversation).cloned())
+        else {
             return;
         };
         let seq = newest.unwrap_or(0).max(summary.last_seq);
@@ -267,14 +279,21 @@ impl ChatState {
         }
     }
 
-    fn on_ack(&self, client_id: ClientId, conversation_id: ConversationId, id: MessageId, seq: Seq) {
+    fn on_ack(
+        &self,
+        client_id: ClientId,
+        conversation_id: ConversationId,
+        id: MessageId,
+        seq: Seq,
+    ) {
         let Some(sent) = self
             .outbox
             .with_untracked(|o| o.iter().find(|m| m.client_id == client_id).cloned())
         else {
             return;
         };
-        self.outbox.update(|o| o.retain(|m| m.client_id != client_id));
+        self.outbox
+            .update(|o| o.retain(|m| m.client_id != client_id));
         if let Some(me) = self.me.get_untracked() {
             // The fan-out brings the server's copy right after; until then show ours.
             self.on_message(Message {
@@ -306,7 +325,9 @@ impl ChatState {
             return;
         }
         let viewing = self.viewing.get_untracked() == Some(conversation);
-        let known = self.conversations.with_untracked(|cs| cs.iter().any(|c| c.id == conversation));
+        let known = self
+            .conversations
+            .with_untracked(|cs| cs.iter().any(|c| c.id == conversation));
         if !known {
             // A conversation we have not heard of (someone just started it): refetch the list.
             self.resync.update(|n| *n += 1);

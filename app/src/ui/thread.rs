@@ -6,9 +6,9 @@ use leptos::html::{Div, Textarea};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::ErrorNotice;
 use super::message::{MessageItem, OutgoingItem};
 use super::state::{ChatState, use_chat};
-use super::ErrorNotice;
 use crate::api::list_history;
 use crate::model::{ConversationId, DEFAULT_MAX_MESSAGE_CHARS, validate_body};
 
@@ -65,10 +65,19 @@ pub fn Thread(conversation: ConversationId) -> impl IntoView {
 #[component]
 fn Log(conversation: ConversationId) -> impl IntoView {
     let state = use_chat();
-    let title = move || state.conversation(conversation).map(|c| c.title).unwrap_or_default();
+    let title = move || {
+        state
+            .conversation(conversation)
+            .map(|c| c.title)
+            .unwrap_or_default()
+    };
     let messages = Memo::new(move |_| state.thread(conversation));
     let outgoing = Memo::new(move |_| state.outgoing_in(conversation));
-    let cursor = move || state.older_cursor.with(|c| c.get(&conversation).copied().flatten());
+    let cursor = move || {
+        state
+            .older_cursor
+            .with(|c| c.get(&conversation).copied().flatten())
+    };
     let log = NodeRef::<Div>::new();
     let loading = RwSignal::new(false);
     let stick = StoredValue::new(true);
@@ -86,14 +95,20 @@ fn Log(conversation: ConversationId) -> impl IntoView {
             if let Ok(page) = list_history(conversation, Some(before)).await {
                 state.merge_page(conversation, &page.messages, page.next_before);
                 // Keep the message the user was looking at where it was.
-                request_animation_frame(move || el.set_scroll_top(el.scroll_height() - from_bottom));
+                request_animation_frame(move || {
+                    el.set_scroll_top(el.scroll_height() - from_bottom)
+                });
             }
             loading.set(false);
         });
     };
     let on_scroll = move |_| {
-        let Some(el) = log.get_untracked() else { return };
-        stick.set_value(el.scroll_height() - el.scroll_top() - el.client_height() < STICK_TO_BOTTOM_WITHIN_PX);
+        let Some(el) = log.get_untracked() else {
+            return;
+        };
+        stick.set_value(
+            el.scroll_height() - el.scroll_top() - el.client_height() < STICK_TO_BOTTOM_WITHIN_PX,
+        );
         if el.scroll_top() < LOAD_OLDER_WITHIN_PX {
             load_older();
         }

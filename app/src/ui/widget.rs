@@ -79,15 +79,25 @@ fn restore_and_remember(state: ChatState) {
             if open.get() { "open" } else { "closed" },
             selected.get().map(|id| id.to_string()).unwrap_or_default()
         );
-        let Some(key) = state.me.with(|me| me.as_ref().map(|me| format!("{STORAGE_KEY}.{}", me.id))) else {
+        let Some(key) = state
+            .me
+            .with(|me| me.as_ref().map(|me| format!("{STORAGE_KEY}.{}", me.id)))
+        else {
             return false;
         };
-        let Some(storage) = storage() else { return true };
+        let Some(storage) = storage() else {
+            return true;
+        };
         if restored != Some(true) {
             if let Ok(Some(saved)) = storage.get_item(&key) {
                 let mut parts = saved.split(':');
                 open.set(parts.next() == Some("open"));
-                selected.set(parts.next().and_then(|id| id.parse().ok()).map(ConversationId));
+                selected.set(
+                    parts
+                        .next()
+                        .and_then(|id| id.parse().ok())
+                        .map(ConversationId),
+                );
             }
         } else {
             let _ = storage.set_item(&key, &value);

@@ -3,8 +3,8 @@
 //! when configured), sign-in and sign-out handlers, and the middleware that resolves the
 //! session of every request and keeps pages behind it.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Form;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -61,8 +61,11 @@ pub async fn hash_password(password: String) -> String {
 /// Checks a password against a stored hash on a blocking thread.
 async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
     })
     .await
     .unwrap_or(false)
@@ -79,7 +82,11 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 });
 
 /// Opens a session for `user` and returns the `Set-Cookie` value.
-pub async fn open_session(store: &dyn Store, user: &User, state: &AppState) -> Result<HeaderValue, ApiError> {
+pub async fn open_session(
+    store: &dyn Store,
+    user: &User,
+    state: &AppState,
+) -> Result<HeaderValue, ApiError> {
     let token = SessionToken::generate();
     let now = now_ms();
     let ttl = state.config.session_ttl();
@@ -90,7 +97,11 @@ pub async fn open_session(store: &dyn Store, user: &User, state: &AppState) -> R
             tracing::error!(error = %e, "could not store a session");
             ApiError::internal()
         })?;
-    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         token.0,
@@ -179,7 +190,9 @@ pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -193,14 +206,18 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
         }
     }
     let mut response = Redirect::to("/login").into_response();
-    response.headers_mut().insert(header::SET_COOKIE, clear_cookie());
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, clear_cookie());
     response
 }
 
 /// Paths anyone may fetch without a session.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/auth/login" | "/healthz" | "/readyz" | "/favicon.svg" | "/favicon.ico")
-        || path.starts_with("/pkg/")
+    matches!(
+        path,
+        "/login" | "/auth/login" | "/healthz" | "/readyz" | "/favicon.svg" | "/favicon.ico"
+    ) || path.starts_with("/pkg/")
 }
 
 /// Resolves the session of every request into an [`Authenticated`] extension, refuses
@@ -225,7 +242,11 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     if path.starts_with("/api/") || path == "/ws" || request.method() != Method::GET {
         return error_response(ApiError::unauthenticated());
     }
-    let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    let query = request
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
     let target = format!("/login?next={}", urlencode(&format!("{path}{query}")));
     (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response()
 }

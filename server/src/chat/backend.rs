@@ -14,11 +14,20 @@ impl Backend for Chat {
         Chat::bootstrap(self, me).await
     }
 
-    async fn conversation_by_slug(&self, me: &User, slug: &str) -> Result<ConversationSummary, ApiError> {
+    async fn conversation_by_slug(
+        &self,
+        me: &User,
+        slug: &str,
+    ) -> Result<ConversationSummary, ApiError> {
         Chat::conversation_by_slug(self, me, slug).await
     }
 
-    async fn history(&self, me: &User, conversation: ConversationId, before: Option<Seq>) -> Result<HistoryPage, ApiError> {
+    async fn history(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        before: Option<Seq>,
+    ) -> Result<HistoryPage, ApiError> {
         Chat::history(self, me, conversation, before).await
     }
 
@@ -38,7 +47,11 @@ impl Backend for Chat {
         Chat::order(self, me, number).await
     }
 
-    async fn open_order_thread(&self, me: &User, number: i64) -> Result<ConversationSummary, ApiError> {
+    async fn open_order_thread(
+        &self,
+        me: &User,
+        number: i64,
+    ) -> Result<ConversationSummary, ApiError> {
         Chat::open_order_thread(self, me, number).await
     }
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use app::error::{ApiError, ErrorCode};
 use app::model::{
-    Bootstrap, ClientId, ConversationId, ConversationKind, ConversationSummary, HistoryPage,
-    Order, Person, Seq, User, UserId, validate_body,
+    Bootstrap, ClientId, ConversationId, ConversationKind, ConversationSummary, HistoryPage, Order,
+    Person, Seq, User, UserId, validate_body,
 };
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
@@ -70,7 +70,12 @@ impl Chat {
 
     /// Loads a conversation and checks that `me` may do `action` in it. A conversation
     /// `me` may not see is `forbidden`; one that does not exist is `not_found`.
-    async fn checked(&self, me: &User, id: ConversationId, action: Action) -> Result<StoredConversation, ApiError> {
+    async fn checked(
+        &self,
+        me: &User,
+        id: ConversationId,
+        action: Action,
+    ) -> Result<StoredConversation, ApiError> {
         let conversation = self
             .store
             .conversation(id, me.id)
@@ -85,7 +90,13 @@ impl Chat {
 
     /// Stores a message and fans it out. Re-sending a `client_id` answers with the first
     /// ack and stores and sends nothing.
-    pub async fn send_message(&self, me: &User, client_id: ClientId, conversation: ConversationId, body: &str) -> Result<Ack, ApiError> {
+    pub async fn send_message(
+        &self,
+        me: &User,
+        client_id: ClientId,
+        conversation: ConversationId,
+        body: &str,
+    ) -> Result<Ack, ApiError> {
         let body = validate_body(body, self.limits.max_message_chars)?;
         let stored = self.checked(me, conversation, Action::Post).await?;
         let appended = self
@@ -113,10 +124,18 @@ impl Chat {
     }
 
     /// Moves `me`'s read position and tells all of `me`'s tabs.
-    pub async fn mark_read(&self, me: &User, conversation: ConversationId, seq: Seq) -> Result<(), ApiError> {
+    pub async fn mark_read(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        seq: Seq,
+    ) -> Result<(), ApiError> {
         let stored = self.checked(me, conversation, Action::See).await?;
         if seq < 0 {
-            return Err(ApiError::new(ErrorCode::BadRequest, "seq must not be negative."));
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "seq must not be negative.",
+            ));
         }
         let (last_read_seq, unread) = self
             .store
@@ -137,7 +156,8 @@ impl Chat {
     fn publish_to_audience(&self, conversation: &StoredConversation, frame: &ServerFrame) {
         match conversation.kind {
             ConversationKind::Direct | ConversationKind::Group => {
-                self.hub.publish(Recipients::Users(&conversation.audience.members), frame);
+                self.hub
+                    .publish(Recipients::Users(&conversation.audience.members), frame);
             }
             ConversationKind::Channel | ConversationKind::Order => {
                 let audience = &conversation.audience;
@@ -159,7 +179,11 @@ impl Chat {
                     .filter(|(id, _)| *id != me.id)
                     .map(|(_, name)| name.as_str())
                     .collect();
-                if others.is_empty() { me.display_name.clone() } else { others.join(", ") }
+                if others.is_empty() {
+                    me.display_name.clone()
+                } else {
+                    others.join(", ")
+                }
             }
         };
         ConversationSummary {
@@ -195,7 +219,11 @@ impl Chat {
         })
     }
 
-    pub async fn conversation_by_slug(&self, me: &User, slug: &str) -> Result<ConversationSummary, ApiError> {
+    pub async fn conversation_by_slug(
+        &self,
+        me: &User,
+        slug: &str,
+    ) -> Result<ConversationSummary, ApiError> {
         let stored = self
             .store
             .conversation_by_slug(slug, me.id)
@@ -206,7 +234,12 @@ impl Chat {
         Ok(Self::summary(me, stored))
     }
 
-    pub async fn history(&self, me: &User, conversation: ConversationId, before: Option<Seq>) -> Result<HistoryPage, ApiError> {
+    pub async fn history(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        before: Option<Seq>,
+    ) -> Result<HistoryPage, ApiError> {
         self.checked(me, conversation, Action::See).await?;
         let mut messages = self
             .store
@@ -215,7 +248,10 @@ impl Chat {
             .map_err(internal)?;
         messages.reverse();
         let next_before = messages.first().map(|m| m.seq).filter(|&seq| seq > 1);
-        Ok(HistoryPage { messages, next_before })
+        Ok(HistoryPage {
+            messages,
+            next_before,
+        })
     }
 
     pub async fn people(&self, me: &User) -> Result<Vec<Person>, ApiError> {
@@ -235,7 +271,11 @@ impl Chat {
             .collect())
     }
 
-    pub async fn open_direct(&self, me: &User, other: UserId) -> Result<ConversationSummary, ApiError> {
+    pub async fn open_direct(
+        &self,
+        me: &User,
+        other: UserId,
+    ) -> Result<ConversationSummary, ApiError> {
         let users = self.store.users().await.map_err(internal)?;
         let other = users
             .iter()
@@ -244,11 +284,20 @@ impl Chat {
         if !rules::can_start_direct(&Actor::from(me), &Actor::from(other)) {
             return Err(ApiError::forbidden());
         }
-        let (id, created) = self.store.open_direct(me.id, other.id, now_ms()).await.map_err(internal)?;
+        let (id, created) = self
+            .store
+            .open_direct(me.id, other.id, now_ms())
+            .await
+            .map_err(internal)?;
         if created {
             // The other person's list gains it at once, under their own title for it.
             for user in [me, other] {
-                if let Some(stored) = self.store.conversation(id, user.id).await.map_err(internal)? {
+                if let Some(stored) = self
+                    .store
+                    .conversation(id, user.id)
+                    .await
+                    .map_err(internal)?
+                {
                     self.hub.publish(
                         Recipients::Users(&[user.id]),
                         &ServerFrame::Conversation {
@@ -261,7 +310,11 @@ impl Chat {
         self.summary_for(me, id).await
     }
 
-    async fn summary_for(&self, me: &User, id: ConversationId) -> Result<ConversationSummary, ApiError> {
+    async fn summary_for(
+        &self,
+        me: &User,
+        id: ConversationId,
+    ) -> Result<ConversationSummary, ApiError> {
         let stored = self
             .store
             .conversation(id, me.id)
@@ -293,7 +346,11 @@ impl Chat {
     }
 
     /// The order's thread, created on first use (idempotent: one per order).
-    pub async fn open_order_thread(&self, me: &User, number: i64) -> Result<ConversationSummary, ApiError> {
+    pub async fn open_order_thread(
+        &self,
+        me: &User,
+        number: i64,
+    ) -> Result<ConversationSummary, ApiError> {
         let order = self.order(me, number).await?;
         let (id, created) = self
             .store
@@ -309,8 +366,12 @@ impl Chat {
                 unread: 0,
                 ..summary.clone()
             };
-            self.hub
-                .publish(Recipients::Matching(&admits), &ServerFrame::Conversation { conversation: fresh });
+            self.hub.publish(
+                Recipients::Matching(&admits),
+                &ServerFrame::Conversation {
+                    conversation: fresh,
+                },
+            );
         }
         Ok(summary)
     }

@@ -38,7 +38,8 @@ impl FromRef<AppState> for LeptosOptions {
 
 /// The error envelope as an HTTP response: the code's status and `{code, message}`.
 pub fn error_response(error: ApiError) -> Response {
-    let status = StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, axum::Json(error)).into_response()
 }
 
@@ -49,7 +50,10 @@ pub fn origin_allowed(headers: &HeaderMap, extra: &[String], missing_ok: bool) -
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return missing_ok;
     };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
     let own = origin
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))
@@ -73,8 +77,13 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(backend.clone()),
             move || app::shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::gate))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::gate,
+        ))
         .with_state(state)
 }
 
@@ -109,7 +118,11 @@ mod tests {
 
     #[test]
     fn own_origin_and_configured_origins_pass() {
-        assert!(origin_allowed(&headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000"), &[], false));
+        assert!(origin_allowed(
+            &headers(Some("http://127.0.0.1:3000"), "127.0.0.1:3000"),
+            &[],
+            false
+        ));
         assert!(origin_allowed(
             &headers(Some("https://ops.example"), "127.0.0.1:3000"),
             &["https://ops.example".into()],
@@ -119,9 +132,21 @@ mod tests {
 
     #[test]
     fn foreign_or_missing_origins_fail() {
-        assert!(!origin_allowed(&headers(Some("http://evil.example"), "127.0.0.1:3000"), &[], true));
-        assert!(!origin_allowed(&headers(Some("http://127.0.0.1:3000.evil"), "127.0.0.1:3000"), &[], true));
-        assert!(!origin_allowed(&headers(None, "127.0.0.1:3000"), &[], false));
+        assert!(!origin_allowed(
+            &headers(Some("http://evil.example"), "127.0.0.1:3000"),
+            &[],
+            true
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://127.0.0.1:3000.evil"), "127.0.0.1:3000"),
+            &[],
+            true
+        ));
+        assert!(!origin_allowed(
+            &headers(None, "127.0.0.1:3000"),
+            &[],
+            false
+        ));
         assert!(origin_allowed(&headers(None, "127.0.0.1:3000"), &[], true));
     }
 }

@@ -200,8 +200,14 @@ mod tests {
         let mut a2 = hub.register(actor(1));
         let mut b = hub.register(actor(2));
         assert_eq!(hub.publish(Recipients::Users(&[UserId(1)]), &pong(1)), 2);
-        assert_eq!(&*a1.queue.recv().await.unwrap(), r#"{"type":"pong","nonce":1}"#);
-        assert_eq!(&*a2.queue.recv().await.unwrap(), r#"{"type":"pong","nonce":1}"#);
+        assert_eq!(
+            &*a1.queue.recv().await.unwrap(),
+            r#"{"type":"pong","nonce":1}"#
+        );
+        assert_eq!(
+            &*a2.queue.recv().await.unwrap(),
+            r#"{"type":"pong","nonce":1}"#
+        );
         assert!(b.queue.try_recv().is_err());
         let everyone = |_: &Actor| true;
         assert_eq!(hub.publish(Recipients::Matching(&everyone), &pong(2)), 3);
@@ -219,7 +225,13 @@ mod tests {
             assert!(reader.queue.recv().await.is_some());
         }
         assert!(stalled.was_slow());
-        assert_eq!(hub.stats(), HubStats { users: 1, connections: 1 });
+        assert_eq!(
+            hub.stats(),
+            HubStats {
+                users: 1,
+                connections: 1
+            }
+        );
     }
 
     #[test]
@@ -231,6 +243,12 @@ mod tests {
             drop(a);
             drop(b);
         }
-        assert_eq!(hub.stats(), HubStats { users: 0, connections: 0 });
+        assert_eq!(
+            hub.stats(),
+            HubStats {
+                users: 0,
+                connections: 0
+            }
+        );
     }
 }

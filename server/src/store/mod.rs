@@ -92,28 +92,61 @@ pub struct Appended {
 pub trait Store: Send + Sync + 'static {
     // --- accounts and sessions
     async fn user_count(&self) -> StoreResult<i64>;
-    async fn create_organisation(&self, name: &str, kind: OrganisationKind) -> StoreResult<OrganisationId>;
+    async fn create_organisation(
+        &self,
+        name: &str,
+        kind: OrganisationKind,
+    ) -> StoreResult<OrganisationId>;
     async fn create_user(&self, user: NewUser) -> StoreResult<UserId>;
     /// The user and their password hash, by username.
     async fn credentials(&self, username: &str) -> StoreResult<Option<(User, String)>>;
     async fn users(&self) -> StoreResult<Vec<User>>;
-    async fn create_session(&self, token_hash: &str, user: UserId, now_ms: i64, expires_at_ms: i64) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<()>;
     /// The user of an unexpired session.
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<User>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
 
     // --- conversations
-    async fn create_channel(&self, name: &str, organisations: &[OrganisationId], now_ms: i64) -> StoreResult<ConversationId>;
+    async fn create_channel(
+        &self,
+        name: &str,
+        organisations: &[OrganisationId],
+        now_ms: i64,
+    ) -> StoreResult<ConversationId>;
     /// Every channel and order thread, and the direct and group conversations `viewer`
     /// is a member of, with `viewer`'s read state. The caller filters by the rules.
     async fn conversations_for(&self, viewer: UserId) -> StoreResult<Vec<StoredConversation>>;
-    async fn conversation(&self, id: ConversationId, viewer: UserId) -> StoreResult<Option<StoredConversation>>;
-    async fn conversation_by_slug(&self, slug: &str, viewer: UserId) -> StoreResult<Option<StoredConversation>>;
+    async fn conversation(
+        &self,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> StoreResult<Option<StoredConversation>>;
+    async fn conversation_by_slug(
+        &self,
+        slug: &str,
+        viewer: UserId,
+    ) -> StoreResult<Option<StoredConversation>>;
     /// The direct conversation of two users, created if missing. Returns its id and
     /// whether it was created now.
-    async fn open_direct(&self, a: UserId, b: UserId, now_ms: i64) -> StoreResult<(ConversationId, bool)>;
+    async fn open_direct(
+        &self,
+        a: UserId,
+        b: UserId,
+        now_ms: i64,
+    ) -> StoreResult<(ConversationId, bool)>;
     /// The thread of order `number`, created if missing, admitting `organisations`.
-    async fn open_order_thread(&self, number: i64, organisations: &[OrganisationId], now_ms: i64) -> StoreResult<(ConversationId, bool)>;
+    async fn open_order_thread(
+        &self,
+        number: i64,
+        organisations: &[OrganisationId],
+        now_ms: i64,
+    ) -> StoreResult<(ConversationId, bool)>;
 
     // --- messages and read state
     /// Appends a message with the conversation's next `seq` and moves the sender's read
@@ -121,10 +154,20 @@ pub trait Store: Send + Sync + 'static {
     /// the same (sender, client id).
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
     /// Up to `limit` messages with `seq < before` (all when `None`), newest first.
-    async fn history(&self, conversation: ConversationId, before: Option<Seq>, limit: u32) -> StoreResult<Vec<Message>>;
+    async fn history(
+        &self,
+        conversation: ConversationId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
     /// Moves `user`'s read position forward to `seq` (never back). Returns the new
     /// position and the messages by others still unread.
-    async fn mark_read(&self, user: UserId, conversation: ConversationId, seq: Seq) -> StoreResult<(Seq, u32)>;
+    async fn mark_read(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        seq: Seq,
+    ) -> StoreResult<(Seq, u32)>;
 
     // --- the dashboard's demo orders
     async fn create_order(&self, order: &Order) -> StoreResult<()>;

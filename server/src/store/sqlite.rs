@@ -120,7 +120,11 @@ enum Filter<'a> {
 }
 
 impl SqliteStore {
-    async fn load_conversations(&self, viewer: UserId, filter: Filter<'_>) -> StoreResult<Vec<StoredConversation>> {
+    async fn load_conversations(
+        &self,
+        viewer: UserId,
+        filter: Filter<'_>,
+    ) -> StoreResult<Vec<StoredConversation>> {
         let condition = match filter {
             Filter::VisibleTo => {
                 "c.kind IN ('channel', 'order') OR EXISTS (SELECT 1 FROM conversation_members cm \
@@ -148,7 +152,10 @@ impl SqliteStore {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+        let ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?;
         let id_list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         let mut organisations: HashMap<i64, Vec<OrganisationId>> = HashMap::new();
         for row in sqlx::query(&format!(
@@ -254,7 +261,12 @@ impl SqliteStore {
         Ok(())
     }
 
-    async fn unread_after(&self, user: UserId, conversation: ConversationId, seq: Seq) -> StoreResult<u32> {
+    async fn unread_after(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        seq: Seq,
+    ) -> StoreResult<u32> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id <> ?",
         )
@@ -311,11 +323,17 @@ impl SqliteStore {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn user_count(&self) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&self.reader).await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.reader)
+            .await?;
         Ok(row.try_get("n")?)
     }
 
-    async fn create_organisation(&self, name: &str, kind: OrganisationKind) -> StoreResult<OrganisationId> {
+    async fn create_organisation(
+        &self,
+        name: &str,
+        kind: OrganisationKind,
+    ) -> StoreResult<OrganisationId> {
         let row = sqlx::query("INSERT INTO organisations (name, kind) VALUES (?, ?) RETURNING id")
             .bind(name)
             .bind(kind.as_str())
@@ -341,10 +359,12 @@ impl Store for SqliteStore {
     }
 
     async fn credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
-        let row = sqlx::query(&format!("SELECT u.password_hash, {USER_COLUMNS} WHERE u.username = ?"))
-            .bind(username)
-            .fetch_optional(&self.reader)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT u.password_hash, {USER_COLUMNS} WHERE u.username = ?"
+        ))
+        .bind(username)
+        .fetch_optional(&self.reader)
+        .await?;
         row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
             .transpose()
     }
@@ -358,7 +378,13 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn create_session(&self, token_hash: &str, user: UserId, now_ms: i64, expires_at_ms: i64) -> StoreResult<()> {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE expires_at_ms <= ?")
             .bind(now_ms)
             .execute(&self.writer)
@@ -395,10 +421,16 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn create_channel(&self, name: &str, organisations: &[OrganisationId], now_ms: i64) -> StoreResult<ConversationId> {
+    async fn create_channel(
+        &self,
+        name: &str,
+        organisations: &[OrganisationId],
+        now_ms: i64,
+    ) -> StoreResult<ConversationId> {
         let mut tx = self.writer.begin().await?;
         let (id, _) =
-            Self::insert_conversation(&mut tx, ConversationKind::Channel, name, name, None, now_ms).await?;
+            Self::insert_conversation(&mut tx, ConversationKind::Channel, name, name, None, now_ms)
+                .await?;
         Self::admit_organisations(&mut tx, id, organisations).await?;
         tx.commit().await?;
         Ok(ConversationId(id))
@@ -408,34 +440,64 @@ impl Store for SqliteStore {
         self.load_conversations(viewer, Filter::VisibleTo).await
     }
 
-    async fn conversation(&self, id: ConversationId, viewer: UserId) -> StoreResult<Option<StoredConversation>> {
+    async fn conversation(
+        &self,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> StoreResult<Option<StoredConversation>> {
         Ok(self.load_conversations(viewer, Filter::Id(id)).await?.pop())
     }
 
-    async fn conversation_by_slug(&self, slug: &str, viewer: UserId) -> StoreResult<Option<StoredConversation>> {
-        Ok(self.load_conversations(viewer, Filter::Slug(slug)).await?.pop())
+    async fn conversation_by_slug(
+        &self,
+        slug: &str,
+        viewer: UserId,
+    ) -> StoreResult<Option<StoredConversation>> {
+        Ok(self
+            .load_conversations(viewer, Filter::Slug(slug))
+            .await?
+            .pop())
     }
 
-    async fn open_direct(&self, a: UserId, b: UserId, now_ms: i64) -> StoreResult<(ConversationId, bool)> {
+    async fn open_direct(
+        &self,
+        a: UserId,
+        b: UserId,
+        now_ms: i64,
+    ) -> StoreResult<(ConversationId, bool)> {
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         let slug = format!("dm-{lo}-{hi}");
         let mut tx = self.writer.begin().await?;
-        let (id, created) =
-            Self::insert_conversation(&mut tx, ConversationKind::Direct, &slug, &slug, None, now_ms).await?;
+        let (id, created) = Self::insert_conversation(
+            &mut tx,
+            ConversationKind::Direct,
+            &slug,
+            &slug,
+            None,
+            now_ms,
+        )
+        .await?;
         if created {
             for member in [lo, hi] {
-                sqlx::query("INSERT INTO conversation_members (conversation_id, user_id) VALUES (?, ?)")
-                    .bind(id)
-                    .bind(member.0)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO conversation_members (conversation_id, user_id) VALUES (?, ?)",
+                )
+                .bind(id)
+                .bind(member.0)
+                .execute(&mut *tx)
+                .await?;
             }
         }
         tx.commit().await?;
         Ok((ConversationId(id), created))
     }
 
-    async fn open_order_thread(&self, number: i64, organisations: &[OrganisationId], now_ms: i64) -> StoreResult<(ConversationId, bool)> {
+    async fn open_order_thread(
+        &self,
+        number: i64,
+        organisations: &[OrganisationId],
+        now_ms: i64,
+    ) -> StoreResult<(ConversationId, bool)> {
         let slug = format!("order-{number}");
         let external = format!("order:{number}");
         let mut tx = self.writer.begin().await?;
@@ -458,11 +520,13 @@ impl Store for SqliteStore {
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
         let client_id = message.client_id.to_string();
         let mut tx = self.writer.begin().await?;
-        let earlier = sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} WHERE m.sender_id = ? AND m.client_id = ?"))
-            .bind(message.sender_id.0)
-            .bind(&client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let earlier = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} WHERE m.sender_id = ? AND m.client_id = ?"
+        ))
+        .bind(message.sender_id.0)
+        .bind(&client_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         if let Some(row) = earlier {
             tx.rollback().await?;
             return Ok(Appended {
@@ -521,7 +585,12 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn history(&self, conversation: ConversationId, before: Option<Seq>, limit: u32) -> StoreResult<Vec<Message>> {
+    async fn history(
+        &self,
+        conversation: ConversationId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
         sqlx::query(&format!(
             "SELECT {MESSAGE_COLUMNS} WHERE m.conversation_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"
         ))
@@ -535,7 +604,12 @@ impl Store for SqliteStore {
         .collect()
     }
 
-    async fn mark_read(&self, user: UserId, conversation: ConversationId, seq: Seq) -> StoreResult<(Seq, u32)> {
+    async fn mark_read(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        seq: Seq,
+    ) -> StoreResult<(Seq, u32)> {
         let row = sqlx::query(
             "INSERT INTO read_state (user_id, conversation_id, last_read_seq) VALUES (?, ?, ?) \
              ON CONFLICT (user_id, conversation_id) DO UPDATE \
@@ -547,25 +621,32 @@ impl Store for SqliteStore {
         .fetch_one(&self.writer)
         .await?;
         let last_read: Seq = row.try_get("last_read_seq")?;
-        Ok((last_read, self.unread_after(user, conversation, last_read).await?))
+        Ok((
+            last_read,
+            self.unread_after(user, conversation, last_read).await?,
+        ))
     }
 
     async fn create_order(&self, order: &Order) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query("INSERT INTO orders (number, customer, sku, quantity, status) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query(
+            "INSERT INTO orders (number, customer, sku, quantity, status) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(order.number)
+        .bind(&order.customer)
+        .bind(&order.sku)
+        .bind(order.quantity)
+        .bind(&order.status)
+        .execute(&mut *tx)
+        .await?;
+        for org in &order.organisations {
+            sqlx::query(
+                "INSERT INTO order_organisations (order_number, organisation_id) VALUES (?, ?)",
+            )
             .bind(order.number)
-            .bind(&order.customer)
-            .bind(&order.sku)
-            .bind(order.quantity)
-            .bind(&order.status)
+            .bind(org.0)
             .execute(&mut *tx)
             .await?;
-        for org in &order.organisations {
-            sqlx::query("INSERT INTO order_organisations (order_number, organisation_id) VALUES (?, ?)")
-                .bind(order.number)
-                .bind(org.0)
-                .execute(&mut *tx)
-                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -584,7 +665,9 @@ impl Store for SqliteStore {
             .bind(key)
             .fetch_optional(&self.reader)
             .await?;
-        row.map(|r| r.try_get("value")).transpose().map_err(Into::into)
+        row.map(|r| r.try_get("value"))
+            .transpose()
+            .map_err(Into::into)
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {

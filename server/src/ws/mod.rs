@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::{Sink, SinkExt, Stream, StreamExt};
@@ -46,7 +46,14 @@ pub async fn upgrade(
         .max_frame_size(cap)
         .on_upgrade(move |socket: WebSocket| async move {
             let limit = state.config.max_frame_bytes;
-            serve(socket, state.chat.clone(), user, limit, state.shutdown.clone()).await;
+            serve(
+                socket,
+                state.chat.clone(),
+                user,
+                limit,
+                state.shutdown.clone(),
+            )
+            .await;
         })
 }
 
@@ -66,7 +73,10 @@ pub async fn serve<S, E>(
     let mut registration = chat.hub().register(Actor::from(&user));
     let connection = registration.id;
     tracing::debug!(connection, user = %user.username, "connected");
-    if send(&mut sink, &ServerFrame::Hello { me: user.clone() }).await.is_err() {
+    if send(&mut sink, &ServerFrame::Hello { me: user.clone() })
+        .await
+        .is_err()
+    {
         return;
     }
     let close = loop {
@@ -124,11 +134,19 @@ async fn send<K: Sink<Message> + Unpin>(sink: &mut K, frame: &ServerFrame) -> Re
 }
 
 fn error_frame(error: ApiError) -> ServerFrame {
-    ServerFrame::Error { client_id: None, error }
+    ServerFrame::Error {
+        client_id: None,
+        error,
+    }
 }
 
 /// Parses and executes one client frame; returns the direct answer, if any.
-pub async fn handle_text(chat: &Chat, user: &User, text: &str, max_frame_bytes: usize) -> Option<ServerFrame> {
+pub async fn handle_text(
+    chat: &Chat,
+    user: &User,
+    text: &str,
+    max_frame_bytes: usize,
+) -> Option<ServerFrame> {
     if text.len() > max_frame_bytes {
         tracing::warn!(user = %user.username, bytes = text.len(), "frame too large");
         return Some(error_frame(ApiError::new(
@@ -151,17 +169,25 @@ pub async fn handle_text(chat: &Chat, user: &User, text: &str, max_frame_bytes: 
             client_id,
             conversation_id,
             body,
-        } => Some(match chat.send_message(user, client_id, conversation_id, &body).await {
-            Ok(ack) => ack.into(),
-            Err(error) => {
-                tracing::info!(user = %user.username, code = %error.code, "send refused");
-                ServerFrame::Error {
-                    client_id: Some(client_id),
-                    error,
+        } => Some(
+            match chat
+                .send_message(user, client_id, conversation_id, &body)
+                .await
+            {
+                Ok(ack) => ack.into(),
+                Err(error) => {
+                    tracing::info!(user = %user.username, code = %error.code, "send refused");
+                    ServerFrame::Error {
+                        client_id: Some(client_id),
+                        error,
+                    }
                 }
-            }
-        }),
-        ClientFrame::Read { conversation_id, seq } => chat
+            },
+        ),
+        ClientFrame::Read {
+            conversation_id,
+            seq,
+        } => chat
             .mark_read(user, conversation_id, seq)
             .await
             .err()

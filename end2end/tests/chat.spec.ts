@@ -1,0 +1,144 @@
+import { expect, test } from '@playwright/test';
+import { badgeCount, done, live, send, signIn, unique } from './helpers';
+
+test('alice and carol chat live through the widget on dashboard pages', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const carol = await signIn(browser, 'carol');
+  await carol.page.goto('/dashboard/orders');
+  await live(alice.page);
+  await live(carol.page);
+
+  for (const { page } of [alice, carol]) {
+    await page.getByRole('button', { name: 'Open chat' }).click();
+    await expect(page.getByRole('button', { name: 'Close chat' })).toHaveAttribute('aria-expanded', 'true');
+    await page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: '#oracare-team' }).click();
+    await expect(page.getByRole('log', { name: '#oracare-team' })).toBeVisible();
+  }
+
+  const hello = unique('Hello from the widget');
+  await send(alice.page, hello);
+  const atCarol = carol.page.getByRole('log', { name: '#oracare-team' }).getByRole('article').filter({ hasText: hello });
+  await expect(atCarol).toHaveCount(1);
+  await expect(atCarol).toContainText('Alice Adams');
+  await expect(atCarol.locator('time')).toHaveCount(1);
+
+  const reply = unique('Got it, thanks');
+  await send(carol.page, reply);
+  await expect(alice.page.getByRole('log', { name: '#oracare-team' }).getByRole('article').filter({ hasText: reply })).toHaveCount(1);
+  // Exactly once on the sender's side too (the optimistic copy is replaced, not doubled).
+  await expect(carol.page.getByRole('article').filter({ hasText: reply })).toHaveCount(1);
+  await done(alice, carol);
+});
+
+test('alice and carol chat through /chat, and a reload keeps the history', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const carol = await signIn(browser, 'carol');
+  await alice.page.goto('/chat/oracare-team');
+  await carol.page.goto('/chat');
+  await live(alice.page);
+  await live(carol.page);
+  await carol.page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: '#oracare-team' }).click();
+  await expect(carol.page).toHaveURL(/\/chat\/oracare-team$/);
+
+  const text = unique('Full-screen hello');
+  await send(alice.page, text);
+  const log = carol.page.getByRole('log', { name: '#oracare-team' });
+  await expect(log.getByRole('article').filter({ hasText: text })).toHaveCount(1);
+
+  await carol.page.reload();
+  await expect(carol.page.getByRole('log', { name: '#oracare-team' }).getByRole('article').filter({ hasText: text })).toHaveCount(1);
+  await done(alice, carol);
+});
+
+test("carol's sidebar has neither #internal nor #manufacturer", async ({ browser }) => {
+  const carol = await signIn(browser, 'carol');
+  await carol.page.goto('/chat');
+  const nav = carol.page.getByRole('navigation', { name: 'Conversations' });
+  await expect(nav.getByRole('link', { name: '#oracare-team' })).toBeVisible();
+  await expect(nav.getByRole('link', { name: '#internal' })).toHaveCount(0);
+  await expect(nav.getByRole('link', { name: '#manufacturer' })).toHaveCount(0);
+  // Not by URL either.
+  await carol.page.goto('/chat/internal');
+  await expect(carol.page.getByRole('heading', { name: 'Conversation not found' })).toBeVisible();
+  await done(carol);
+});
+
+test('a message that looks like HTML shows as text', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const carol = await signIn(browser, 'carol');
+  await alice.page.goto('/chat/oracare-team');
+  await carol.page.goto('/chat/oracare-team');
+  await live(alice.page);
+  await live(carol.page);
+  const payload = '<img src=x onerror=alert(1)>';
+  await send(alice.page, payload);
+  for (const { page } of [alice, carol]) {
+    const log = page.getByRole('log', { name: '#oracare-team' });
+    await expect(log.getByRole('article').filter({ hasText: payload }).first()).toBeVisible();
+    await expect(log.locator('img')).toHaveCount(0);
+  }
+  await carol.page.reload();
+  await expect(carol.page.getByRole('log', { name: '#oracare-team' }).getByText(payload).first()).toBeVisible();
+  await expect(carol.page.locator('[role=log] img')).toHaveCount(0);
+  await done(alice, carol); // a dialog from alert() would be recorded as an error
+});
+
+test('unread badge and title count go up with new messages and down when read', async ({ browser }) => {
+  const bob = await signIn(browser, 'bob');
+  const dave = await signIn(browser, 'dave');
+  await live(bob.page);
+  await live(dave.page);
+  const before = await badgeCount(dave.page);
+
+  await bob.page.goto('/chat');
+  await bob.page.getByRole('button', { name: 'New message' }).click();
+  await bob.page.getByRole('button', { name: /Dave Diaz/ }).click();
+  await expect(bob.page.getByRole('log', { name: 'Dave Diaz' })).toBeVisible();
+  await live(bob.page);
+  await send(bob.page, unique('Dave, quick question'));
+
+  await expect(dave.page.locator('.launcher .badge')).toHaveText(`${before + 1} unread`);
+  await expect(dave.page).toHaveTitle(`(${before + 1}) Parley`);
+  await dave.page.getByRole('button', { name: 'Open chat' }).click();
+  await dave.page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: 'Bob Baker' }).click();
+  await expect(dave.page.getByRole('log', { name: 'Bob Baker' })).toBeVisible();
+  await expect.poll(() => badgeCount(dave.page)).toBe(before);
+  await done(bob, dave);
+});
+
+test('Discuss this order opens the order thread in the widget', async ({ browser }) => {
+  const carol = await signIn(browser, 'carol');
+  await carol.page.goto('/dashboard/orders/1042');
+  await live(carol.page);
+  await carol.page.getByRole('button', { name: 'Discuss this order' }).click();
+  await expect(carol.page.getByRole('log', { name: 'Order 1042' })).toBeVisible();
+  const text = unique('Where is 1042?');
+  await send(carol.page, text);
+  await expect(carol.page.getByRole('article').filter({ hasText: text })).toHaveCount(1);
+
+  const bob = await signIn(browser, 'bob');
+  await bob.page.goto('/chat/order-1042');
+  await expect(bob.page.getByRole('log', { name: 'Order 1042' }).getByRole('article').filter({ hasText: text })).toHaveCount(1);
+  await done(carol, bob);
+});
+
+test('the widget keeps its state across navigation and reloads', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  await live(alice.page);
+  await alice.page.getByRole('button', { name: 'Open chat' }).click();
+  await alice.page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: '#internal' }).click();
+  await expect(alice.page.getByRole('log', { name: '#internal' })).toBeVisible();
+
+  await alice.page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Orders' }).click();
+  await expect(alice.page).toHaveURL(/\/dashboard\/orders$/);
+  await expect(alice.page.getByRole('log', { name: '#internal' })).toBeVisible();
+
+  await alice.page.reload();
+  await expect(alice.page.getByRole('log', { name: '#internal' })).toBeVisible();
+  await alice.page.getByRole('button', { name: 'Minimise chat' }).click();
+  await expect(alice.page.getByRole('button', { name: 'Open chat' })).toHaveAttribute('aria-expanded', 'false');
+  await alice.page.reload();
+  await live(alice.page);
+  await expect(alice.page.getByRole('log', { name: '#internal' })).toBeHidden();
+  await done(alice);
+});

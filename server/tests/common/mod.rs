@@ -1,0 +1,276 @@
+//! Test harness: a real Parley server on a free loopback port with a fresh SQLite file,
+//! real HTTP sign-in, real WebSockets (tokio-tungstenite), and the real server-function
+//! endpoints.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+use app::model::{Bootstrap, ClientId, ConversationId, ConversationSummary, HistoryPage, Seq};
+use app::protocol::{ClientFrame, ServerFrame};
+use parley_server::config::Config;
+
+/// How long a test waits for a frame that should come.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestServer {
+    /// Starts a demo server on a free port with its database in `data_dir`.
+    pub async fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, |_| {}).await
+    }
+
+    pub async fn start_with(data_dir: &Path, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::for_tests(data_dir.to_path_buf());
+        config.demo = true;
+        adjust(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(parley_server::start(config, listener, shutdown.clone()));
+        let server = Self {
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            shutdown,
+            task,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(r) = client.get(self.url("/readyz")).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server did not become ready");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Graceful shutdown; waits until the server has stopped and closed the database.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.unwrap().unwrap();
+    }
+
+    /// Signs in and returns the session cookie (`parley_session=...`).
+    pub async fn login(&self, username: &str) -> String {
+        self.try_login(username, parley_server::demo::DEMO_PASSWORD)
+            .await
+            .unwrap_or_else(|| panic!("{username} could not sign in"))
+    }
+
+    pub async fn try_login(&self, username: &str, password: &str) -> Option<String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = client
+            .post(self.url("/auth/login"))
+            .header("Origin", self.origin())
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("next", "/dashboard"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+        response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap().to_string())
+    }
+
+    /// Calls a server function (`/api/{endpoint}`) with form-encoded arguments.
+    pub async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        cookie: &str,
+        endpoint: &str,
+        args: &[(&str, String)],
+    ) -> Result<T, app::error::ApiError> {
+        let response = reqwest::Client::new()
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("Origin", self.origin())
+            .header("Cookie", cookie)
+            .form(args)
+            .send()
+            .await
+            .unwrap();
+        let ok = response.status().is_success();
+        let text = response.text().await.unwrap();
+        if ok {
+            Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{endpoint}: {e}: {text}")))
+        } else {
+            Err(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{endpoint}: {e}: {text}")))
+        }
+    }
+
+    pub async fn bootstrap(&self, cookie: &str) -> Bootstrap {
+        self.call(cookie, "bootstrap", &[]).await.unwrap()
+    }
+
+    pub async fn channel(&self, cookie: &str, slug: &str) -> ConversationSummary {
+        self.bootstrap(cookie)
+            .await
+            .conversations
+            .into_iter()
+            .find(|c| c.slug == slug)
+            .unwrap_or_else(|| panic!("no conversation {slug}"))
+    }
+
+    pub async fn history(
+        &self,
+        cookie: &str,
+        conversation: ConversationId,
+        before: Option<Seq>,
+    ) -> Result<HistoryPage, app::error::ApiError> {
+        let mut args = vec![("conversation_id", conversation.0.to_string())];
+        if let Some(before) = before {
+            args.push(("before", before.to_string()));
+        }
+        self.call(cookie, "history", &args).await
+    }
+
+    /// Every message of a conversation, oldest first, by walking all history pages.
+    pub async fn full_history(
+        &self,
+        cookie: &str,
+        conversation: ConversationId,
+    ) -> Vec<app::model::Message> {
+        let mut all = Vec::new();
+        let mut before = None;
+        loop {
+            let page = self.history(cookie, conversation, before).await.unwrap();
+            let mut messages = page.messages;
+            messages.extend(all);
+            all = messages;
+            match page.next_before {
+                Some(b) => before = Some(b),
+                None => return all,
+            }
+        }
+    }
+
+    /// Opens a live connection as the owner of `cookie` and reads the hello.
+    pub async fn connect(&self, cookie: &str) -> Client {
+        let mut request = format!("ws://{}/ws", self.addr)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("Cookie", HeaderValue::from_str(cookie).unwrap());
+        request
+            .headers_mut()
+            .insert("Origin", HeaderValue::from_str(&self.origin()).unwrap());
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let mut client = Client { socket };
+        match client.next_frame().await {
+            ServerFrame::Hello { .. } => client,
+            other => panic!("expected hello, got {other:?}"),
+        }
+    }
+}
+
+pub struct Client {
+    pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn send_frame(&mut self, frame: &ClientFrame) {
+        self.send_text(serde_json::to_string(frame).unwrap()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.socket
+            .send(WsMessage::Text(text.into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_message(&mut self, conversation: ConversationId, body: &str) -> ClientId {
+        let client_id = uuid::Uuid::new_v4();
+        self.send_frame(&ClientFrame::Send {
+            client_id,
+            conversation_id: conversation,
+            body: body.to_string(),
+        })
+        .await;
+        client_id
+    }
+
+    /// The next protocol frame (skipping WebSocket pings), or a panic after [`PATIENCE`].
+    pub async fn next_frame(&mut self) -> ServerFrame {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("timed out waiting for a frame")
+                .expect("connection ended")
+                .expect("connection failed");
+            match message {
+                WsMessage::Text(text) => {
+                    return serde_json::from_str(&text)
+                        .unwrap_or_else(|e| panic!("bad frame {text}: {e}"));
+                }
+                WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    /// Skips frames until one matches.
+    pub async fn until<T>(&mut self, mut pick: impl FnMut(ServerFrame) -> Option<T>) -> T {
+        loop {
+            if let Some(found) = pick(self.next_frame().await) {
+                return found;
+            }
+        }
+    }
+
+    /// The next chat message, skipping read-state and other frames.
+    pub async fn next_message(&mut self) -> app::model::Message {
+        self.until(|f| match f {
+            ServerFrame::Message { message } => Some(message),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Proves the connection still works: a ping is answered.
+    pub async fn assert_alive(&mut self) {
+        self.send_frame(&ClientFrame::Ping { nonce: 77 }).await;
+        self.until(|f| matches!(f, ServerFrame::Pong { nonce: 77 }).then_some(()))
+            .await;
+    }
+}

@@ -1,0 +1,167 @@
+//! Sign-in, sessions and the HTTP gate against a real server.
+
+mod common;
+
+use common::TestServer;
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_health_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let client = no_redirects();
+    let page = client
+        .get(server.url("/dashboard/orders?x=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(
+        page.headers()["location"].to_str().unwrap(),
+        "/login?next=/dashboard/orders%3Fx%3D1"
+    );
+    assert_eq!(
+        client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let login = client.get(server.url("/login")).send().await.unwrap();
+    assert_eq!(login.status(), 200);
+    let html = login.text().await.unwrap();
+    assert!(html.contains("Sign in") && html.contains(r#"name="password""#));
+
+    let api = client
+        .post(server.url("/api/bootstrap"))
+        .header("Origin", server.origin())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 401);
+    let error: app::error::ApiError = api.json().await.unwrap();
+    assert_eq!(error.code, app::error::ErrorCode::Unauthenticated);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_password_is_refused_and_sign_out_ends_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    assert!(server.try_login("alice", "wrong").await.is_none());
+    assert!(server.try_login("nobody", "parley-demo").await.is_none());
+
+    let cookie = server.login("alice").await;
+    let client = no_redirects();
+    let page = client
+        .get(server.url("/dashboard"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Alice Adams"),
+        "the first paint knows who is signed in"
+    );
+    assert!(
+        html.contains("#oracare-team") && html.contains("#internal"),
+        "and lists conversations"
+    );
+
+    let out = client
+        .post(server.url("/auth/logout"))
+        .header("Origin", server.origin())
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    let after = client
+        .get(server.url("/dashboard"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 303, "the old cookie no longer opens pages");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_first_paint_of_a_conversation_shows_its_latest_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let cookie = server.login("carol").await;
+    let html = no_redirects()
+        .get(server.url("/chat/oracare-team"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"role="log""#));
+    assert!(html.contains("Could you check why 1031 is on hold?"));
+    assert!(
+        !html.contains("#internal"),
+        "carol's sidebar has no #internal"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cross_site_posts_and_sockets_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let cookie = server.login("alice").await;
+    let forged = no_redirects()
+        .post(server.url("/api/bootstrap"))
+        .header("Origin", "http://evil.example")
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}/ws", server.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("Cookie", cookie.parse().unwrap());
+    request
+        .headers_mut()
+        .insert("Origin", "http://evil.example".parse().unwrap());
+    let refused = tokio_tungstenite::connect_async(request).await.unwrap_err();
+    assert!(refused.to_string().contains("403"), "{refused}");
+
+    let mut request = format!("ws://{}/ws", server.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("Origin", server.origin().parse().unwrap());
+    let refused = tokio_tungstenite::connect_async(request).await.unwrap_err();
+    assert!(refused.to_string().contains("401"), "{refused}");
+    server.stop().await;
+}
