@@ -142,3 +142,28 @@ test('the widget keeps its state across navigation and reloads', async ({ browse
   await expect(alice.page.getByRole('log', { name: '#internal' })).toBeHidden();
   await done(alice);
 });
+
+test('scrolling up loads older history until the start of the conversation', async ({ browser }) => {
+  // scripts/test serves with PARLEY_HISTORY_PAGE=20, so 30 new messages push the
+  // channel's first message two pages back.
+  const bob = await signIn(browser, 'bob');
+  await bob.page.goto('/chat/manufacturer');
+  await live(bob.page);
+  for (let i = 0; i < 30; i++) await send(bob.page, `filler ${i}`);
+  await expect(bob.page.getByRole('article').filter({ hasText: 'filler 29' })).toHaveCount(1);
+
+  await bob.page.reload();
+  const log = bob.page.getByRole('log', { name: '#manufacturer' });
+  await expect(log.getByRole('article').filter({ hasText: 'filler 29' })).toBeVisible();
+  const first = log.getByRole('article').filter({ hasText: 'the next batch of ORA-KIT-TRAVEL' });
+  await expect(first).toHaveCount(0);
+  for (let i = 0; i < 10 && (await first.count()) === 0; i++) {
+    await log.evaluate((el) => el.scrollTo({ top: 0 }));
+    await bob.page.waitForTimeout(300);
+  }
+  await expect(first).toHaveCount(1);
+  await expect(log.getByText('This is the start of the conversation.')).toBeVisible();
+  // Every message exactly once: 3 seeded + 30 new.
+  await expect(log.getByRole('article')).toHaveCount(33);
+  await done(bob);
+});

@@ -62,12 +62,19 @@ pub fn current_user() -> Option<User> {
 
 /// Sets the HTTP status of a server-function response from its error code.
 pub fn fail<T>(error: ApiError) -> Result<T, ApiError> {
-    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(status) = axum::http::StatusCode::from_u16(error.code.http_status()) {
-            res.set_status(status);
-        }
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = axum::http::StatusCode::from_u16(error.code.http_status())
+    {
+        res.set_status(status);
     }
     Err(error)
+}
+
+/// Makes the page being rendered answer `404 Not Found`.
+pub fn respond_not_found() {
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
 }
 
 /// Runs a backend call for the signed-in user, mapping errors to their HTTP status.

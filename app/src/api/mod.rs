@@ -5,6 +5,12 @@
 
 #[cfg(feature = "ssr")]
 pub mod backend;
+#[cfg(feature = "ssr")]
+pub use backend::respond_not_found;
+
+/// In the browser a page cannot set its HTTP status.
+#[cfg(not(feature = "ssr"))]
+pub fn respond_not_found() {}
 
 mod bootstrap;
 mod conversation;

@@ -55,11 +55,11 @@ fn Entry(
     let unread = conversation.unread;
     let href = format!("/chat/{}", conversation.slug);
     let click = move |ev: leptos::ev::MouseEvent| {
-        if let Some(select) = on_select {
-            if !(ev.ctrl_key() || ev.meta_key() || ev.shift_key()) {
-                ev.prevent_default();
-                select.run(id);
-            }
+        if let Some(select) = on_select
+            && !(ev.ctrl_key() || ev.meta_key() || ev.shift_key())
+        {
+            ev.prevent_default();
+            select.run(id);
         }
     };
     view! {

@@ -105,6 +105,7 @@ pub fn OrdersPage() -> impl IntoView {
 #[component]
 fn OrderTable(orders: Vec<Order>) -> impl IntoView {
     view! {
+        <div class="table-wrap">
         <table class="orders">
             <thead>
                 <tr><th>"Order"</th><th>"Customer"</th><th>"SKU"</th><th>"Qty"</th><th>"Status"</th></tr>
@@ -121,6 +122,7 @@ fn OrderTable(orders: Vec<Order>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        </div>
     }
 }
 

@@ -117,10 +117,10 @@ fn Log(conversation: ConversationId) -> impl IntoView {
     Effect::new(move |_| {
         messages.track();
         outgoing.track();
-        if stick.get_value() {
-            if let Some(el) = log.get_untracked() {
-                request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
-            }
+        if stick.get_value()
+            && let Some(el) = log.get_untracked()
+        {
+            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
         }
         state.mark_read(conversation);
     });

@@ -58,7 +58,9 @@ pub fn Widget() -> impl IntoView {
                 aria-label=move || if open.get() { "Close chat" } else { "Open chat" }
                 on:click=move |_| open.update(|o| *o = !*o)
             >
-                <span class="launcher-icon" aria-hidden="true">"💬"</span>
+                <svg class="launcher-icon" aria-hidden="true" viewBox="0 0 24 24" width="26" height="26">
+                    <path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/>
+                </svg>
                 <Show when=move || { unread() > 0 }>
                     <span class="badge">{unread}<span class="visually-hidden">" unread"</span></span>
                 </Show>

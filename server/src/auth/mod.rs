@@ -200,10 +200,10 @@ fn urlencode(s: &str) -> String {
 
 /// `POST /auth/logout`: ends the session and clears the cookie.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = session_token(&headers) {
-        if let Err(e) = state.store.delete_session(&hash_token(&token)).await {
-            tracing::error!(error = %e, "could not end a session");
-        }
+    if let Some(token) = session_token(&headers)
+        && let Err(e) = state.store.delete_session(&hash_token(&token)).await
+    {
+        tracing::error!(error = %e, "could not end a session");
     }
     let mut response = Redirect::to("/login").into_response();
     response

@@ -310,18 +310,13 @@ impl Chat {
         self.summary_for(me, id).await
     }
 
+    /// The conversation as `me` sees it, after checking that `me` may see it.
     async fn summary_for(
         &self,
         me: &User,
         id: ConversationId,
     ) -> Result<ConversationSummary, ApiError> {
-        let stored = self
-            .store
-            .conversation(id, me.id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| ApiError::not_found("conversation"))?;
-        Ok(Self::summary(me, stored))
+        Ok(Self::summary(me, self.checked(me, id, Action::See).await?))
     }
 
     pub async fn orders(&self, me: &User) -> Result<Vec<Order>, ApiError> {

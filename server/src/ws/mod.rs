@@ -83,11 +83,10 @@ pub async fn serve<S, E>(
         tokio::select! {
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    if let Some(reply) = handle_text(&chat, &user, text.as_str(), max_frame_bytes).await {
-                        if send(&mut sink, &reply).await.is_err() {
+                    if let Some(reply) = handle_text(&chat, &user, text.as_str(), max_frame_bytes).await
+                        && send(&mut sink, &reply).await.is_err() {
                             break None;
                         }
-                    }
                 }
                 Some(Ok(Message::Binary(_))) => {
                     let reply = error_frame(ApiError::new(ErrorCode::MalformedFrame, "Frames are JSON text."));
