@@ -37,6 +37,11 @@ id_type!(
     /// A message's database id, unique across conversations.
     MessageId
 );
+id_type!(
+    /// A position in the server's durable event stream. Ids grow in commit order;
+    /// a client resumes "after" the newest one it has.
+    EventId
+);
 
 /// A message's position in its conversation: 1, 2, 3 … with no gaps.
 pub type Seq = i64;
@@ -78,6 +83,38 @@ impl Role {
     pub fn is_internal(self) -> bool {
         !matches!(self, Role::Guest)
     }
+}
+
+/// Whether someone is around, across all their tabs and devices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// At least one tab is visible and in use.
+    Online,
+    /// Connected, but every tab is hidden or idle.
+    Away,
+    /// No connection.
+    Offline,
+}
+
+impl Presence {
+    pub fn label(self) -> &'static str {
+        match self {
+            Presence::Online => "Online",
+            Presence::Away => "Away",
+            Presence::Offline => "Offline",
+        }
+    }
+}
+
+/// What one tab says about its user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activity {
+    /// Visible and recently used.
+    Active,
+    /// Hidden, or idle for the configured time.
+    Idle,
 }
 
 /// The kinds of conversation of SPEC.md §3.
@@ -149,6 +186,8 @@ pub struct ConversationSummary {
     pub last_read_seq: Seq,
     /// Messages by others after `last_read_seq`.
     pub unread: u32,
+    /// Of those, the ones that mention this user (or say `@channel`).
+    pub mentions: u32,
     pub audience: Audience,
 }
 
@@ -174,6 +213,16 @@ pub struct HistoryPage {
     pub messages: Vec<Message>,
     /// Pass as `before` to get the next older page; `None` when this page reaches `seq` 1.
     pub next_before: Option<Seq>,
+    /// How far others have read the conversation, furthest first ("seen by").
+    pub seen_by: Vec<SeenBy>,
+}
+
+/// Someone else's read position in a conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenBy {
+    pub user_id: UserId,
+    pub display_name: String,
+    pub seq: Seq,
 }
 
 /// Someone a user may start a direct message with.
@@ -197,11 +246,99 @@ pub struct Order {
     pub organisation_names: Vec<String>,
 }
 
-/// What the browser needs for its first paint: who is signed in and their conversations.
+/// What the browser needs for its first paint: who is signed in, their conversations,
+/// and where in the event stream this picture was taken (the live connection resumes
+/// after it, so nothing between the two is lost).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bootstrap {
     pub me: User,
     pub conversations: Vec<ConversationSummary>,
+    pub last_event_id: EventId,
+    pub settings: ClientSettings,
+}
+
+/// How the live connection is carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionMode {
+    /// WebSocket, falling back to Server-Sent Events when it cannot open.
+    Auto,
+    WebSocket,
+    /// Server-Sent Events plus HTTP POST, for networks that block WebSockets.
+    Sse,
+}
+
+impl ConnectionMode {
+    pub const ALL: [ConnectionMode; 3] = [
+        ConnectionMode::Auto,
+        ConnectionMode::WebSocket,
+        ConnectionMode::Sse,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionMode::Auto => "auto",
+            ConnectionMode::WebSocket => "websocket",
+            ConnectionMode::Sse => "sse",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConnectionMode> {
+        ConnectionMode::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// Settings the browser acts on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSettings {
+    pub connection_mode: ConnectionMode,
+    /// After this long without input a tab counts as idle.
+    pub idle_after_ms: u32,
+    /// Longest message, in characters.
+    pub max_message_chars: usize,
+}
+
+/// Who a message mentions: `@username` (any case) and `@channel` / `@everyone`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mentions {
+    /// Lower-cased usernames, each once.
+    pub usernames: Vec<String>,
+    pub everyone: bool,
+}
+
+impl Mentions {
+    pub fn of(body: &str) -> Self {
+        let mut found = Mentions::default();
+        let mut rest = body;
+        while let Some(at) = rest.find('@') {
+            // An @ inside a word (an e-mail address) is not a mention.
+            let before = rest[..at].chars().next_back();
+            let after = &rest[at + 1..];
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                .collect();
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            if !before.is_some_and(|c| c.is_alphanumeric()) && !name.is_empty() {
+                if name == "channel" || name == "everyone" {
+                    found.everyone = true;
+                } else if !found.usernames.contains(&name) {
+                    found.usernames.push(name);
+                }
+            }
+            rest = after;
+        }
+        found
+    }
+
+    /// Whether `username` is among them (or everyone is).
+    pub fn include(&self, username: &str) -> bool {
+        self.everyone
+            || self
+                .usernames
+                .iter()
+                .any(|u| u.eq_ignore_ascii_case(username))
+    }
 }
 
 /// Default upper bound on a message's length, in characters.
@@ -253,6 +390,19 @@ mod tests {
     #[test]
     fn leading_whitespace_is_kept_trailing_dropped() {
         assert_eq!(validate_body("  indented\n\n", 100).unwrap(), "  indented");
+    }
+
+    #[test]
+    fn mentions_are_usernames_and_channel() {
+        let m =
+            Mentions::of("@Carol can you ask @bob? cc @channel, not me@example.com. @bob again");
+        assert_eq!(m.usernames, ["carol", "bob"]);
+        assert!(m.everyone);
+        assert!(m.include("BOB"));
+        let none = Mentions::of("email me@example.com or write @ noon");
+        assert_eq!(none, Mentions::default());
+        assert!(!none.include("me"));
+        assert_eq!(Mentions::of("thanks @dave.").usernames, ["dave"]);
     }
 
     #[test]

@@ -5,7 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::model::{ClientId, ConversationId, ConversationSummary, Message, MessageId, Seq, User};
+use crate::model::{
+    Activity, ClientId, ConversationId, ConversationSummary, EventId, Message, MessageId, Presence,
+    Seq, User, UserId,
+};
 
 /// Frames a browser sends.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +26,11 @@ pub enum ClientFrame {
         conversation_id: ConversationId,
         seq: Seq,
     },
+    /// The user is typing in the conversation. Sent at most every few seconds while
+    /// keys are pressed; others see it until a few seconds after the last one.
+    Typing { conversation_id: ConversationId },
+    /// This tab became active or idle (hidden, or no input for a while).
+    Activity { activity: Activity },
     /// Keep-alive; answered with `pong` carrying the same nonce.
     Ping { nonce: u64 },
 }
@@ -31,8 +39,9 @@ pub enum ClientFrame {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
-    /// First frame on every connection: who the server thinks you are.
-    Hello { me: User },
+    /// First frame on every connection: who the server thinks you are, and this
+    /// connection's id (SSE clients name it when they post frames).
+    Hello { me: User, connection_id: u64 },
     /// A `send` is durable: committed with this id and `seq`.
     Ack {
         client_id: ClientId,
@@ -41,15 +50,42 @@ pub enum ServerFrame {
         seq: Seq,
     },
     /// A new message in a conversation the user can see (their own included).
-    Message { message: Message },
+    Message { event_id: EventId, message: Message },
     /// A conversation appeared in the user's list (a direct message someone started, an
     /// order thread opened) or changed.
-    Conversation { conversation: ConversationSummary },
-    /// The user's read position in a conversation moved (from any of their tabs).
+    Conversation {
+        event_id: EventId,
+        conversation: ConversationSummary,
+    },
+    /// The user's own read position in a conversation moved (from any of their tabs).
     Read {
+        event_id: EventId,
         conversation_id: ConversationId,
         last_read_seq: Seq,
         unread: u32,
+        mentions: u32,
+    },
+    /// Somebody has read a conversation up to `seq` ("seen by").
+    SeenBy {
+        event_id: EventId,
+        conversation_id: ConversationId,
+        user_id: UserId,
+        name: String,
+        seq: Seq,
+    },
+    /// Too much happened in this conversation while the client was away to replay it:
+    /// drop what is cached and reload its history.
+    Stale { conversation_id: ConversationId },
+    /// Everything missed has been sent; live events follow.
+    CaughtUp { last_event_id: EventId },
+    /// Presence of users this user can see: all of them right after `hello`, then one
+    /// at a time as they change.
+    Presence { users: Vec<(UserId, Presence)> },
+    /// `user_id` is typing in `conversation_id`. Not stored; expires on the client.
+    Typing {
+        conversation_id: ConversationId,
+        user_id: UserId,
+        name: String,
     },
     /// A frame was refused. `client_id` names the `send` it answers, when it answers one.
     Error {
@@ -61,9 +97,24 @@ pub enum ServerFrame {
     Pong { nonce: u64 },
 }
 
+impl ServerFrame {
+    /// The durable event this frame carries, if it carries one.
+    pub fn event_id(&self) -> Option<EventId> {
+        match self {
+            ServerFrame::Message { event_id, .. }
+            | ServerFrame::Conversation { event_id, .. }
+            | ServerFrame::Read { event_id, .. }
+            | ServerFrame::SeenBy { event_id, .. } => Some(*event_id),
+            _ => None,
+        }
+    }
+}
+
 /// WebSocket close code for a client whose outgoing queue overflowed: reconnect and
 /// catch up.
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+/// WebSocket close code for a client that sent nothing, not even a pong, for too long.
+pub const CLOSE_TIMED_OUT: u16 = 4000;
 /// WebSocket close code sent when the session ended (signed out or expired).
 pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
 /// WebSocket close code sent on server shutdown: reconnect (possibly elsewhere).
@@ -121,6 +172,12 @@ mod tests {
             conversation_id: ConversationId(3),
             seq: 12,
         });
+        round_trip_client(ClientFrame::Typing {
+            conversation_id: ConversationId(3),
+        });
+        round_trip_client(ClientFrame::Activity {
+            activity: Activity::Idle,
+        });
         round_trip_client(ClientFrame::Ping { nonce: 42 });
     }
 
@@ -135,6 +192,7 @@ mod tests {
                 organisation_id: OrganisationId(1),
                 organisation_name: "Axiom Fulfillment".into(),
             },
+            connection_id: 12,
         });
         round_trip_server(ServerFrame::Ack {
             client_id: client_id(),
@@ -142,8 +200,12 @@ mod tests {
             id: MessageId(9),
             seq: 5,
         });
-        round_trip_server(ServerFrame::Message { message: message() });
+        round_trip_server(ServerFrame::Message {
+            event_id: EventId(70),
+            message: message(),
+        });
         round_trip_server(ServerFrame::Conversation {
+            event_id: EventId(71),
             conversation: ConversationSummary {
                 id: ConversationId(4),
                 kind: ConversationKind::Direct,
@@ -152,6 +214,7 @@ mod tests {
                 last_seq: 0,
                 last_read_seq: 0,
                 unread: 0,
+                mentions: 0,
                 audience: Audience {
                     kind: ConversationKind::Direct,
                     organisations: vec![],
@@ -160,9 +223,32 @@ mod tests {
             },
         });
         round_trip_server(ServerFrame::Read {
+            event_id: EventId(72),
             conversation_id: ConversationId(2),
             last_read_seq: 5,
             unread: 0,
+            mentions: 0,
+        });
+        round_trip_server(ServerFrame::SeenBy {
+            event_id: EventId(73),
+            conversation_id: ConversationId(2),
+            user_id: UserId(3),
+            name: "Carol".into(),
+            seq: 5,
+        });
+        round_trip_server(ServerFrame::Stale {
+            conversation_id: ConversationId(2),
+        });
+        round_trip_server(ServerFrame::CaughtUp {
+            last_event_id: EventId(73),
+        });
+        round_trip_server(ServerFrame::Presence {
+            users: vec![(UserId(1), Presence::Online), (UserId(2), Presence::Away)],
+        });
+        round_trip_server(ServerFrame::Typing {
+            conversation_id: ConversationId(2),
+            user_id: UserId(3),
+            name: "Carol".into(),
         });
         round_trip_server(ServerFrame::Error {
             client_id: Some(client_id()),

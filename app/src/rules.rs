@@ -75,6 +75,14 @@ pub fn can_start_direct(actor: &Actor, other: &Actor) -> bool {
     actor.id != other.id && (actor.role.is_internal() || other.role.is_internal())
 }
 
+/// Whose presence (online, away) a user is shown: internal staff see everyone; guests see
+/// internal staff and the people of their own organisation.
+pub fn can_see_user(viewer: &Actor, subject: &Actor) -> bool {
+    viewer.role.is_internal()
+        || subject.role.is_internal()
+        || viewer.organisation_id == subject.organisation_id
+}
+
 /// A dashboard order is visible to whoever could see its thread.
 pub fn can_see_order(actor: &Actor, linked: &[OrganisationId]) -> bool {
     can_see(
@@ -208,6 +216,27 @@ mod tests {
     fn nobody_messages_themselves() {
         let a = actor(Admin);
         assert!(!can_start_direct(&a, &a));
+    }
+
+    #[rstest]
+    #[case(Admin, Guest, MAKER, true)]
+    #[case(Member, Guest, MAKER, true)]
+    #[case(Guest, Admin, INTERNAL, true)]
+    #[case(Guest, Member, INTERNAL, true)]
+    #[case(Guest, Guest, CLIENT, true)]
+    #[case(Guest, Guest, MAKER, false)]
+    fn presence_is_shown_to_those_who_may_talk(
+        #[case] viewer: Role,
+        #[case] subject: Role,
+        #[case] subject_org: OrganisationId,
+        #[case] visible: bool,
+    ) {
+        let subject = Actor {
+            id: UserId(50),
+            role: subject,
+            organisation_id: subject_org,
+        };
+        assert_eq!(can_see_user(&actor(viewer), &subject), visible);
     }
 
     #[rstest]

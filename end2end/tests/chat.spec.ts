@@ -91,10 +91,10 @@ test('unread badge and title count go up with new messages and down when read', 
   const before = await badgeCount(dave.page);
 
   await bob.page.goto('/chat');
+  await live(bob.page);
   await bob.page.getByRole('button', { name: 'New message' }).click();
   await bob.page.getByRole('button', { name: /Dave Diaz/ }).click();
   await expect(bob.page.getByRole('log', { name: 'Dave Diaz' })).toBeVisible();
-  await live(bob.page);
   await send(bob.page, unique('Dave, quick question'));
 
   await expect(dave.page.locator('.launcher .badge')).toHaveText(`${before + 1} unread`);

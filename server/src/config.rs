@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use app::model::ConnectionMode;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -63,11 +64,53 @@ pub struct Config {
     /// Mark session cookies `Secure` (set when served over TLS, directly or behind a proxy).
     #[arg(long, env = "PARLEY_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// A reconnecting client that missed more messages than this in one conversation is
+    /// told to reload it instead.
+    #[arg(
+        long,
+        env = "PARLEY_RESUME_MAX_PER_CONVERSATION",
+        default_value_t = 500
+    )]
+    pub resume_max_per_conversation: u64,
+    /// A tab without input for this many seconds counts as idle (presence "away").
+    #[arg(long, env = "PARLEY_IDLE_AFTER_SECS", default_value_t = 300)]
+    pub idle_after_secs: u32,
+    /// How browsers carry the live connection until an admin chooses: auto, websocket, sse.
+    #[arg(long, env = "PARLEY_CONNECTION_MODE", default_value = "auto", value_parser = parse_mode)]
+    pub connection_mode: ConnectionMode,
+    /// Seconds between server pings on an idle live connection.
+    #[arg(long, env = "PARLEY_PING_SECS", default_value_t = 20)]
+    pub ping_secs: u64,
+    /// A live connection silent (not even a pong) for this many seconds is closed.
+    #[arg(long, env = "PARLEY_SILENT_SECS", default_value_t = 60)]
+    pub silent_secs: u64,
+    /// A write to a client that takes longer than this many seconds drops the connection.
+    #[arg(long, env = "PARLEY_WRITE_TIMEOUT_SECS", default_value_t = 10)]
+    pub write_timeout_secs: u64,
+    /// Bytes of read buffer per WebSocket connection.
+    #[arg(long, env = "PARLEY_WS_READ_BUFFER", default_value_t = 4 * 1024)]
+    pub ws_read_buffer: usize,
+    /// Bytes of write buffer per WebSocket connection.
+    #[arg(long, env = "PARLEY_WS_WRITE_BUFFER", default_value_t = 4 * 1024)]
+    pub ws_write_buffer: usize,
+}
+
+fn parse_mode(s: &str) -> Result<ConnectionMode, String> {
+    ConnectionMode::parse(s).ok_or_else(|| format!("{s}: expected auto, websocket or sse"))
 }
 
 impl Config {
     pub fn session_ttl(&self) -> Duration {
         Duration::from_secs(self.session_hours * 3600)
+    }
+
+    pub fn ws_timing(&self) -> crate::ws::Timing {
+        crate::ws::Timing {
+            max_frame_bytes: self.max_frame_bytes,
+            ping_every: Duration::from_secs(self.ping_secs.max(1)),
+            silent_for: Duration::from_secs(self.silent_secs.max(1)),
+            write_within: Duration::from_secs(self.write_timeout_secs.max(1)),
+        }
     }
 
     /// A configuration for tests: a free port is bound separately, data in `data_dir`.

@@ -22,6 +22,8 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod hub;
+pub mod live;
+pub mod sse;
 pub mod store;
 pub mod ws;
 
@@ -44,13 +46,16 @@ pub async fn start(
     let store: Arc<dyn store::Store> = sqlite.clone();
     demo::first_run(store.as_ref(), config.demo).await?;
 
-    let hub = Hub::new(config.outgoing_queue);
+    let hub = Hub::new(config.outgoing_queue, app::rules::can_see_user);
     let chat = Arc::new(Chat::new(
         store.clone(),
         hub,
         Limits {
             max_message_chars: config.max_message_chars,
             history_page: config.history_page.clamp(1, 500),
+            resume_max_per_conversation: config.resume_max_per_conversation.max(1),
+            idle_after_ms: config.idle_after_secs.saturating_mul(1000),
+            default_connection_mode: config.connection_mode,
         },
     ));
     let addr = listener.local_addr()?;

@@ -355,7 +355,7 @@ async fn a_direct_message_appears_for_the_other_person() {
     assert_eq!(dm.title, "Carol Chen");
     let appeared = carol
         .until(|f| match f {
-            ServerFrame::Conversation { conversation } => Some(conversation),
+            ServerFrame::Conversation { conversation, .. } => Some(conversation),
             _ => None,
         })
         .await;

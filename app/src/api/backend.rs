@@ -9,7 +9,8 @@ use leptos::prelude::*;
 
 use crate::error::ApiError;
 use crate::model::{
-    Bootstrap, ConversationId, ConversationSummary, HistoryPage, Order, Person, Seq, User, UserId,
+    Bootstrap, ConnectionMode, ConversationId, ConversationSummary, HistoryPage, Message, Order,
+    Person, Seq, User, UserId,
 };
 
 /// The signed-in user of the current request, placed in the request's extensions by the
@@ -33,6 +34,12 @@ pub trait Backend: Send + Sync + 'static {
         conversation: ConversationId,
         before: Option<Seq>,
     ) -> Result<HistoryPage, ApiError>;
+    async fn messages_after(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        after: Seq,
+    ) -> Result<Vec<Message>, ApiError>;
     async fn people(&self, me: &User) -> Result<Vec<Person>, ApiError>;
     async fn open_direct(&self, me: &User, other: UserId) -> Result<ConversationSummary, ApiError>;
     async fn orders(&self, me: &User) -> Result<Vec<Order>, ApiError>;
@@ -42,6 +49,8 @@ pub trait Backend: Send + Sync + 'static {
         me: &User,
         number: i64,
     ) -> Result<ConversationSummary, ApiError>;
+    async fn connection_mode(&self, me: &User) -> Result<ConnectionMode, ApiError>;
+    async fn set_connection_mode(&self, me: &User, mode: ConnectionMode) -> Result<(), ApiError>;
 }
 
 /// How the backend travels in Leptos context.

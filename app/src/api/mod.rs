@@ -13,16 +13,22 @@ pub use backend::respond_not_found;
 pub fn respond_not_found() {}
 
 mod bootstrap;
+mod connection_mode;
 mod conversation;
 mod history;
+mod history_after;
 mod open_direct;
 mod open_order_thread;
 mod orders;
 mod people;
 
 pub use bootstrap::{GetBootstrap, get_bootstrap};
+pub use connection_mode::{
+    GetConnectionMode, SetConnectionMode, get_connection_mode, set_connection_mode,
+};
 pub use conversation::{GetConversation, get_conversation};
 pub use history::{ListHistory, list_history};
+pub use history_after::{ListAfter, list_after};
 pub use open_direct::{OpenDirect, open_direct};
 pub use open_order_thread::{OpenOrderThread, open_order_thread};
 pub use orders::{GetOrder, ListOrders, get_order, list_orders};

@@ -19,7 +19,7 @@ pub fn WithBootstrap(children: ChildrenFn) -> impl IntoView {
         if previous.is_some_and(|p| p != round) {
             spawn_local(async move {
                 if let Ok(fresh) = get_bootstrap().await {
-                    state.seed(fresh.me, fresh.conversations);
+                    state.seed(fresh);
                 }
             });
         }
@@ -31,7 +31,7 @@ pub fn WithBootstrap(children: ChildrenFn) -> impl IntoView {
             {move || Suspend::new(async move {
                 match boot.await {
                     Ok(boot) => {
-                        state.seed(boot.me, boot.conversations);
+                        state.seed(boot);
                         children.with_value(|c| c()).into_any()
                     }
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),

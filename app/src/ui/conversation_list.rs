@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::presence::PresenceDot;
 use super::state::use_chat;
 use crate::model::{ConversationId, ConversationKind, ConversationSummary};
 
@@ -29,7 +30,7 @@ pub fn ConversationList(
             <Show when=move || items.with(|i| !i.is_empty())>
                 <h3 class="list-heading">{heading}</h3>
                 <ul>
-                    <For each=move || items.get() key=|c| (c.id, c.unread, c.title.clone()) let:c>
+                    <For each=move || items.get() key=|c| (c.id, c.unread, c.mentions, c.title.clone()) let:c>
                         <Entry conversation=c active on_select/>
                     </For>
                 </ul>
@@ -51,8 +52,11 @@ fn Entry(
     active: Signal<Option<ConversationId>>,
     on_select: Option<Callback<ConversationId>>,
 ) -> impl IntoView {
+    let state = use_chat();
     let id = conversation.id;
     let unread = conversation.unread;
+    let mentions = conversation.mentions;
+    let partner = state.partner(&conversation);
     let href = format!("/chat/{}", conversation.slug);
     let click = move |ev: leptos::ev::MouseEvent| {
         if let Some(select) = on_select
@@ -67,6 +71,10 @@ fn Entry(
             <a href=href on:click=click aria-current=move || (active.get() == Some(id)).then_some("page")>
                 {conversation.title}
             </a>
+            {partner.map(|user| view! { <PresenceDot user/> })}
+            {(mentions > 0).then(|| view! {
+                <span class="mentions">"@"{mentions}<span class="visually-hidden">{if mentions == 1 { " mention" } else { " mentions" }}</span></span>
+            })}
             {(unread > 0).then(|| view! {
                 <span class="count">{unread}<span class="visually-hidden">" unread"</span></span>
             })}

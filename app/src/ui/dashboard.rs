@@ -25,6 +25,7 @@ pub fn DashboardLayout() -> impl IntoView {
                         <A href="/dashboard" exact=true>"Overview"</A>
                         <A href="/dashboard/orders">"Orders"</A>
                         <a href="/chat">"Chat"</a>
+                        <AdminLink/>
                     </nav>
                     <Me/>
                     <SignOut/>
@@ -36,6 +37,19 @@ pub fn DashboardLayout() -> impl IntoView {
             </div>
         </WithBootstrap>
     }
+}
+
+/// "Admin", for administrators only.
+#[component]
+fn AdminLink() -> impl IntoView {
+    let state = use_chat();
+    let admin = move || {
+        state.me.with(|me| {
+            me.as_ref()
+                .is_some_and(|me| me.role == crate::model::Role::Admin)
+        })
+    };
+    view! { <Show when=admin><a href="/admin">"Admin"</a></Show> }
 }
 
 /// The signed-in user's name and organisation.

@@ -7,6 +7,7 @@ use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+pub mod admin;
 pub mod bootstrap;
 pub mod chat;
 pub mod conversation_list;
@@ -14,6 +15,7 @@ pub mod dashboard;
 pub mod login;
 pub mod message;
 pub mod people_picker;
+pub mod presence;
 pub mod state;
 pub mod thread;
 pub mod widget;
@@ -54,15 +56,21 @@ pub fn App() -> impl IntoView {
             crate::client::connect(state);
         }
     });
-    // `<html data-connection="online|connecting|offline">`, for styles and tests.
+    // `<html data-connection="online|connecting|offline" data-transport="websocket|sse">`,
+    // for styles and tests.
     Effect::new(move |_| {
-        let value = match state.connection.get() {
+        let connection = match state.connection.get() {
             state::Connection::Online => "online",
             state::Connection::Connecting => "connecting",
             state::Connection::Offline => "offline",
         };
+        let transport = match state.transport.get() {
+            state::Transport::WebSocket => "websocket",
+            state::Transport::Sse => "sse",
+        };
         if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-connection", value);
+            let _ = root.set_attribute("data-connection", connection);
+            let _ = root.set_attribute("data-transport", transport);
         }
     });
     let title = move || match state.total_unread() {
@@ -75,6 +83,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=login::LoginPage/>
+                <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=|| view! { <Redirect path="/dashboard"/> }/>
                 <ParentRoute path=path!("/dashboard") view=dashboard::DashboardLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=dashboard::DashboardHome/>

@@ -10,12 +10,16 @@ use super::ErrorNotice;
 use super::message::{MessageItem, OutgoingItem};
 use super::state::{ChatState, use_chat};
 use crate::api::list_history;
-use crate::model::{ConversationId, DEFAULT_MAX_MESSAGE_CHARS, validate_body};
+use crate::model::{ConversationId, DEFAULT_MAX_MESSAGE_CHARS, Seq, validate_body};
 
 /// How close to the top (in pixels) scrolling must come before the older page loads.
 const LOAD_OLDER_WITHIN_PX: i32 = 48;
 /// How close to the bottom counts as "reading the newest", so new messages scroll in.
 const STICK_TO_BOTTOM_WITHIN_PX: i32 = 80;
+/// "Seen by" is shown under this many of the newest messages at most.
+const SEEN_BY_RECENT: i64 = 20;
+/// While typing, a typing frame goes out at most this often.
+const TYPING_EVERY_MS: f64 = 2_500.0;
 
 #[component]
 pub fn Thread(conversation: ConversationId) -> impl IntoView {
@@ -30,13 +34,14 @@ pub fn Thread(conversation: ConversationId) -> impl IntoView {
             state.viewing.set(None);
         }
     });
-    // After a reconnect, fetch the latest page again: it holds whatever was missed.
+    // When this conversation went stale, fetch its latest page again.
     Effect::new(move |previous: Option<u32>| {
         let round = state.resync.get();
         if previous.is_some_and(|p| p != round) {
             spawn_local(async move {
                 if let Ok(page) = list_history(conversation, None).await {
                     state.merge_page(conversation, &page.messages, page.next_before);
+                    state.merge_seen_by(conversation, &page.seen_by);
                     state.mark_read(conversation);
                 }
             });
@@ -51,12 +56,14 @@ pub fn Thread(conversation: ConversationId) -> impl IntoView {
                     match page.await {
                         Ok(page) => {
                             state.merge_page(conversation, &page.messages, page.next_before);
+                            state.merge_seen_by(conversation, &page.seen_by);
                             view! { <Log conversation/> }.into_any()
                         }
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}
             </Suspense>
+            <TypingLine conversation/>
             <Composer conversation/>
         </section>
     }
@@ -78,6 +85,7 @@ fn Log(conversation: ConversationId) -> impl IntoView {
             .older_cursor
             .with(|c| c.get(&conversation).copied().flatten())
     };
+    let newest = Memo::new(move |_| messages.with(|m| m.last().map_or(0, |m| m.seq)));
     let log = NodeRef::<Div>::new();
     let loading = RwSignal::new(false);
     let stick = StoredValue::new(true);
@@ -135,9 +143,17 @@ fn Log(conversation: ConversationId) -> impl IntoView {
                 }.into_any(),
                 None => view! { <p class="start">"This is the start of the conversation."</p> }.into_any(),
             }}
-            <For each=move || messages.get() key=|m| m.id let:message>
-                <MessageItem message/>
-            </For>
+            <For
+                each=move || messages.get()
+                key=|m| m.id
+                children=move |message| {
+                    let seq = message.seq;
+                    view! {
+                        <MessageItem message/>
+                        <SeenLine conversation seq newest/>
+                    }
+                }
+            />
             <For each=move || outgoing.get() key=|o| (o.client_id, o.failed.is_some()) let:outgoing>
                 <OutgoingItem outgoing/>
             </For>
@@ -151,10 +167,17 @@ fn Composer(conversation: ConversationId) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
     let input = NodeRef::<Textarea>::new();
+    // Say "typing" at most this often while keys are pressed.
+    let last_typing = StoredValue::new(0.0_f64);
     let submit = move || {
         let body = text.get_untracked();
-        match validate_body(&body, DEFAULT_MAX_MESSAGE_CHARS) {
+        let limit = state
+            .settings
+            .with_untracked(|s| s.as_ref().map(|s| s.max_message_chars))
+            .unwrap_or(DEFAULT_MAX_MESSAGE_CHARS);
+        match validate_body(&body, limit) {
             Ok(body) => {
+                last_typing.set_value(0.0);
                 send(state, conversation, body);
                 text.set(String::new());
                 problem.set(None);
@@ -163,6 +186,14 @@ fn Composer(conversation: ConversationId) -> impl IntoView {
         }
         if let Some(el) = input.get_untracked() {
             let _ = el.focus();
+        }
+    };
+    let on_input = move |ev: leptos::ev::Event| {
+        text.set(event_target_value(&ev));
+        let now = js_sys::Date::now();
+        if now - last_typing.get_value() > TYPING_EVERY_MS {
+            last_typing.set_value(now);
+            state.say_typing(conversation);
         }
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
@@ -179,12 +210,46 @@ fn Composer(conversation: ConversationId) -> impl IntoView {
                 placeholder="Write a message…"
                 rows="2"
                 prop:value=text
-                on:input=move |ev| text.set(event_target_value(&ev))
+                on:input=on_input
                 on:keydown=on_keydown
             ></textarea>
             <button type="submit" class="primary">"Send"</button>
             {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
         </form>
+    }
+}
+
+/// "Carol Chen is typing…", announced politely to screen readers.
+#[component]
+fn TypingLine(conversation: ConversationId) -> impl IntoView {
+    let state = use_chat();
+    let text = move || {
+        let names = state.typing_in(conversation);
+        match names.as_slice() {
+            [] => String::new(),
+            [one] => format!("{one} is typing…"),
+            [a, b] => format!("{a} and {b} are typing…"),
+            [a, rest @ ..] => format!("{a} and {} others are typing…", rest.len()),
+        }
+    };
+    view! { <p class="typing" role="status" aria-live="polite">{text}</p> }
+}
+
+/// "Seen by …" under the message up to which those people have read.
+#[component]
+fn SeenLine(conversation: ConversationId, seq: Seq, newest: Memo<Seq>) -> impl IntoView {
+    let state = use_chat();
+    let names = move || {
+        let newest = newest.get();
+        if seq + SEEN_BY_RECENT <= newest {
+            return Vec::new();
+        }
+        state.seen_at(conversation, seq, newest)
+    };
+    view! {
+        <Show when=move || !names().is_empty()>
+            <p class="seen-by">{move || format!("Seen by {}", names().join(", "))}</p>
+        </Show>
     }
 }
 

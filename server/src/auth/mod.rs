@@ -216,7 +216,13 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/auth/login" | "/healthz" | "/readyz" | "/favicon.svg" | "/favicon.ico"
+        "/login"
+            | "/auth/login"
+            | "/healthz"
+            | "/readyz"
+            | "/favicon.svg"
+            | "/favicon.ico"
+            | "/sw.js"
     ) || path.starts_with("/pkg/")
 }
 
@@ -239,7 +245,11 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     if signed_in || is_public(&path) {
         return next.run(request).await;
     }
-    if path.starts_with("/api/") || path == "/ws" || request.method() != Method::GET {
+    if path.starts_with("/api/")
+        || path == "/ws"
+        || path.starts_with("/events")
+        || request.method() != Method::GET
+    {
         return error_response(ApiError::unauthenticated());
     }
     let query = request

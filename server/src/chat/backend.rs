@@ -3,7 +3,8 @@
 use app::api::backend::Backend;
 use app::error::ApiError;
 use app::model::{
-    Bootstrap, ConversationId, ConversationSummary, HistoryPage, Order, Person, Seq, User, UserId,
+    Bootstrap, ConnectionMode, ConversationId, ConversationSummary, HistoryPage, Message, Order,
+    Person, Seq, User, UserId,
 };
 
 use super::Chat;
@@ -31,6 +32,15 @@ impl Backend for Chat {
         Chat::history(self, me, conversation, before).await
     }
 
+    async fn messages_after(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        after: Seq,
+    ) -> Result<Vec<Message>, ApiError> {
+        Chat::messages_after(self, me, conversation, after).await
+    }
+
     async fn people(&self, me: &User) -> Result<Vec<Person>, ApiError> {
         Chat::people(self, me).await
     }
@@ -53,5 +63,13 @@ impl Backend for Chat {
         number: i64,
     ) -> Result<ConversationSummary, ApiError> {
         Chat::open_order_thread(self, me, number).await
+    }
+
+    async fn connection_mode(&self, _me: &User) -> Result<ConnectionMode, ApiError> {
+        Chat::connection_mode(self).await
+    }
+
+    async fn set_connection_mode(&self, me: &User, mode: ConnectionMode) -> Result<(), ApiError> {
+        Chat::set_connection_mode(self, me, mode).await
     }
 }

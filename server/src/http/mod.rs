@@ -67,6 +67,8 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/ws", get(crate::ws::upgrade))
+        .route("/events", get(crate::sse::stream))
+        .route("/events/send", post(crate::sse::send))
         .route("/auth/login", post(crate::auth::login))
         .route("/auth/logout", post(crate::auth::logout))
         .route("/healthz", get(healthz))

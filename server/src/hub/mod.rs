@@ -1,26 +1,52 @@
-//! The hub: every open live connection, by user, each with a bounded outgoing queue.
-//! It delivers frames that `chat` hands it after a commit and knows nothing of SQL or of
-//! the rules (the caller says who receives). It never waits on a socket: a connection
-//! whose queue is full is cut off as a slow consumer and catches up when it reconnects.
-//! Everything it keeps for a connection goes when [`Registration`] is dropped.
+//! The hub: every open live connection, by user, each with a bounded outgoing queue, and
+//! the presence that follows from them. It delivers frames that `chat` hands it after a
+//! commit and knows nothing of SQL; who receives what is decided by the caller, and whose
+//! presence a user is shown by the predicate given to [`Hub::new`]. It never waits on a
+//! socket: a connection whose queue is full is cut off as a slow consumer and catches up
+//! when it reconnects. Everything it keeps for a connection goes when its
+//! [`Registration`] is dropped.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use app::model::UserId;
+use app::model::{Activity, EventId, Presence, UserId};
 use app::protocol::ServerFrame;
 use app::rules::Actor;
 use tokio::sync::mpsc;
 
-/// A frame serialized once, shared by every connection it goes to.
-pub type Encoded = Arc<str>;
+/// A frame serialized once and shared by every connection it goes to, with the event it
+/// carries (if any), so a connection replaying missed events can skip duplicates.
+#[derive(Clone, Debug)]
+pub struct Outbound {
+    pub event_id: Option<EventId>,
+    pub text: Arc<str>,
+}
+
+impl Outbound {
+    pub fn encode(frame: &ServerFrame) -> Option<Self> {
+        match serde_json::to_string(frame) {
+            Ok(text) => Some(Self {
+                event_id: frame.event_id(),
+                text: text.into(),
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "could not encode a frame");
+                None
+            }
+        }
+    }
+}
 
 /// Identifies one connection (one browser tab).
 pub type ConnectionId = u64;
 
+/// Decides whether `viewer` is shown `subject`'s presence.
+pub type PresenceAudience = fn(viewer: &Actor, subject: &Actor) -> bool;
+
 struct Connection {
-    queue: mpsc::Sender<Encoded>,
+    queue: mpsc::Sender<Outbound>,
+    activity: Activity,
     /// Set when the hub dropped the connection for falling behind.
     slow: Arc<AtomicBool>,
 }
@@ -28,6 +54,22 @@ struct Connection {
 struct UserConnections {
     actor: Actor,
     connections: HashMap<ConnectionId, Connection>,
+}
+
+impl UserConnections {
+    fn presence(&self) -> Presence {
+        if self.connections.is_empty() {
+            Presence::Offline
+        } else if self
+            .connections
+            .values()
+            .any(|c| c.activity == Activity::Active)
+        {
+            Presence::Online
+        } else {
+            Presence::Away
+        }
+    }
 }
 
 /// Who receives a frame.
@@ -38,17 +80,22 @@ pub enum Recipients<'a> {
     Matching(&'a (dyn Fn(&Actor) -> bool + Sync)),
 }
 
+type Users = HashMap<UserId, UserConnections>;
+
 pub struct Hub {
-    users: Mutex<HashMap<UserId, UserConnections>>,
+    users: Mutex<Users>,
     next_id: AtomicU64,
     /// Frames a connection may have waiting before it counts as a slow consumer.
     queue_len: usize,
+    presence_audience: PresenceAudience,
+    /// Connections cut off as slow consumers since start.
+    slow_consumers: AtomicU64,
 }
 
 /// A live registration. Receive frames from `queue`; drop it to unregister.
 pub struct Registration {
     pub id: ConnectionId,
-    pub queue: mpsc::Receiver<Encoded>,
+    pub queue: mpsc::Receiver<Outbound>,
     slow: Arc<AtomicBool>,
     user: UserId,
     hub: Arc<Hub>,
@@ -58,6 +105,15 @@ impl Registration {
     /// Whether the hub cut this connection off because its queue overflowed.
     pub fn was_slow(&self) -> bool {
         self.slow.load(Ordering::Acquire)
+    }
+
+    /// Records whether this tab is in use; tells others if the user's presence changed.
+    pub fn set_activity(&self, activity: Activity) {
+        self.hub.set_activity(self.user, self.id, activity);
+    }
+
+    pub fn user(&self) -> UserId {
+        self.user
     }
 }
 
@@ -72,36 +128,49 @@ impl Drop for Registration {
 pub struct HubStats {
     pub users: usize,
     pub connections: usize,
+    pub slow_consumers: u64,
 }
 
 impl Hub {
-    pub fn new(queue_len: usize) -> Arc<Self> {
+    pub fn new(queue_len: usize, presence_audience: PresenceAudience) -> Arc<Self> {
         Arc::new(Self {
             users: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             queue_len: queue_len.max(1),
+            presence_audience,
+            slow_consumers: AtomicU64::new(0),
         })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Users> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way
+        // that matters more than stopping delivery would.
+        self.users
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn register(self: &Arc<Self>, actor: Actor) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, rx) = mpsc::channel(self.queue_len);
         let slow = Arc::new(AtomicBool::new(false));
-        let mut users = self.users.lock().expect("hub lock");
-        users
-            .entry(actor.id)
-            .or_insert_with(|| UserConnections {
-                actor,
-                connections: HashMap::new(),
-            })
-            .connections
-            .insert(
-                id,
-                Connection {
-                    queue,
-                    slow: slow.clone(),
-                },
-            );
+        let mut users = self.lock();
+        let before = users
+            .get(&actor.id)
+            .map_or(Presence::Offline, UserConnections::presence);
+        let entry = users.entry(actor.id).or_insert_with(|| UserConnections {
+            actor,
+            connections: HashMap::new(),
+        });
+        entry.connections.insert(
+            id,
+            Connection {
+                queue,
+                activity: Activity::Active,
+                slow: slow.clone(),
+            },
+        );
+        self.announce_if_changed(&mut users, actor.id, before);
         Registration {
             id,
             queue: rx,
@@ -112,29 +181,96 @@ impl Hub {
     }
 
     fn unregister(&self, user: UserId, id: ConnectionId) {
-        let mut users = self.users.lock().expect("hub lock");
-        if let Some(entry) = users.get_mut(&user) {
-            entry.connections.remove(&id);
-            if entry.connections.is_empty() {
-                users.remove(&user);
-            }
+        let mut users = self.lock();
+        let Some(entry) = users.get_mut(&user) else {
+            return;
+        };
+        let before = entry.presence();
+        entry.connections.remove(&id);
+        self.announce_if_changed(&mut users, user, before);
+        users.retain(|_, entry| !entry.connections.is_empty());
+    }
+
+    /// Records whether connection `id` of `user` is in use (nothing happens for a
+    /// connection that is not `user`'s); tells others if the presence changed.
+    pub fn set_activity(&self, user: UserId, id: ConnectionId, activity: Activity) {
+        let mut users = self.lock();
+        let Some(entry) = users.get_mut(&user) else {
+            return;
+        };
+        let before = entry.presence();
+        if let Some(connection) = entry.connections.get_mut(&id) {
+            connection.activity = activity;
         }
+        self.announce_if_changed(&mut users, user, before);
+    }
+
+    /// Tells everyone allowed to see `user` their new presence, if it changed.
+    fn announce_if_changed(&self, users: &mut Users, user: UserId, before: Presence) {
+        let Some(entry) = users.get(&user) else {
+            return;
+        };
+        let now = entry.presence();
+        if now == before {
+            return;
+        }
+        let subject = entry.actor;
+        let audience = self.presence_audience;
+        let sees = |viewer: &Actor| viewer.id != subject.id && audience(viewer, &subject);
+        if let Some(frame) = Outbound::encode(&ServerFrame::Presence {
+            users: vec![(user, now)],
+        }) {
+            self.deliver(users, Recipients::Matching(&sees), &frame);
+        }
+    }
+
+    /// Presence of every connected user `viewer` may see (the snapshot after `hello`).
+    pub fn presence_for(&self, viewer: &Actor) -> Vec<(UserId, Presence)> {
+        let users = self.lock();
+        let mut seen: Vec<(UserId, Presence)> = users
+            .values()
+            .filter(|u| u.actor.id != viewer.id && (self.presence_audience)(viewer, &u.actor))
+            .map(|u| (u.actor.id, u.presence()))
+            .filter(|(_, p)| *p != Presence::Offline)
+            .collect();
+        seen.sort_by_key(|(id, _)| *id);
+        seen
     }
 
     /// Serializes `frame` once and queues it for every connection of every recipient.
     /// Returns how many connections it was queued for.
     pub fn publish(&self, recipients: Recipients<'_>, frame: &ServerFrame) -> usize {
-        let encoded: Encoded = match serde_json::to_string(frame) {
-            Ok(text) => text.into(),
-            Err(e) => {
-                tracing::error!(error = %e, "could not encode a frame");
-                return 0;
-            }
+        let Some(outbound) = Outbound::encode(frame) else {
+            return 0;
         };
-        let mut users = self.users.lock().expect("hub lock");
+        let mut users = self.lock();
+        let delivered = self.deliver(&mut users, recipients, &outbound);
+        // Slow consumers cut off just now may have been a user's last connection.
+        let gone: Vec<UserId> = users
+            .iter()
+            .filter(|(_, e)| e.connections.is_empty())
+            .map(|(id, _)| *id)
+            .collect();
+        for user in gone {
+            if let Some(entry) = users.get(&user) {
+                let subject = entry.actor;
+                let audience = self.presence_audience;
+                let sees = |viewer: &Actor| viewer.id != subject.id && audience(viewer, &subject);
+                if let Some(frame) = Outbound::encode(&ServerFrame::Presence {
+                    users: vec![(user, Presence::Offline)],
+                }) {
+                    self.deliver(&mut users, Recipients::Matching(&sees), &frame);
+                }
+            }
+            users.remove(&user);
+        }
+        delivered
+    }
+
+    fn deliver(&self, users: &mut Users, recipients: Recipients<'_>, outbound: &Outbound) -> usize {
         let mut delivered = 0;
-        let mut deliver = |entry: &mut UserConnections| {
-            entry.connections.retain(|id, conn| match conn.queue.try_send(encoded.clone()) {
+        let mut push = |entry: &mut UserConnections| {
+            entry.connections.retain(|id, conn| match conn.queue.try_send(outbound.clone()) {
                 Ok(()) => {
                     delivered += 1;
                     true
@@ -142,6 +278,7 @@ impl Hub {
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     tracing::warn!(connection = id, user = %entry.actor.id, "slow consumer: queue full, disconnecting");
                     conn.slow.store(true, Ordering::Release);
+                    self.slow_consumers.fetch_add(1, Ordering::Relaxed);
                     false
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,
@@ -151,27 +288,27 @@ impl Hub {
             Recipients::Users(ids) => {
                 for id in ids {
                     if let Some(entry) = users.get_mut(id) {
-                        deliver(entry);
+                        push(entry);
                     }
                 }
             }
             Recipients::Matching(admits) => {
                 for entry in users.values_mut() {
                     if admits(&entry.actor) {
-                        deliver(entry);
+                        push(entry);
                     }
                 }
             }
         }
-        users.retain(|_, entry| !entry.connections.is_empty());
         delivered
     }
 
     pub fn stats(&self) -> HubStats {
-        let users = self.users.lock().expect("hub lock");
+        let users = self.lock();
         HubStats {
             users: users.len(),
             connections: users.values().map(|u| u.connections.len()).sum(),
+            slow_consumers: self.slow_consumers.load(Ordering::Relaxed),
         }
     }
 }
@@ -189,66 +326,98 @@ mod tests {
         }
     }
 
+    fn everyone_sees_everyone(_: &Actor, _: &Actor) -> bool {
+        true
+    }
+
     fn pong(nonce: u64) -> ServerFrame {
         ServerFrame::Pong { nonce }
     }
 
+    fn drain(reg: &mut Registration) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(o) = reg.queue.try_recv() {
+            out.push(o.text.to_string());
+        }
+        out
+    }
+
     #[tokio::test]
     async fn every_tab_of_a_recipient_gets_the_frame() {
-        let hub = Hub::new(8);
+        let hub = Hub::new(8, everyone_sees_everyone);
         let mut a1 = hub.register(actor(1));
         let mut a2 = hub.register(actor(1));
         let mut b = hub.register(actor(2));
+        drain(&mut a1);
+        drain(&mut a2);
+        drain(&mut b);
         assert_eq!(hub.publish(Recipients::Users(&[UserId(1)]), &pong(1)), 2);
-        assert_eq!(
-            &*a1.queue.recv().await.unwrap(),
-            r#"{"type":"pong","nonce":1}"#
-        );
-        assert_eq!(
-            &*a2.queue.recv().await.unwrap(),
-            r#"{"type":"pong","nonce":1}"#
-        );
-        assert!(b.queue.try_recv().is_err());
+        assert_eq!(drain(&mut a1), [r#"{"type":"pong","nonce":1}"#]);
+        assert_eq!(drain(&mut a2), [r#"{"type":"pong","nonce":1}"#]);
+        assert!(drain(&mut b).is_empty());
         let everyone = |_: &Actor| true;
         assert_eq!(hub.publish(Recipients::Matching(&everyone), &pong(2)), 3);
-        assert!(b.queue.try_recv().is_ok());
+        assert_eq!(drain(&mut b).len(), 1);
     }
 
     #[tokio::test]
     async fn a_full_queue_cuts_off_only_that_connection() {
-        let hub = Hub::new(2);
+        let hub = Hub::new(2, everyone_sees_everyone);
         let stalled = hub.register(actor(1));
         let mut reader = hub.register(actor(2));
         let everyone = |_: &Actor| true;
         for n in 0..5 {
             hub.publish(Recipients::Matching(&everyone), &pong(n));
-            assert!(reader.queue.recv().await.is_some());
+            drain(&mut reader);
         }
         assert!(stalled.was_slow());
+        let stats = hub.stats();
         assert_eq!(
-            hub.stats(),
-            HubStats {
-                users: 1,
-                connections: 1
-            }
+            (stats.users, stats.connections, stats.slow_consumers),
+            (1, 1, 1)
         );
     }
 
     #[test]
     fn dropping_registrations_empties_the_hub() {
-        let hub = Hub::new(4);
+        let hub = Hub::new(4, everyone_sees_everyone);
         for round in 0..1_000 {
             let a = hub.register(actor(round % 7));
             let b = hub.register(actor(round % 7));
             drop(a);
             drop(b);
         }
+        let stats = hub.stats();
+        assert_eq!((stats.users, stats.connections), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn presence_follows_the_tabs_of_a_user() {
+        let hub = Hub::new(16, everyone_sees_everyone);
+        let mut watcher = hub.register(actor(9));
+        let tab1 = hub.register(actor(1));
         assert_eq!(
-            hub.stats(),
-            HubStats {
-                users: 0,
-                connections: 0
-            }
+            drain(&mut watcher),
+            [r#"{"type":"presence","users":[[1,"online"]]}"#]
         );
+        let tab2 = hub.register(actor(1));
+        tab1.set_activity(Activity::Idle);
+        assert!(
+            drain(&mut watcher).is_empty(),
+            "still online: the second tab is active"
+        );
+        tab2.set_activity(Activity::Idle);
+        assert_eq!(
+            drain(&mut watcher),
+            [r#"{"type":"presence","users":[[1,"away"]]}"#]
+        );
+        assert_eq!(hub.presence_for(&actor(9)), [(UserId(1), Presence::Away)]);
+        drop(tab1);
+        drop(tab2);
+        assert_eq!(
+            drain(&mut watcher),
+            [r#"{"type":"presence","users":[[1,"offline"]]}"#]
+        );
+        assert!(hub.presence_for(&actor(9)).is_empty());
     }
 }

@@ -4,8 +4,8 @@
 //! or the small records below. Nothing here checks permissions: that is `chat`'s job.
 
 use app::model::{
-    Audience, ClientId, ConversationId, ConversationKind, Message, Order, OrganisationId, Role,
-    Seq, User, UserId,
+    Audience, ClientId, ConversationId, ConversationKind, EventId, Message, Order, OrganisationId,
+    Role, Seq, User, UserId,
 };
 
 pub mod sqlite;
@@ -67,6 +67,8 @@ pub struct StoredConversation {
     pub last_read_seq: Seq,
     /// Messages by others after `last_read_seq`.
     pub unread: u32,
+    /// Of those, the ones mentioning the viewer (or everyone).
+    pub mentions: u32,
 }
 
 /// A message to append.
@@ -79,12 +81,59 @@ pub struct NewMessage {
     pub created_at_ms: i64,
 }
 
-/// The outcome of an append: the stored message, and whether it was stored earlier under
-/// the same (sender, client id), in which case nothing new was written.
+/// The outcome of an append: the stored message, and its new event, or `None` when it
+/// was stored earlier under the same (sender, client id) and nothing new was written.
 #[derive(Clone, Debug)]
 pub struct Appended {
     pub message: Message,
-    pub duplicate: bool,
+    pub event_id: Option<EventId>,
+}
+
+/// Where a read position stands after `mark_read`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadPosition {
+    pub last_read_seq: Seq,
+    /// Messages by others after `last_read_seq`.
+    pub unread: u32,
+    /// Of those, the ones mentioning the reader (or everyone).
+    pub mentions: u32,
+    /// The event recording the move; `None` when the position did not move.
+    pub event_id: Option<EventId>,
+}
+
+/// A conversation found or created by `open_*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Opened {
+    pub id: ConversationId,
+    /// The event announcing it, when it was created now.
+    pub created: Option<EventId>,
+}
+
+/// One entry of the durable event stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub id: EventId,
+    pub conversation_id: ConversationId,
+    pub kind: StoredEventKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoredEventKind {
+    Message(Message),
+    Read {
+        user_id: UserId,
+        name: String,
+        seq: Seq,
+    },
+    Conversation,
+}
+
+/// Someone's read position in a conversation, for "seen by".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reader {
+    pub user_id: UserId,
+    pub display_name: String,
+    pub last_read_seq: Seq,
 }
 
 /// Everything Parley stores, behind one narrow interface.
@@ -132,26 +181,21 @@ pub trait Store: Send + Sync + 'static {
         slug: &str,
         viewer: UserId,
     ) -> StoreResult<Option<StoredConversation>>;
-    /// The direct conversation of two users, created if missing. Returns its id and
-    /// whether it was created now.
-    async fn open_direct(
-        &self,
-        a: UserId,
-        b: UserId,
-        now_ms: i64,
-    ) -> StoreResult<(ConversationId, bool)>;
-    /// The thread of order `number`, created if missing, admitting `organisations`.
+    /// The direct conversation of two users, created if missing (with an event).
+    async fn open_direct(&self, a: UserId, b: UserId, now_ms: i64) -> StoreResult<Opened>;
+    /// The thread of order `number`, created if missing (with an event), admitting
+    /// `organisations`.
     async fn open_order_thread(
         &self,
         number: i64,
         organisations: &[OrganisationId],
         now_ms: i64,
-    ) -> StoreResult<(ConversationId, bool)>;
+    ) -> StoreResult<Opened>;
 
     // --- messages and read state
-    /// Appends a message with the conversation's next `seq` and moves the sender's read
-    /// position to it, in one transaction; or returns the message stored earlier under
-    /// the same (sender, client id).
+    /// Appends a message with the conversation's next `seq`, its event, and the sender's
+    /// read position moved to it, in one transaction; or returns the message stored
+    /// earlier under the same (sender, client id).
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
     /// Up to `limit` messages with `seq < before` (all when `None`), newest first.
     async fn history(
@@ -160,14 +204,42 @@ pub trait Store: Send + Sync + 'static {
         before: Option<Seq>,
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
-    /// Moves `user`'s read position forward to `seq` (never back). Returns the new
-    /// position and the messages by others still unread.
+    /// Moves `user`'s read position forward to `seq` (never back), recording an event
+    /// when it moved.
     async fn mark_read(
         &self,
         user: UserId,
         conversation: ConversationId,
         seq: Seq,
-    ) -> StoreResult<(Seq, u32)>;
+        now_ms: i64,
+    ) -> StoreResult<ReadPosition>;
+    /// Everyone's read position in a conversation, furthest first.
+    async fn readers(&self, conversation: ConversationId) -> StoreResult<Vec<Reader>>;
+    /// Up to `limit` messages with `seq > after`, oldest first (filling a gap).
+    async fn messages_after(
+        &self,
+        conversation: ConversationId,
+        after: Seq,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
+
+    // --- the event stream
+    /// The newest event's id (0 when there is none).
+    async fn last_event_id(&self) -> StoreResult<EventId>;
+    /// How many message events each conversation has in `(after, upto]`.
+    async fn message_events_between(
+        &self,
+        after: EventId,
+        upto: EventId,
+    ) -> StoreResult<Vec<(ConversationId, u64)>>;
+    /// The events in `(after, upto]`, oldest first, leaving out the message events of
+    /// `skip` conversations.
+    async fn events_between(
+        &self,
+        after: EventId,
+        upto: EventId,
+        skip: &[ConversationId],
+    ) -> StoreResult<Vec<StoredEvent>>;
 
     // --- the dashboard's demo orders
     async fn create_order(&self, order: &Order) -> StoreResult<()>;

@@ -14,13 +14,13 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use app::model::{
-    Audience, ConversationId, ConversationKind, Message, MessageId, Order, OrganisationId, Role,
-    Seq, User, UserId,
+    Audience, ConversationId, ConversationKind, EventId, Mentions, Message, MessageId, Order,
+    OrganisationId, Role, Seq, User, UserId,
 };
 
 use super::{
-    Appended, NewMessage, NewUser, OrganisationKind, Store, StoreError, StoreResult,
-    StoredConversation,
+    Appended, NewMessage, NewUser, Opened, OrganisationKind, ReadPosition, Reader, Store,
+    StoreError, StoreResult, StoredConversation, StoredEvent, StoredEventKind,
 };
 
 /// The migrations for this engine, embedded in the binary and applied at start.
@@ -96,6 +96,11 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
 const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, \
      m.created_at_ms, u.display_name AS sender_name FROM messages m JOIN users u ON u.id = m.sender_id";
 
+/// The message columns joined onto `events e`, for event listings.
+const MESSAGE_COLUMNS_LEFT: &str = "m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, \
+     m.created_at_ms, u.display_name AS sender_name FROM events e \
+     LEFT JOIN messages m ON m.id = e.message_id LEFT JOIN users u ON u.id = m.sender_id";
+
 fn message_from_row(row: &SqliteRow) -> StoreResult<Message> {
     let client_id: String = row.try_get("client_id")?;
     Ok(Message {
@@ -137,7 +142,11 @@ impl SqliteStore {
             "SELECT c.id, c.kind, c.slug, c.name, c.last_seq, \
                     COALESCE(r.last_read_seq, 0) AS last_read_seq, \
                     (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id \
-                       AND m.seq > COALESCE(r.last_read_seq, 0) AND m.sender_id <> ?1) AS unread \
+                       AND m.seq > COALESCE(r.last_read_seq, 0) AND m.sender_id <> ?1) AS unread, \
+                    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id \
+                       AND m.seq > COALESCE(r.last_read_seq, 0) AND m.sender_id <> ?1 \
+                       AND (m.mentions_everyone = 1 OR EXISTS (SELECT 1 FROM mentions x \
+                            WHERE x.user_id = ?1 AND x.message_id = m.id))) AS mentions \
              FROM conversations c \
              LEFT JOIN read_state r ON r.conversation_id = c.id AND r.user_id = ?1 \
              WHERE {condition} ORDER BY c.id"
@@ -191,6 +200,7 @@ impl SqliteStore {
                     .ok_or_else(|| StoreError::Corrupt(format!("conversation kind {kind}")))?;
                 let member_names = members.remove(&id).unwrap_or_default();
                 let unread: i64 = row.try_get("unread")?;
+                let mentions: i64 = row.try_get("mentions")?;
                 Ok(StoredConversation {
                     id: ConversationId(id),
                     kind,
@@ -205,6 +215,7 @@ impl SqliteStore {
                     member_names,
                     last_read_seq: row.try_get("last_read_seq")?,
                     unread: u32::try_from(unread).unwrap_or(u32::MAX),
+                    mentions: u32::try_from(mentions).unwrap_or(u32::MAX),
                 })
             })
             .collect()
@@ -261,22 +272,69 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Appends an event in the transaction that makes the change it records.
+    async fn insert_event(
+        tx: &mut Transaction<'_, Sqlite>,
+        kind: &str,
+        conversation: i64,
+        message: Option<i64>,
+        read: Option<(UserId, Seq)>,
+        now_ms: i64,
+    ) -> StoreResult<EventId> {
+        let row = sqlx::query(
+            "INSERT INTO events (kind, conversation_id, message_id, user_id, seq, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(kind)
+        .bind(conversation)
+        .bind(message)
+        .bind(read.map(|(user, _)| user.0))
+        .bind(read.map(|(_, seq)| seq))
+        .bind(now_ms)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(EventId(row.try_get("id")?))
+    }
+
+    /// The `conversation` event of a conversation created now.
+    async fn announce(
+        tx: &mut Transaction<'_, Sqlite>,
+        conversation: i64,
+        created: bool,
+        now_ms: i64,
+    ) -> StoreResult<Option<EventId>> {
+        if !created {
+            return Ok(None);
+        }
+        Ok(Some(
+            Self::insert_event(tx, "conversation", conversation, None, None, now_ms).await?,
+        ))
+    }
+
+    /// Messages by others after `seq`, and how many of them mention `user`.
     async fn unread_after(
         &self,
         user: UserId,
         conversation: ConversationId,
         seq: Seq,
-    ) -> StoreResult<u32> {
+    ) -> StoreResult<(u32, u32)> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id <> ?",
+            "SELECT COUNT(*) AS unread, \
+                    COALESCE(SUM(m.mentions_everyone = 1 OR EXISTS (SELECT 1 FROM mentions x \
+                        WHERE x.user_id = ?3 AND x.message_id = m.id)), 0) AS mentions \
+             FROM messages m WHERE m.conversation_id = ?1 AND m.seq > ?2 AND m.sender_id <> ?3",
         )
         .bind(conversation.0)
         .bind(seq)
         .bind(user.0)
         .fetch_one(&self.writer)
         .await?;
-        let n: i64 = row.try_get("n")?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        let unread: i64 = row.try_get("unread")?;
+        let mentions: i64 = row.try_get("mentions")?;
+        Ok((
+            u32::try_from(unread).unwrap_or(u32::MAX),
+            u32::try_from(mentions).unwrap_or(u32::MAX),
+        ))
     }
 
     async fn load_orders(&self, number: Option<i64>) -> StoreResult<Vec<Order>> {
@@ -459,12 +517,7 @@ impl Store for SqliteStore {
             .pop())
     }
 
-    async fn open_direct(
-        &self,
-        a: UserId,
-        b: UserId,
-        now_ms: i64,
-    ) -> StoreResult<(ConversationId, bool)> {
+    async fn open_direct(&self, a: UserId, b: UserId, now_ms: i64) -> StoreResult<Opened> {
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         let slug = format!("dm-{lo}-{hi}");
         let mut tx = self.writer.begin().await?;
@@ -488,8 +541,12 @@ impl Store for SqliteStore {
                 .await?;
             }
         }
+        let event = Self::announce(&mut tx, id, created, now_ms).await?;
         tx.commit().await?;
-        Ok((ConversationId(id), created))
+        Ok(Opened {
+            id: ConversationId(id),
+            created: event,
+        })
     }
 
     async fn open_order_thread(
@@ -497,7 +554,7 @@ impl Store for SqliteStore {
         number: i64,
         organisations: &[OrganisationId],
         now_ms: i64,
-    ) -> StoreResult<(ConversationId, bool)> {
+    ) -> StoreResult<Opened> {
         let slug = format!("order-{number}");
         let external = format!("order:{number}");
         let mut tx = self.writer.begin().await?;
@@ -513,8 +570,12 @@ impl Store for SqliteStore {
         if created {
             Self::admit_organisations(&mut tx, id, organisations).await?;
         }
+        let event = Self::announce(&mut tx, id, created, now_ms).await?;
         tx.commit().await?;
-        Ok((ConversationId(id), created))
+        Ok(Opened {
+            id: ConversationId(id),
+            created: event,
+        })
     }
 
     async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
@@ -531,7 +592,7 @@ impl Store for SqliteStore {
             tx.rollback().await?;
             return Ok(Appended {
                 message: message_from_row(&row)?,
-                duplicate: true,
+                event_id: None,
             });
         }
         let seq: i64 = sqlx::query(
@@ -564,6 +625,32 @@ impl Store for SqliteStore {
         .bind(seq)
         .execute(&mut *tx)
         .await?;
+        let mentions = Mentions::of(&message.body);
+        if mentions.everyone {
+            sqlx::query("UPDATE messages SET mentions_everyone = 1 WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for username in &mentions.usernames {
+            sqlx::query(
+                "INSERT INTO mentions (message_id, user_id) \
+                 SELECT ?, id FROM users WHERE lower(username) = ? ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let event_id = Self::insert_event(
+            &mut tx,
+            "message",
+            message.conversation_id.0,
+            Some(id),
+            None,
+            message.created_at_ms,
+        )
+        .await?;
         let sender_name: String = sqlx::query("SELECT display_name FROM users WHERE id = ?")
             .bind(message.sender_id.0)
             .fetch_one(&mut *tx)
@@ -581,7 +668,7 @@ impl Store for SqliteStore {
                 body: message.body,
                 created_at_ms: message.created_at_ms,
             },
-            duplicate: false,
+            event_id: Some(event_id),
         })
     }
 
@@ -609,22 +696,166 @@ impl Store for SqliteStore {
         user: UserId,
         conversation: ConversationId,
         seq: Seq,
-    ) -> StoreResult<(Seq, u32)> {
-        let row = sqlx::query(
-            "INSERT INTO read_state (user_id, conversation_id, last_read_seq) VALUES (?, ?, ?) \
-             ON CONFLICT (user_id, conversation_id) DO UPDATE \
-             SET last_read_seq = max(last_read_seq, excluded.last_read_seq) RETURNING last_read_seq",
+        now_ms: i64,
+    ) -> StoreResult<ReadPosition> {
+        let mut tx = self.writer.begin().await?;
+        let current: Seq = sqlx::query(
+            "SELECT COALESCE(MAX(last_read_seq), 0) AS seq FROM read_state \
+             WHERE user_id = ? AND conversation_id = ?",
         )
         .bind(user.0)
         .bind(conversation.0)
-        .bind(seq)
-        .fetch_one(&self.writer)
-        .await?;
-        let last_read: Seq = row.try_get("last_read_seq")?;
-        Ok((
-            last_read,
-            self.unread_after(user, conversation, last_read).await?,
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("seq")?;
+        let mut event_id = None;
+        if seq > current {
+            sqlx::query(
+                "INSERT INTO read_state (user_id, conversation_id, last_read_seq) VALUES (?, ?, ?) \
+                 ON CONFLICT (user_id, conversation_id) DO UPDATE SET last_read_seq = excluded.last_read_seq",
+            )
+            .bind(user.0)
+            .bind(conversation.0)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+            event_id = Some(
+                Self::insert_event(
+                    &mut tx,
+                    "read",
+                    conversation.0,
+                    None,
+                    Some((user, seq)),
+                    now_ms,
+                )
+                .await?,
+            );
+        }
+        tx.commit().await?;
+        let last_read_seq = seq.max(current);
+        let (unread, mentions) = self.unread_after(user, conversation, last_read_seq).await?;
+        Ok(ReadPosition {
+            last_read_seq,
+            unread,
+            mentions,
+            event_id,
+        })
+    }
+
+    async fn readers(&self, conversation: ConversationId) -> StoreResult<Vec<Reader>> {
+        sqlx::query(
+            "SELECT r.user_id, u.display_name, r.last_read_seq FROM read_state r \
+             JOIN users u ON u.id = r.user_id WHERE r.conversation_id = ? \
+             ORDER BY r.last_read_seq DESC, u.display_name",
+        )
+        .bind(conversation.0)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Reader {
+                user_id: UserId(row.try_get("user_id")?),
+                display_name: row.try_get("display_name")?,
+                last_read_seq: row.try_get("last_read_seq")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn messages_after(
+        &self,
+        conversation: ConversationId,
+        after: Seq,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} WHERE m.conversation_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?"
         ))
+        .bind(conversation.0)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(message_from_row)
+        .collect()
+    }
+
+    async fn last_event_id(&self) -> StoreResult<EventId> {
+        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS id FROM events")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(EventId(row.try_get("id")?))
+    }
+
+    async fn message_events_between(
+        &self,
+        after: EventId,
+        upto: EventId,
+    ) -> StoreResult<Vec<(ConversationId, u64)>> {
+        sqlx::query(
+            "SELECT conversation_id, COUNT(*) AS n FROM events \
+             WHERE id > ? AND id <= ? AND kind = 'message' GROUP BY conversation_id",
+        )
+        .bind(after.0)
+        .bind(upto.0)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|row| {
+            let n: i64 = row.try_get("n")?;
+            Ok((
+                ConversationId(row.try_get("conversation_id")?),
+                u64::try_from(n).unwrap_or_default(),
+            ))
+        })
+        .collect()
+    }
+
+    async fn events_between(
+        &self,
+        after: EventId,
+        upto: EventId,
+        skip: &[ConversationId],
+    ) -> StoreResult<Vec<StoredEvent>> {
+        let skip_list = skip
+            .iter()
+            .map(|c| c.0.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "SELECT e.id AS event_id, e.kind, e.conversation_id AS event_conversation, \
+                    e.user_id AS read_user, ru.display_name AS read_user_name, e.seq AS read_seq, \
+                    {MESSAGE_COLUMNS_LEFT} LEFT JOIN users ru ON ru.id = e.user_id \
+             WHERE e.id > ? AND e.id <= ? \
+               AND NOT (e.kind = 'message' AND e.conversation_id IN ({skip_list})) \
+             ORDER BY e.id"
+        );
+        sqlx::query(&sql)
+            .bind(after.0)
+            .bind(upto.0)
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                let kind = match kind.as_str() {
+                    "message" => StoredEventKind::Message(message_from_row(row)?),
+                    "read" => StoredEventKind::Read {
+                        user_id: UserId(row.try_get("read_user")?),
+                        name: row.try_get("read_user_name")?,
+                        seq: row.try_get("read_seq")?,
+                    },
+                    "conversation" => StoredEventKind::Conversation,
+                    other => return Err(StoreError::Corrupt(format!("event kind {other}"))),
+                };
+                Ok(StoredEvent {
+                    id: EventId(row.try_get("event_id")?),
+                    conversation_id: ConversationId(row.try_get("event_conversation")?),
+                    kind,
+                })
+            })
+            .collect()
     }
 
     async fn create_order(&self, order: &Order) -> StoreResult<()> {

@@ -1,26 +1,32 @@
-//! `/ws`: the live connection. Checks the session cookie and `Origin`, registers the
-//! connection with the hub, then runs one loop per connection that parses client frames,
-//! hands them to the command path, writes its answers, and drains the hub queue. A bad
-//! frame gets a typed `error` frame and the connection stays open; a frame over the hard
-//! size cap, or a queue overflow, closes it (the latter with [`CLOSE_SLOW_CONSUMER`]).
+//! `/ws?after={event id}`: the live connection over WebSocket. Checks the session cookie
+//! and `Origin`, registers with the hub, replays what the client missed after `after`,
+//! then runs one loop that parses client frames, hands them to the command path, writes
+//! answers, drains the hub queue, and pings. A bad frame gets a typed `error` frame and
+//! the connection stays open; a frame over the hard size cap, a queue overflow
+//! ([`CLOSE_SLOW_CONSUMER`]), a write that does not complete in time, or a peer silent
+//! for too long ([`CLOSE_TIMED_OUT`]) closes it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Extension;
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::{Sink, SinkExt, Stream, StreamExt};
+use serde::Deserialize;
+use tokio::time::Instant;
 
 use app::api::backend::Authenticated;
 use app::error::{ApiError, ErrorCode};
-use app::model::User;
-use app::protocol::{CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, ClientFrame, ServerFrame};
+use app::model::{EventId, User};
+use app::protocol::{CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TIMED_OUT, ServerFrame};
 use app::rules::Actor;
 
 use crate::chat::Chat;
 use crate::http::{AppState, error_response, origin_allowed};
+use crate::live;
 
 /// Frames above this many bytes break the connection outright (tungstenite refuses to
 /// buffer them); between the configured limit and this, they get a typed error.
@@ -28,9 +34,28 @@ fn hard_cap(max_frame_bytes: usize) -> usize {
     (max_frame_bytes.saturating_mul(4)).max(1 << 20)
 }
 
+#[derive(Deserialize)]
+pub struct ResumeQuery {
+    /// The newest event the client has; it receives everything after.
+    after: Option<i64>,
+}
+
+/// Timing of one connection, from the configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    pub max_frame_bytes: usize,
+    /// How often the server pings.
+    pub ping_every: Duration,
+    /// A peer that sends nothing (not even a pong) for this long is disconnected.
+    pub silent_for: Duration,
+    /// A write that takes longer than this means the peer stopped reading.
+    pub write_within: Duration,
+}
+
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
+    Query(query): Query<ResumeQuery>,
     headers: HeaderMap,
     user: Option<Extension<Authenticated>>,
 ) -> Response {
@@ -41,16 +66,20 @@ pub async fn upgrade(
     let Some(Extension(Authenticated(user))) = user else {
         return error_response(ApiError::unauthenticated());
     };
-    let cap = hard_cap(state.config.max_frame_bytes);
+    let config = &state.config;
+    let cap = hard_cap(config.max_frame_bytes);
+    let timing = config.ws_timing();
     ws.max_message_size(cap)
         .max_frame_size(cap)
+        .read_buffer_size(config.ws_read_buffer)
+        .write_buffer_size(config.ws_write_buffer)
         .on_upgrade(move |socket: WebSocket| async move {
-            let limit = state.config.max_frame_bytes;
             serve(
                 socket,
                 state.chat.clone(),
                 user,
-                limit,
+                query.after.map(EventId),
+                timing,
                 state.shutdown.clone(),
             )
             .await;
@@ -63,134 +92,116 @@ pub async fn serve<S, E>(
     socket: S,
     chat: Arc<Chat>,
     user: User,
-    max_frame_bytes: usize,
+    after: Option<EventId>,
+    timing: Timing,
     shutdown: tokio_util::sync::CancellationToken,
 ) where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
     E: std::fmt::Display,
 {
     let (mut sink, mut stream) = socket.split();
+    // Register before reading the backlog: whatever commits meanwhile is queued.
     let mut registration = chat.hub().register(Actor::from(&user));
     let connection = registration.id;
     tracing::debug!(connection, user = %user.username, "connected");
-    if send(&mut sink, &ServerFrame::Hello { me: user.clone() })
-        .await
-        .is_err()
-    {
-        return;
-    }
+    let replayed = match live::opening(&chat, &user, connection, after).await {
+        Ok((frames, replayed)) => {
+            for frame in &frames {
+                if send(&mut sink, frame, timing.write_within).await.is_err() {
+                    return;
+                }
+            }
+            replayed
+        }
+        Err(error) => {
+            let _ = send(
+                &mut sink,
+                &ServerFrame::Error {
+                    client_id: None,
+                    error,
+                },
+                timing.write_within,
+            )
+            .await;
+            return;
+        }
+    };
+    let mut ping = tokio::time::interval_at(Instant::now() + timing.ping_every, timing.ping_every);
+    let mut last_heard = Instant::now();
     let close = loop {
         tokio::select! {
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    if let Some(reply) = handle_text(&chat, &user, text.as_str(), max_frame_bytes).await
-                        && send(&mut sink, &reply).await.is_err() {
+            incoming = stream.next() => {
+                last_heard = Instant::now();
+                match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        let reply = live::handle_text(&chat, &user, connection, text.as_str(), timing.max_frame_bytes).await;
+                        if let Some(reply) = reply
+                            && send(&mut sink, &reply, timing.write_within).await.is_err() {
+                                break None;
+                            }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let reply = ServerFrame::Error {
+                            client_id: None,
+                            error: ApiError::new(ErrorCode::MalformedFrame, "Frames are JSON text."),
+                        };
+                        if send(&mut sink, &reply, timing.write_within).await.is_err() {
                             break None;
                         }
-                }
-                Some(Ok(Message::Binary(_))) => {
-                    let reply = error_frame(ApiError::new(ErrorCode::MalformedFrame, "Frames are JSON text."));
-                    if send(&mut sink, &reply).await.is_err() {
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Err(e)) => {
+                        tracing::info!(connection, error = %e, "connection failed");
                         break None;
                     }
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | None => break None,
-                Some(Err(e)) => {
-                    tracing::info!(connection, error = %e, "connection failed");
-                    break None;
-                }
-            },
+            }
             queued = registration.queue.recv() => match queued {
-                Some(text) => {
-                    if sink.send(Message::Text(text.as_ref().into())).await.is_err() {
+                Some(outbound) if live::still_needed(&outbound, replayed) => {
+                    let write = sink.send(Message::Text(outbound.text.as_ref().into()));
+                    if !matches!(tokio::time::timeout(timing.write_within, write).await, Ok(Ok(()))) {
+                        tracing::info!(connection, "write did not complete: dropping the connection");
                         break None;
                     }
                 }
+                Some(_) => {}
                 None => {
                     break registration
                         .was_slow()
                         .then_some((CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and catch up"));
                 }
             },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > timing.silent_for {
+                    break Some((CLOSE_TIMED_OUT, "no sign of life: reconnect"));
+                }
+                let write = sink.send(Message::Ping(Default::default()));
+                if !matches!(tokio::time::timeout(timing.write_within, write).await, Ok(Ok(()))) {
+                    break None;
+                }
+            }
             _ = shutdown.cancelled() => break Some((CLOSE_GOING_AWAY, "server shutting down: reconnect")),
         }
     };
     if let Some((code, reason)) = close {
-        let _ = sink
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
+        let frame = Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+        let _ = tokio::time::timeout(timing.write_within, sink.send(frame)).await;
     }
     tracing::debug!(connection, user = %user.username, "disconnected");
 }
 
-async fn send<K: Sink<Message> + Unpin>(sink: &mut K, frame: &ServerFrame) -> Result<(), ()> {
+async fn send<K: Sink<Message> + Unpin>(
+    sink: &mut K,
+    frame: &ServerFrame,
+    within: Duration,
+) -> Result<(), ()> {
     let text = serde_json::to_string(frame).map_err(|_| ())?;
-    sink.send(Message::Text(text.into())).await.map_err(|_| ())
-}
-
-fn error_frame(error: ApiError) -> ServerFrame {
-    ServerFrame::Error {
-        client_id: None,
-        error,
-    }
-}
-
-/// Parses and executes one client frame; returns the direct answer, if any.
-pub async fn handle_text(
-    chat: &Chat,
-    user: &User,
-    text: &str,
-    max_frame_bytes: usize,
-) -> Option<ServerFrame> {
-    if text.len() > max_frame_bytes {
-        tracing::warn!(user = %user.username, bytes = text.len(), "frame too large");
-        return Some(error_frame(ApiError::new(
-            ErrorCode::FrameTooLarge,
-            format!("Frames may be at most {max_frame_bytes} bytes."),
-        )));
-    }
-    let frame = match serde_json::from_str::<ClientFrame>(text) {
-        Ok(frame) => frame,
-        Err(e) => {
-            tracing::warn!(user = %user.username, error = %e, "malformed frame");
-            return Some(error_frame(ApiError::new(
-                ErrorCode::MalformedFrame,
-                format!("Not a valid frame: {e}"),
-            )));
-        }
-    };
-    match frame {
-        ClientFrame::Send {
-            client_id,
-            conversation_id,
-            body,
-        } => Some(
-            match chat
-                .send_message(user, client_id, conversation_id, &body)
-                .await
-            {
-                Ok(ack) => ack.into(),
-                Err(error) => {
-                    tracing::info!(user = %user.username, code = %error.code, "send refused");
-                    ServerFrame::Error {
-                        client_id: Some(client_id),
-                        error,
-                    }
-                }
-            },
-        ),
-        ClientFrame::Read {
-            conversation_id,
-            seq,
-        } => chat
-            .mark_read(user, conversation_id, seq)
-            .await
-            .err()
-            .map(error_frame),
-        ClientFrame::Ping { nonce } => Some(ServerFrame::Pong { nonce }),
+    match tokio::time::timeout(within, sink.send(Message::Text(text.into()))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
     }
 }

@@ -17,7 +17,9 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
-use app::model::{Bootstrap, ClientId, ConversationId, ConversationSummary, HistoryPage, Seq};
+use app::model::{
+    Bootstrap, ClientId, ConversationId, ConversationSummary, EventId, HistoryPage, Seq,
+};
 use app::protocol::{ClientFrame, ServerFrame};
 use parley_server::config::Config;
 
@@ -183,9 +185,22 @@ impl TestServer {
         }
     }
 
-    /// Opens a live connection as the owner of `cookie` and reads the hello.
+    /// Opens a live connection as the owner of `cookie` and reads up to `caught_up`.
     pub async fn connect(&self, cookie: &str) -> Client {
-        let mut request = format!("ws://{}/ws", self.addr)
+        let (client, replayed) = self.connect_after(cookie, None).await;
+        assert!(replayed.is_empty(), "a fresh connection replays nothing");
+        client
+    }
+
+    /// Opens a live connection resuming after `after`; returns it with the frames
+    /// replayed before `caught_up`.
+    pub async fn connect_after(
+        &self,
+        cookie: &str,
+        after: Option<EventId>,
+    ) -> (Client, Vec<ServerFrame>) {
+        let query = after.map(|a| format!("?after={a}")).unwrap_or_default();
+        let mut request = format!("ws://{}/ws{query}", self.addr)
             .into_client_request()
             .unwrap();
         request
@@ -197,8 +212,19 @@ impl TestServer {
         let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
         let mut client = Client { socket };
         match client.next_frame().await {
-            ServerFrame::Hello { .. } => client,
+            ServerFrame::Hello { .. } => {}
             other => panic!("expected hello, got {other:?}"),
+        }
+        match client.next_frame().await {
+            ServerFrame::Presence { .. } => {}
+            other => panic!("expected the presence snapshot, got {other:?}"),
+        }
+        let mut replayed = Vec::new();
+        loop {
+            match client.next_frame().await {
+                ServerFrame::CaughtUp { .. } => return (client, replayed),
+                frame => replayed.push(frame),
+            }
         }
     }
 }
@@ -258,10 +284,21 @@ impl Client {
         }
     }
 
+    /// Reads frames until none arrives for `quiet`; returns them.
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<ServerFrame> {
+        let mut frames = Vec::new();
+        while let Ok(Some(Ok(message))) = tokio::time::timeout(quiet, self.socket.next()).await {
+            if let WsMessage::Text(text) = message {
+                frames.push(serde_json::from_str(&text).unwrap());
+            }
+        }
+        frames
+    }
+
     /// The next chat message, skipping read-state and other frames.
     pub async fn next_message(&mut self) -> app::model::Message {
         self.until(|f| match f {
-            ServerFrame::Message { message } => Some(message),
+            ServerFrame::Message { message, .. } => Some(message),
             _ => None,
         })
         .await

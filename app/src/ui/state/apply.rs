@@ -1,0 +1,223 @@
+//! How each server frame changes the state.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::{ChatState, Connection, TYPING_SHOWN_MS, Typist};
+use crate::api::list_after;
+use crate::model::{ClientId, ConversationId, EventId, Mentions, Message, MessageId, Seq};
+use crate::protocol::ServerFrame;
+
+impl ChatState {
+    /// Applies one frame from the server.
+    pub fn apply(&self, frame: ServerFrame) {
+        if let Some(event) = frame.event_id() {
+            self.note_event(event);
+        }
+        match frame {
+            ServerFrame::Hello { me, .. } => {
+                if self.me.get_untracked().as_ref() != Some(&me) {
+                    self.me.set(Some(me));
+                }
+                self.connection.set(Connection::Online);
+            }
+            ServerFrame::Ack {
+                client_id,
+                conversation_id,
+                id,
+                seq,
+            } => self.on_ack(client_id, conversation_id, id, seq),
+            ServerFrame::Message { message, .. } => self.on_message(message),
+            ServerFrame::Conversation { conversation, .. } => {
+                if self.conversation(conversation.id).as_ref() != Some(&conversation) {
+                    self.upsert_conversation(conversation);
+                }
+            }
+            ServerFrame::Read {
+                conversation_id,
+                last_read_seq,
+                unread,
+                mentions,
+                ..
+            } => self.conversations.update(|cs| {
+                if let Some(c) = cs.iter_mut().find(|c| c.id == conversation_id) {
+                    c.last_read_seq = c.last_read_seq.max(last_read_seq);
+                    c.unread = unread;
+                    c.mentions = mentions;
+                }
+            }),
+            ServerFrame::SeenBy {
+                conversation_id,
+                user_id,
+                name,
+                seq,
+                ..
+            } => self.note_seen(conversation_id, user_id, &name, seq),
+            ServerFrame::Stale { conversation_id } => {
+                self.messages.update(|m| {
+                    m.remove(&conversation_id);
+                });
+                self.older_cursor.update(|c| {
+                    c.remove(&conversation_id);
+                });
+                self.resync.update(|n| *n += 1);
+            }
+            ServerFrame::CaughtUp { last_event_id } => self.note_event(last_event_id),
+            ServerFrame::Presence { users } => self.presence.update(|p| {
+                for (user, presence) in users {
+                    p.insert(user, presence);
+                }
+            }),
+            ServerFrame::Typing {
+                conversation_id,
+                user_id,
+                name,
+            } => {
+                let until_ms = js_sys::Date::now() + TYPING_SHOWN_MS;
+                self.now_ms.set(js_sys::Date::now());
+                self.typing.update(|t| {
+                    t.retain(|t| !(t.conversation_id == conversation_id && t.user_id == user_id));
+                    t.push(Typist {
+                        conversation_id,
+                        user_id,
+                        name,
+                        until_ms,
+                    });
+                });
+            }
+            ServerFrame::Error { client_id, error } => match client_id {
+                Some(client_id) => self.mark_failed(client_id, error),
+                None => leptos::logging::warn!("server refused a frame: {error}"),
+            },
+            ServerFrame::Pong { .. } => {}
+        }
+    }
+
+    fn note_event(&self, event: EventId) {
+        if event > self.last_event_id.get_untracked() {
+            self.last_event_id.set(event);
+        }
+    }
+
+    fn on_ack(
+        &self,
+        client_id: ClientId,
+        conversation_id: ConversationId,
+        id: MessageId,
+        seq: Seq,
+    ) {
+        let Some(sent) = self
+            .outbox
+            .with_untracked(|o| o.iter().find(|m| m.client_id == client_id).cloned())
+        else {
+            return;
+        };
+        self.discard(client_id);
+        if let Some(me) = self.me.get_untracked() {
+            // The fan-out brings the server's copy right after; until then show ours.
+            self.on_message(Message {
+                id,
+                conversation_id,
+                seq,
+                sender_id: me.id,
+                sender_name: me.display_name,
+                client_id,
+                body: sent.body,
+                created_at_ms: js_sys::Date::now() as i64,
+            });
+        }
+    }
+
+    fn on_message(&self, message: Message) {
+        let conversation = message.conversation_id;
+        let seq = message.seq;
+        let sender = message.sender_id;
+        let (mine, mentioned) = self.me.with_untracked(|me| match me {
+            Some(me) => (
+                me.id == sender,
+                Mentions::of(&message.body).include(&me.username),
+            ),
+            None => (false, false),
+        });
+        // Whoever sent a message has stopped typing it.
+        if self.typing.with_untracked(|t| {
+            t.iter()
+                .any(|t| t.conversation_id == conversation && t.user_id == sender)
+        }) {
+            self.typing.update(|t| {
+                t.retain(|t| !(t.conversation_id == conversation && t.user_id == sender))
+            });
+        }
+        let mut fresh = false;
+        self.messages.update(|m| {
+            let thread = m.entry(conversation).or_default();
+            fresh = !thread.contains_key(&seq);
+            thread.insert(seq, message);
+        });
+        if !fresh {
+            return;
+        }
+        let Some(known_last) = self
+            .conversations
+            .with_untracked(|cs| cs.iter().find(|c| c.id == conversation).map(|c| c.last_seq))
+        else {
+            // A conversation we have not heard of yet: refetch the list.
+            self.resync.update(|n| *n += 1);
+            return;
+        };
+        if seq > known_last + 1 {
+            self.fill_gap(conversation, known_last, seq);
+        }
+        let viewing =
+            self.viewing.get_untracked() == Some(conversation) && crate::client::page_visible();
+        self.conversations.update(|cs| {
+            if let Some(c) = cs.iter_mut().find(|c| c.id == conversation) {
+                c.last_seq = c.last_seq.max(seq);
+                if mine {
+                    c.last_read_seq = c.last_read_seq.max(seq);
+                    c.unread = 0;
+                    c.mentions = 0;
+                } else if seq > c.last_read_seq && !viewing {
+                    c.unread += 1;
+                    if mentioned {
+                        c.mentions += 1;
+                    }
+                }
+            }
+        });
+        if viewing && !mine {
+            self.mark_read(conversation);
+        }
+    }
+
+    /// Fetches the messages between the last one known and one that arrived after a
+    /// gap, so nothing in between stays missing.
+    fn fill_gap(&self, conversation: ConversationId, after: Seq, upto: Seq) {
+        let state = *self;
+        spawn_local(async move {
+            let mut from = after;
+            while from + 1 < upto {
+                match list_after(conversation, from).await {
+                    Ok(page) if !page.is_empty() => {
+                        from = page.last().map_or(upto, |m| m.seq);
+                        let others = state.me.with_untracked(|me| {
+                            let me = me.as_ref().map(|me| me.id);
+                            page.iter()
+                                .filter(|m| Some(m.sender_id) != me && m.seq < upto)
+                                .count() as u32
+                        });
+                        state.merge_messages(conversation, &page);
+                        state.conversations.update(|cs| {
+                            if let Some(c) = cs.iter_mut().find(|c| c.id == conversation)
+                                && state.viewing.get_untracked() != Some(conversation)
+                            {
+                                c.unread += others;
+                            }
+                        });
+                    }
+                    _ => break,
+                }
+            }
+        });
+    }
+}

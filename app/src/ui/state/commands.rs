@@ -1,0 +1,135 @@
+//! What components ask of the state: send, retry, discard, mark read, say typing. The
+//! outbox is mirrored to `localStorage` (see [`crate::client::outbox`]) so messages
+//! written offline survive a reload.
+
+use leptos::prelude::*;
+
+use super::{ChatState, Outgoing};
+use crate::client::outbox;
+use crate::model::{ClientId, ConversationId};
+use crate::protocol::ClientFrame;
+
+impl ChatState {
+    fn user_key(&self) -> Option<i64> {
+        self.me.with_untracked(|me| me.as_ref().map(|me| me.id.0))
+    }
+
+    /// Queues a message: it shows as sending at once, is saved for reloads, and goes
+    /// out now or when the connection returns.
+    pub fn send_message(&self, conversation_id: ConversationId, body: String, client_id: ClientId) {
+        let outgoing = Outgoing {
+            client_id,
+            conversation_id,
+            body,
+            failed: None,
+        };
+        self.outbox.update(|o| o.push(outgoing.clone()));
+        if let Some(user) = self.user_key() {
+            outbox::save(user, &outgoing);
+        }
+        self.transmit(&outgoing);
+    }
+
+    fn transmit(&self, outgoing: &Outgoing) {
+        self.send_frame(ClientFrame::Send {
+            client_id: outgoing.client_id,
+            conversation_id: outgoing.conversation_id,
+            body: outgoing.body.clone(),
+        });
+    }
+
+    /// Adds what an earlier page (or another tab) left in the saved outbox.
+    pub fn restore_outbox(&self) {
+        let Some(user) = self.user_key() else { return };
+        let saved = outbox::load(user);
+        let missing: Vec<Outgoing> = self.outbox.with_untracked(|o| {
+            saved
+                .into_iter()
+                .filter(|s| !o.iter().any(|m| m.client_id == s.client_id))
+                .collect()
+        });
+        if !missing.is_empty() {
+            self.outbox.update(|o| o.extend(missing));
+        }
+    }
+
+    /// Sends everything still waiting (after a reconnect). Refused messages wait for the
+    /// user to retry or discard them.
+    pub fn flush_outbox(&self) {
+        for outgoing in self.outbox.get_untracked() {
+            if outgoing.failed.is_none() {
+                self.transmit(&outgoing);
+            }
+        }
+    }
+
+    pub fn retry(&self, client_id: ClientId) {
+        self.outbox.update(|o| {
+            if let Some(m) = o.iter_mut().find(|m| m.client_id == client_id) {
+                m.failed = None;
+            }
+        });
+        if let Some(m) = self
+            .outbox
+            .with_untracked(|o| o.iter().find(|m| m.client_id == client_id).cloned())
+        {
+            if let Some(user) = self.user_key() {
+                outbox::save(user, &m);
+            }
+            self.transmit(&m);
+        }
+    }
+
+    /// Forgets a message (discarded by the user, or acked).
+    pub fn discard(&self, client_id: ClientId) {
+        self.outbox
+            .update(|o| o.retain(|m| m.client_id != client_id));
+        if let Some(user) = self.user_key() {
+            outbox::remove(user, client_id);
+        }
+    }
+
+    pub(super) fn mark_failed(&self, client_id: ClientId, error: crate::error::ApiError) {
+        let mut failed = None;
+        self.outbox.update(|o| {
+            if let Some(m) = o.iter_mut().find(|m| m.client_id == client_id) {
+                m.failed = Some(error);
+                failed = Some(m.clone());
+            }
+        });
+        if let (Some(m), Some(user)) = (failed, self.user_key()) {
+            outbox::save(user, &m);
+        }
+    }
+
+    /// Tells the server the user has seen `conversation` up to its newest message, when
+    /// the page is actually visible.
+    pub fn mark_read(&self, conversation: ConversationId) {
+        if !crate::client::page_visible() {
+            return;
+        }
+        let newest = self.messages.with_untracked(|m| {
+            m.get(&conversation)
+                .and_then(|t| t.keys().next_back().copied())
+        });
+        let Some(summary) = self
+            .conversations
+            .with_untracked(|cs| cs.iter().find(|c| c.id == conversation).cloned())
+        else {
+            return;
+        };
+        let seq = newest.unwrap_or(0).max(summary.last_seq);
+        if seq > summary.last_read_seq {
+            self.send_frame(ClientFrame::Read {
+                conversation_id: conversation,
+                seq,
+            });
+        }
+    }
+
+    pub fn say_typing(&self, conversation: ConversationId) {
+        self.send_frame(ClientFrame::Typing {
+            conversation_id: conversation,
+        });
+    }
+}

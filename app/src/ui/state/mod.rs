@@ -1,0 +1,315 @@
+//! The browser's picture of the chat, shared by every component through context:
+//! conversations with their unread counts, messages by conversation, the outbox of
+//! messages not yet acked, presence, typing, "seen by", and the widget's state. Server
+//! frames change it through [`ChatState::apply`] (in `apply.rs`); components read it and
+//! call its commands (in `commands.rs`).
+//!
+//! It exists on the server too (empty, then seeded while rendering) so that the first
+//! paint and the hydrated page are produced by the same code.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures::channel::mpsc::UnboundedSender;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::model::{
+    Bootstrap, ClientId, ClientSettings, ConversationId, ConversationSummary, EventId, Message,
+    Presence, SeenBy, Seq, User, UserId,
+};
+use crate::protocol::ClientFrame;
+
+mod apply;
+mod commands;
+
+/// The state of the live connection, for the status line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Online,
+    Offline,
+}
+
+/// How the live connection is carried right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    WebSocket,
+    Sse,
+}
+
+/// A message the user sent that the server has not acked yet. Kept in `localStorage`
+/// too, so it survives a reload while offline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outgoing {
+    pub client_id: ClientId,
+    pub conversation_id: ConversationId,
+    pub body: String,
+    /// `None` while sending; the server's refusal once it refused.
+    pub failed: Option<ApiError>,
+}
+
+/// Someone typing, until `until_ms` (browser clock).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Typist {
+    pub conversation_id: ConversationId,
+    pub user_id: UserId,
+    pub name: String,
+    pub until_ms: f64,
+}
+
+/// How far each other person has read one conversation: name and `seq`.
+pub type Readers = HashMap<UserId, (String, Seq)>;
+
+/// How long "… is typing" stays after the last typing frame.
+pub const TYPING_SHOWN_MS: f64 = 5_000.0;
+
+#[derive(Clone, Copy)]
+pub struct ChatState {
+    pub me: RwSignal<Option<User>>,
+    pub settings: RwSignal<Option<ClientSettings>>,
+    /// Every conversation the user can see, in list order.
+    pub conversations: RwSignal<Vec<ConversationSummary>>,
+    /// Known messages per conversation, by `seq`.
+    pub messages: RwSignal<HashMap<ConversationId, BTreeMap<Seq, Message>>>,
+    /// Per conversation: the cursor for the next older page, `None` once at the start.
+    pub older_cursor: RwSignal<HashMap<ConversationId, Option<Seq>>>,
+    /// Sent but not yet acked (or refused), oldest first.
+    pub outbox: RwSignal<Vec<Outgoing>>,
+    pub connection: RwSignal<Connection>,
+    pub transport: RwSignal<Transport>,
+    /// The newest event of the server's stream this page has; the live connection
+    /// resumes after it.
+    pub last_event_id: RwSignal<EventId>,
+    /// Presence of the users this user may see; missing means offline.
+    pub presence: RwSignal<HashMap<UserId, Presence>>,
+    pub typing: RwSignal<Vec<Typist>>,
+    /// Per conversation, how far each other person has read it.
+    pub seen_by: RwSignal<HashMap<ConversationId, Readers>>,
+    /// The conversation whose thread is on screen, if any; its messages count as read.
+    pub viewing: RwSignal<Option<ConversationId>>,
+    pub widget_open: RwSignal<bool>,
+    pub widget_conversation: RwSignal<Option<ConversationId>>,
+    /// False while rendering on the server and hydrating; true after. Anything that
+    /// depends on the browser (local time zone, saved widget state) waits for it.
+    pub hydrated: RwSignal<bool>,
+    /// The browser clock in milliseconds, ticking once a second (for expiring typing).
+    pub now_ms: RwSignal<f64>,
+    /// Bumped when lists and threads must refetch (a conversation went stale).
+    pub resync: RwSignal<u32>,
+    /// Where outgoing frames go while a connection is up.
+    sender: StoredValue<Option<UnboundedSender<ClientFrame>>>,
+}
+
+impl ChatState {
+    pub fn new() -> Self {
+        Self {
+            me: RwSignal::new(None),
+            settings: RwSignal::new(None),
+            conversations: RwSignal::new(Vec::new()),
+            messages: RwSignal::new(HashMap::new()),
+            older_cursor: RwSignal::new(HashMap::new()),
+            outbox: RwSignal::new(Vec::new()),
+            connection: RwSignal::new(Connection::Connecting),
+            transport: RwSignal::new(Transport::WebSocket),
+            last_event_id: RwSignal::new(EventId(0)),
+            presence: RwSignal::new(HashMap::new()),
+            typing: RwSignal::new(Vec::new()),
+            seen_by: RwSignal::new(HashMap::new()),
+            viewing: RwSignal::new(None),
+            widget_open: RwSignal::new(false),
+            widget_conversation: RwSignal::new(None),
+            hydrated: RwSignal::new(false),
+            now_ms: RwSignal::new(0.0),
+            resync: RwSignal::new(0),
+            sender: StoredValue::new(None),
+        }
+    }
+
+    /// Takes a fresh picture from the server: the user, their conversations, settings,
+    /// and (never backwards) the stream position.
+    pub fn seed(&self, boot: Bootstrap) {
+        if self.me.get_untracked().as_ref() != Some(&boot.me) {
+            self.me.set(Some(boot.me));
+        }
+        if self.conversations.get_untracked() != boot.conversations {
+            self.conversations.set(boot.conversations);
+        }
+        if self.settings.get_untracked().as_ref() != Some(&boot.settings) {
+            self.settings.set(Some(boot.settings));
+        }
+        if boot.last_event_id > self.last_event_id.get_untracked() {
+            self.last_event_id.set(boot.last_event_id);
+        }
+    }
+
+    /// Adds a page of history and its "seen by"; messages already known stay as they are.
+    pub fn merge_page(&self, conversation: ConversationId, page: &[Message], cursor: Option<Seq>) {
+        self.merge_messages(conversation, page);
+        let older = self
+            .older_cursor
+            .with_untracked(|c| c.get(&conversation).copied());
+        // Keep the oldest cursor seen: a refetch of the latest page must not undo paging.
+        let keep = match (older, cursor) {
+            (None, _) => true,
+            (Some(None), _) => false,
+            (Some(Some(_)), None) => true,
+            (Some(Some(have)), Some(new)) => new < have,
+        };
+        if keep {
+            self.older_cursor.update(|c| {
+                c.insert(conversation, cursor);
+            });
+        }
+    }
+
+    pub fn merge_seen_by(&self, conversation: ConversationId, seen_by: &[SeenBy]) {
+        for s in seen_by {
+            self.note_seen(conversation, s.user_id, &s.display_name, s.seq);
+        }
+    }
+
+    /// Adds messages; those already known stay as they are.
+    pub fn merge_messages(&self, conversation: ConversationId, page: &[Message]) {
+        let known = self.messages.with_untracked(|m| {
+            m.get(&conversation)
+                .is_some_and(|known| page.iter().all(|msg| known.contains_key(&msg.seq)))
+        });
+        if !known {
+            self.messages.update(|m| {
+                let thread = m.entry(conversation).or_default();
+                for msg in page {
+                    thread.entry(msg.seq).or_insert_with(|| msg.clone());
+                }
+            });
+        }
+    }
+
+    pub fn conversation(&self, id: ConversationId) -> Option<ConversationSummary> {
+        self.conversations
+            .with(|cs| cs.iter().find(|c| c.id == id).cloned())
+    }
+
+    pub fn conversation_by_slug(&self, slug: &str) -> Option<ConversationSummary> {
+        self.conversations
+            .with(|cs| cs.iter().find(|c| c.slug == slug).cloned())
+    }
+
+    /// Adds or replaces a conversation in the list.
+    pub fn upsert_conversation(&self, conversation: ConversationSummary) {
+        self.conversations
+            .update(|cs| match cs.iter_mut().find(|c| c.id == conversation.id) {
+                Some(c) => *c = conversation,
+                None => cs.push(conversation),
+            });
+    }
+
+    pub fn total_unread(&self) -> u32 {
+        self.conversations
+            .with(|cs| cs.iter().map(|c| c.unread).sum())
+    }
+
+    /// Messages of a conversation in `seq` order.
+    pub fn thread(&self, id: ConversationId) -> Vec<Message> {
+        self.messages.with(|m| {
+            m.get(&id)
+                .map(|t| t.values().cloned().collect())
+                .unwrap_or_default()
+        })
+    }
+
+    pub fn outgoing_in(&self, id: ConversationId) -> Vec<Outgoing> {
+        self.outbox.with(|o| {
+            o.iter()
+                .filter(|m| m.conversation_id == id)
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// The people typing in a conversation now.
+    pub fn typing_in(&self, id: ConversationId) -> Vec<String> {
+        let now = self.now_ms.get();
+        self.typing.with(|t| {
+            t.iter()
+                .filter(|t| t.conversation_id == id && t.until_ms > now)
+                .map(|t| t.name.clone())
+                .collect()
+        })
+    }
+
+    /// Who has read `conversation` up to exactly `seq` (for "seen by" under that message).
+    pub fn seen_at(&self, conversation: ConversationId, seq: Seq, newest: Seq) -> Vec<String> {
+        self.seen_by.with(|s| {
+            let Some(readers) = s.get(&conversation) else {
+                return Vec::new();
+            };
+            let mut names: Vec<String> = readers
+                .values()
+                .filter(|(_, read)| (*read).min(newest) == seq)
+                .map(|(name, _)| name.clone())
+                .collect();
+            names.sort();
+            names
+        })
+    }
+
+    pub fn presence_of(&self, user: UserId) -> Presence {
+        self.presence
+            .with(|p| p.get(&user).copied().unwrap_or(Presence::Offline))
+    }
+
+    /// For a direct conversation, the other person.
+    pub fn partner(&self, conversation: &ConversationSummary) -> Option<UserId> {
+        let me = self.me.with_untracked(|me| me.as_ref().map(|me| me.id))?;
+        (conversation.kind == crate::model::ConversationKind::Direct)
+            .then(|| {
+                conversation
+                    .audience
+                    .members
+                    .iter()
+                    .copied()
+                    .find(|id| *id != me)
+            })
+            .flatten()
+    }
+
+    fn note_seen(&self, conversation: ConversationId, user: UserId, name: &str, seq: Seq) {
+        let me = self.me.with_untracked(|me| me.as_ref().map(|me| me.id));
+        if me == Some(user) {
+            return;
+        }
+        let further = self.seen_by.with_untracked(|s| {
+            s.get(&conversation)
+                .and_then(|r| r.get(&user))
+                .is_none_or(|(_, have)| seq > *have)
+        });
+        if further {
+            self.seen_by.update(|s| {
+                s.entry(conversation)
+                    .or_default()
+                    .insert(user, (name.to_string(), seq));
+            });
+        }
+    }
+
+    pub fn set_sender(&self, sender: Option<UnboundedSender<ClientFrame>>) {
+        self.sender.set_value(sender);
+    }
+
+    /// Sends a frame if a connection is up; returns whether it went out.
+    pub fn send_frame(&self, frame: ClientFrame) -> bool {
+        self.sender
+            .with_value(|s| s.as_ref().is_some_and(|s| s.unbounded_send(frame).is_ok()))
+    }
+}
+
+impl Default for ChatState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn use_chat() -> ChatState {
+    expect_context::<ChatState>()
+}

@@ -1,0 +1,173 @@
+import { expect, test, type Page } from '@playwright/test';
+import { done, live, send, signIn, unique } from './helpers';
+
+/** Waits until the service worker controls the page and has kept a copy of it. */
+async function keptOffline(page: Page) {
+  await page.waitForFunction(async () => {
+    if (!navigator.serviceWorker.controller) return false;
+    return (await caches.match(location.href)) !== undefined;
+  }, undefined, { timeout: 20_000 });
+}
+
+async function bodiesIn(page: Page, conversation: string): Promise<string[]> {
+  return page.getByRole('log', { name: conversation }).getByRole('article').locator('.body').allTextContents();
+}
+
+test('messages written offline survive a reload and arrive exactly once, in order', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const carol = await signIn(browser, 'carol');
+  await alice.page.goto('/chat/oracare-team');
+  await live(alice.page);
+  await carol.page.goto('/chat/oracare-team');
+  await live(carol.page);
+  await keptOffline(carol.page);
+
+  await carol.context.setOffline(true);
+  await expect(carol.page.locator('html')).toHaveAttribute('data-connection', 'offline');
+  const texts = [1, 2, 3].map((n) => unique(`written offline ${n}`));
+  for (const text of texts) await send(carol.page, text);
+  const sending = carol.page.getByRole('article').filter({ hasText: 'Sending…' });
+  await expect(sending).toHaveCount(3);
+
+  await carol.page.reload();
+  await expect(carol.page.getByRole('log', { name: '#oracare-team' })).toBeVisible();
+  await expect(sending).toHaveCount(3);
+  for (const text of texts) {
+    await expect(alice.page.getByRole('article').filter({ hasText: text })).toHaveCount(0);
+  }
+
+  await carol.context.setOffline(false);
+  await live(carol.page);
+  await expect(sending).toHaveCount(0);
+  for (const text of texts) {
+    await expect(alice.page.getByRole('article').filter({ hasText: text })).toHaveCount(1);
+  }
+  const atAlice = await bodiesIn(alice.page, '#oracare-team');
+  const positions = texts.map((t) => atAlice.indexOf(t));
+  expect(positions.every((p, i) => p >= 0 && (i === 0 || p > positions[i - 1])), `in order: ${positions}`).toBe(true);
+  // And once on carol's side too, after the page and the reconnect.
+  for (const text of texts) {
+    await expect(carol.page.getByRole('article').filter({ hasText: text })).toHaveCount(1);
+  }
+  await done(alice, carol);
+});
+
+test('a message sent while the connection is down is resent and not doubled', async ({ browser }) => {
+  const bob = await signIn(browser, 'bob');
+  const alice = await signIn(browser, 'alice');
+  await bob.page.goto('/chat/internal');
+  await live(bob.page);
+  await alice.page.goto('/chat/internal');
+  await live(alice.page);
+  // Missed while away: alice writes while bob is offline; bob catches up on reconnect.
+  await bob.context.setOffline(true);
+  await expect(bob.page.locator('html')).toHaveAttribute('data-connection', 'offline');
+  const missed = unique('while bob was away');
+  await send(alice.page, missed);
+  const mine = unique('bob offline reply');
+  await send(bob.page, mine);
+  await bob.context.setOffline(false);
+  await live(bob.page);
+  await expect(bob.page.getByRole('article').filter({ hasText: missed })).toHaveCount(1);
+  await expect(alice.page.getByRole('article').filter({ hasText: mine })).toHaveCount(1);
+  await expect(bob.page.getByRole('article').filter({ hasText: mine })).toHaveCount(1);
+  await done(bob, alice);
+});
+
+test('presence: alice closing her last tab shows her offline to carol', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const carol = await signIn(browser, 'carol');
+  await live(alice.page);
+  const secondTab = await alice.context.newPage();
+  await secondTab.goto('/chat');
+  await live(secondTab);
+
+  await carol.page.goto('/chat');
+  await live(carol.page);
+  await carol.page.getByRole('button', { name: 'New message' }).click();
+  await carol.page.getByRole('button', { name: /Alice Adams/ }).click();
+  const entry = carol.page.getByRole('navigation', { name: 'Conversations' }).getByRole('listitem').filter({ hasText: 'Alice Adams' });
+  const dot = entry.getByRole('img');
+  await expect(dot).toHaveAttribute('aria-label', 'Online');
+
+  await alice.page.close();
+  await carol.page.waitForTimeout(500);
+  await expect(dot).toHaveAttribute('aria-label', 'Online'); // one tab is still open
+  const closed = Date.now();
+  await secondTab.close();
+  await expect(dot).toHaveAttribute('aria-label', 'Offline', { timeout: 2_000 });
+  console.log(`presence: offline seen ${Date.now() - closed} ms after the last tab closed`);
+  await done(carol);
+  await alice.context.close();
+});
+
+test('typing shows for the others and clears when the message is sent', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const carol = await signIn(browser, 'carol');
+  await alice.page.goto('/chat/oracare-team');
+  await live(alice.page);
+  await carol.page.goto('/chat/oracare-team');
+  await live(carol.page);
+
+  const typing = alice.page.getByRole('status').filter({ hasText: 'is typing' });
+  await carol.page.getByRole('textbox', { name: 'Message' }).pressSequentially('Let me check', { delay: 30 });
+  await expect(typing).toHaveText('Carol Chen is typing…');
+  await expect(carol.page.getByRole('status').filter({ hasText: 'is typing' })).toHaveCount(0);
+  await carol.page.getByRole('button', { name: 'Send' }).click();
+  await expect(alice.page.getByRole('article').filter({ hasText: 'Let me check' }).last()).toBeVisible();
+  await expect(typing).toHaveCount(0);
+
+  // Typing that stops without sending fades by itself.
+  await carol.page.getByRole('textbox', { name: 'Message' }).pressSequentially('hmm', { delay: 30 });
+  await expect(typing).toHaveText('Carol Chen is typing…');
+  await expect(typing).toHaveCount(0, { timeout: 10_000 });
+  await done(alice, carol);
+});
+
+test('with WebSockets blocked, chat works over Server-Sent Events', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const carol = await signIn(browser, 'carol');
+  for (const { context } of [alice, carol]) {
+    await context.routeWebSocket(/\/ws/, (ws) => ws.close());
+  }
+  await alice.page.goto('/chat/oracare-team');
+  await carol.page.goto('/chat/oracare-team');
+  for (const { page } of [alice, carol]) {
+    await expect(page.locator('html')).toHaveAttribute('data-transport', 'sse', { timeout: 20_000 });
+    await live(page);
+  }
+  const hello = unique('Over SSE');
+  await send(alice.page, hello);
+  await expect(carol.page.getByRole('log', { name: '#oracare-team' }).getByRole('article').filter({ hasText: hello })).toHaveCount(1);
+  const reply = unique('SSE reply');
+  await send(carol.page, reply);
+  await expect(alice.page.getByRole('article').filter({ hasText: reply })).toHaveCount(1);
+  await expect(carol.page.getByRole('article').filter({ hasText: reply })).toHaveCount(1);
+  await done(alice, carol);
+});
+
+test('an admin can switch the connection mode to Server-Sent Events', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  await alice.page.goto('/admin');
+  await live(alice.page);
+  await alice.page.getByRole('radio', { name: /^Server-Sent Events/ }).check();
+  await alice.page.getByRole('button', { name: 'Save' }).click();
+  await expect(alice.page.getByRole('status').filter({ hasText: 'Saved' })).toBeVisible();
+  try {
+    const bob = await signIn(browser, 'bob');
+    await bob.page.goto('/chat/internal');
+    await expect(bob.page.locator('html')).toHaveAttribute('data-transport', 'sse');
+    await live(bob.page);
+    const text = unique('Admin chose SSE');
+    await send(bob.page, text);
+    await expect(bob.page.getByRole('article').filter({ hasText: text })).toHaveCount(1);
+    await done(bob);
+  } finally {
+    await alice.page.getByRole('radio', { name: /^Automatic/ }).check();
+    await alice.page.getByRole('button', { name: 'Save' }).click();
+  }
+  const carol = await signIn(browser, 'carol');
+  await carol.page.goto('/admin');
+  await expect(carol.page.getByText('Only administrators can change settings.')).toBeVisible();
+  await done(alice, carol);
+});

@@ -1,0 +1,2 @@
+DROP TABLE mentions;
+ALTER TABLE messages DROP COLUMN mentions_everyone;

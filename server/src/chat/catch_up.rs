@@ -1,0 +1,121 @@
+//! What a reconnecting client missed. The connection registers with the hub first, then
+//! asks for everything in the event stream after the client's last event up to now, sends
+//! it, and only then forwards live frames, skipping any it already sent. A conversation in
+//! which too much happened is not replayed: the client is told to reload it.
+
+use std::collections::HashMap;
+
+use app::error::ApiError;
+use app::model::{ConversationId, EventId, User};
+use app::protocol::ServerFrame;
+use app::rules::{self, Actor};
+
+use super::{Chat, internal};
+use crate::store::StoredEventKind;
+
+/// The frames to replay and the stream position they reach.
+#[derive(Debug)]
+pub struct CatchUp {
+    pub frames: Vec<ServerFrame>,
+    /// Live frames with events up to here were replayed already.
+    pub last_event_id: EventId,
+}
+
+impl Chat {
+    pub async fn catch_up(&self, me: &User, after: EventId) -> Result<CatchUp, ApiError> {
+        let upto = self.store.last_event_id().await.map_err(internal)?;
+        let mut frames = Vec::new();
+        if after >= upto {
+            frames.push(ServerFrame::CaughtUp {
+                last_event_id: upto,
+            });
+            return Ok(CatchUp {
+                frames,
+                last_event_id: upto,
+            });
+        }
+        let actor = Actor::from(me);
+        let visible: HashMap<ConversationId, _> = self
+            .store
+            .conversations_for(me.id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|c| rules::can_see(&actor, &c.audience))
+            .map(|c| (c.id, c))
+            .collect();
+        let stale: Vec<ConversationId> = self
+            .store
+            .message_events_between(after, upto)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|(id, n)| {
+                visible.contains_key(id) && *n > self.limits.resume_max_per_conversation
+            })
+            .map(|(id, _)| id)
+            .collect();
+        for conversation_id in &stale {
+            frames.push(ServerFrame::Stale {
+                conversation_id: *conversation_id,
+            });
+        }
+        let events = self
+            .store
+            .events_between(after, upto, &stale)
+            .await
+            .map_err(internal)?;
+        // Of my own read moves only the last per conversation matters; its unread count
+        // is today's.
+        let mut last_own_read: HashMap<ConversationId, EventId> = HashMap::new();
+        for event in &events {
+            if let StoredEventKind::Read { user_id, .. } = event.kind
+                && user_id == me.id
+            {
+                last_own_read.insert(event.conversation_id, event.id);
+            }
+        }
+        for event in events {
+            let Some(conversation) = visible.get(&event.conversation_id) else {
+                continue;
+            };
+            let frame = match event.kind {
+                StoredEventKind::Message(message) => ServerFrame::Message {
+                    event_id: event.id,
+                    message,
+                },
+                StoredEventKind::Read { user_id, seq, .. } if user_id == me.id => {
+                    if last_own_read.get(&event.conversation_id) != Some(&event.id) {
+                        continue;
+                    }
+                    ServerFrame::Read {
+                        event_id: event.id,
+                        conversation_id: event.conversation_id,
+                        last_read_seq: conversation.last_read_seq.max(seq),
+                        unread: conversation.unread,
+                        mentions: conversation.mentions,
+                    }
+                }
+                StoredEventKind::Read { user_id, name, seq } => ServerFrame::SeenBy {
+                    event_id: event.id,
+                    conversation_id: event.conversation_id,
+                    user_id,
+                    name,
+                    seq,
+                },
+                StoredEventKind::Conversation => ServerFrame::Conversation {
+                    event_id: event.id,
+                    conversation: Self::summary(me, conversation.clone()),
+                },
+            };
+            frames.push(frame);
+        }
+        frames.push(ServerFrame::CaughtUp {
+            last_event_id: upto,
+        });
+        Ok(CatchUp {
+            frames,
+            last_event_id: upto,
+        })
+    }
+}

@@ -1,0 +1,162 @@
+//! Messages: sending, reading, typing, and the history pages.
+
+use app::error::{ApiError, ErrorCode};
+use app::model::{
+    ClientId, ConversationId, HistoryPage, Message, SeenBy, Seq, User, validate_body,
+};
+use app::protocol::ServerFrame;
+use app::rules::{self, Action, Actor};
+
+use super::{Ack, Chat, internal};
+use crate::clock::now_ms;
+use crate::hub::Recipients;
+use crate::store::NewMessage;
+
+/// "Seen by" lists at most this many people.
+const SEEN_BY_LIMIT: usize = 20;
+
+impl Chat {
+    /// Stores a message and fans it out. Re-sending a `client_id` answers with the first
+    /// ack and stores and sends nothing.
+    pub async fn send_message(
+        &self,
+        me: &User,
+        client_id: ClientId,
+        conversation: ConversationId,
+        body: &str,
+    ) -> Result<Ack, ApiError> {
+        let body = validate_body(body, self.limits.max_message_chars)?;
+        let stored = self.checked(me, conversation, Action::Post).await?;
+        let appended = self
+            .store
+            .append_message(NewMessage {
+                conversation_id: conversation,
+                sender_id: me.id,
+                client_id,
+                body,
+                created_at_ms: now_ms(),
+            })
+            .await
+            .map_err(internal)?;
+        let message = appended.message;
+        let ack = Ack {
+            client_id,
+            conversation_id: message.conversation_id,
+            id: message.id,
+            seq: message.seq,
+        };
+        if let Some(event_id) = appended.event_id {
+            self.publish_to_audience(&stored, &ServerFrame::Message { event_id, message });
+        }
+        Ok(ack)
+    }
+
+    /// Moves `me`'s read position; tells all of `me`'s tabs (with the new unread count)
+    /// and everyone else in the conversation ("seen by").
+    pub async fn mark_read(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        seq: Seq,
+    ) -> Result<(), ApiError> {
+        if seq < 0 {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "seq must not be negative.",
+            ));
+        }
+        let stored = self.checked(me, conversation, Action::See).await?;
+        let position = self
+            .store
+            .mark_read(me.id, conversation, seq.min(stored.last_seq), now_ms())
+            .await
+            .map_err(internal)?;
+        let Some(event_id) = position.event_id else {
+            return Ok(());
+        };
+        self.hub.publish(
+            Recipients::Users(&[me.id]),
+            &ServerFrame::Read {
+                event_id,
+                conversation_id: conversation,
+                last_read_seq: position.last_read_seq,
+                unread: position.unread,
+                mentions: position.mentions,
+            },
+        );
+        self.publish_to_audience(
+            &stored,
+            &ServerFrame::SeenBy {
+                event_id,
+                conversation_id: conversation,
+                user_id: me.id,
+                name: me.display_name.clone(),
+                seq: position.last_read_seq,
+            },
+        );
+        Ok(())
+    }
+
+    /// Tells the others in the conversation that `me` is typing. Nothing is stored.
+    pub async fn typing(&self, me: &User, conversation: ConversationId) -> Result<(), ApiError> {
+        let stored = self.checked(me, conversation, Action::Post).await?;
+        let frame = ServerFrame::Typing {
+            conversation_id: conversation,
+            user_id: me.id,
+            name: me.display_name.clone(),
+        };
+        let audience = &stored.audience;
+        let others = |actor: &Actor| actor.id != me.id && rules::can_see(actor, audience);
+        self.hub.publish(Recipients::Matching(&others), &frame);
+        Ok(())
+    }
+
+    pub async fn history(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        before: Option<Seq>,
+    ) -> Result<HistoryPage, ApiError> {
+        self.checked(me, conversation, Action::See).await?;
+        let mut messages = self
+            .store
+            .history(conversation, before, self.limits.history_page)
+            .await
+            .map_err(internal)?;
+        messages.reverse();
+        let next_before = messages.first().map(|m| m.seq).filter(|&seq| seq > 1);
+        let seen_by = self
+            .store
+            .readers(conversation)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|r| r.user_id != me.id && r.last_read_seq > 0)
+            .take(SEEN_BY_LIMIT)
+            .map(|r| SeenBy {
+                user_id: r.user_id,
+                display_name: r.display_name,
+                seq: r.last_read_seq,
+            })
+            .collect();
+        Ok(HistoryPage {
+            messages,
+            next_before,
+            seen_by,
+        })
+    }
+
+    /// Messages after `after`, oldest first: how a client fills a gap it noticed.
+    pub async fn messages_after(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        after: Seq,
+    ) -> Result<Vec<Message>, ApiError> {
+        self.checked(me, conversation, Action::See).await?;
+        self.store
+            .messages_after(conversation, after, self.limits.history_page)
+            .await
+            .map_err(internal)
+    }
+}

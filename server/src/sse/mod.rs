@@ -1,0 +1,137 @@
+//! The fallback transport for networks that block WebSockets: the same frames as `/ws`,
+//! as Server-Sent Events from `GET /events?after={event id}`, with client frames posted
+//! to `POST /events/send?connection={id}` (the answer to a post — ack, error, pong — is
+//! its response body). Registration, catch-up, slow-consumer cut-off and shutdown work
+//! exactly as for WebSockets.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use serde::Deserialize;
+
+use app::api::backend::Authenticated;
+use app::error::{ApiError, ErrorCode};
+use app::model::EventId;
+use app::rules::Actor;
+
+use crate::http::{AppState, error_response};
+use crate::hub::Registration;
+use crate::live;
+
+#[derive(Deserialize)]
+pub struct StreamQuery {
+    after: Option<i64>,
+}
+
+/// How often an idle stream sends a comment, so proxies keep it open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub async fn stream(
+    State(state): State<AppState>,
+    Query(query): Query<StreamQuery>,
+    headers: HeaderMap,
+    user: Option<Extension<Authenticated>>,
+) -> Response {
+    let Some(Extension(Authenticated(user))) = user else {
+        return error_response(ApiError::unauthenticated());
+    };
+    // A browser reconnecting by itself names the last event it saw.
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .or(query.after)
+        .map(EventId);
+    let chat = state.chat.clone();
+    let registration = chat.hub().register(Actor::from(&user));
+    let (opening, replayed) = match live::opening(&chat, &user, registration.id, after).await {
+        Ok(opening) => opening,
+        Err(error) => return error_response(error),
+    };
+    let pending: VecDeque<String> = opening
+        .iter()
+        .filter_map(|f| serde_json::to_string(f).ok())
+        .collect();
+    let shutdown = state.shutdown.clone();
+    let events = frames(registration, pending, replayed, shutdown);
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+        .into_response()
+}
+
+/// The opening frames, then live frames not already replayed, until the hub drops the
+/// registration (slow consumer) or the server shuts down. Dropping the stream (the
+/// client went away) drops the registration.
+fn frames(
+    registration: Registration,
+    pending: VecDeque<String>,
+    replayed: EventId,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures::stream::unfold(
+        (registration, pending, shutdown),
+        move |(mut registration, mut pending, shutdown)| async move {
+            if let Some(text) = pending.pop_front() {
+                return Some((
+                    Ok(Event::default().data(text)),
+                    (registration, pending, shutdown),
+                ));
+            }
+            loop {
+                tokio::select! {
+                    queued = registration.queue.recv() => match queued {
+                        Some(outbound) if live::still_needed(&outbound, replayed) => {
+                            let event = Event::default().data(outbound.text.as_ref());
+                            return Some((Ok(event), (registration, pending, shutdown)));
+                        }
+                        Some(_) => continue,
+                        None => return None,
+                    },
+                    _ = shutdown.cancelled() => return None,
+                }
+            }
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SendQuery {
+    connection: u64,
+}
+
+/// `POST /events/send?connection={id}`: one client frame as the JSON body.
+pub async fn send(
+    State(state): State<AppState>,
+    Query(query): Query<SendQuery>,
+    user: Option<Extension<Authenticated>>,
+    body: String,
+) -> Response {
+    let Some(Extension(Authenticated(user))) = user else {
+        return error_response(ApiError::unauthenticated());
+    };
+    if body.len() > state.config.max_frame_bytes {
+        return error_response(ApiError::new(
+            ErrorCode::FrameTooLarge,
+            format!(
+                "Frames may be at most {} bytes.",
+                state.config.max_frame_bytes
+            ),
+        ));
+    }
+    let reply = live::handle_text(
+        &state.chat,
+        &user,
+        query.connection,
+        &body,
+        state.config.max_frame_bytes,
+    )
+    .await;
+    (StatusCode::OK, axum::Json(reply)).into_response()
+}
