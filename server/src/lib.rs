@@ -23,6 +23,7 @@ pub mod demo;
 pub mod http;
 pub mod hub;
 pub mod live;
+pub mod metrics;
 pub mod sse;
 pub mod store;
 pub mod ws;
@@ -47,9 +48,11 @@ pub async fn start(
     demo::first_run(store.as_ref(), config.demo).await?;
 
     let hub = Hub::new(config.outgoing_queue, app::rules::can_see_user);
+    let metrics = metrics::Metrics::new();
     let chat = Arc::new(Chat::new(
         store.clone(),
         hub,
+        metrics.clone(),
         Limits {
             max_message_chars: config.max_message_chars,
             history_page: config.history_page.clamp(1, 500),
@@ -70,6 +73,7 @@ pub async fn start(
         config: Arc::new(config),
         store,
         chat,
+        metrics,
         shutdown: shutdown.clone(),
     };
     let app = http::router(state);

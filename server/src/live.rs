@@ -19,6 +19,7 @@ pub async fn opening(
     connection_id: ConnectionId,
     after: Option<EventId>,
 ) -> Result<(Vec<ServerFrame>, EventId), ApiError> {
+    chat.metrics().connections_opened.inc();
     let mut frames = vec![
         ServerFrame::Hello {
             me: user.clone(),
@@ -54,6 +55,20 @@ fn error_frame(error: ApiError) -> ServerFrame {
 
 /// Parses and executes one client frame; returns the direct answer, if any.
 pub async fn handle_text(
+    chat: &Chat,
+    user: &User,
+    connection: ConnectionId,
+    text: &str,
+    max_frame_bytes: usize,
+) -> Option<ServerFrame> {
+    let reply = execute(chat, user, connection, text, max_frame_bytes).await;
+    if matches!(reply, Some(ServerFrame::Error { .. })) {
+        chat.metrics().frames_refused.inc();
+    }
+    reply
+}
+
+async fn execute(
     chat: &Chat,
     user: &User,
     connection: ConnectionId,

@@ -220,6 +220,7 @@ fn is_public(path: &str) -> bool {
             | "/auth/login"
             | "/healthz"
             | "/readyz"
+            | "/metrics"
             | "/favicon.svg"
             | "/favicon.ico"
             | "/sw.js"

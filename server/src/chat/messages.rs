@@ -46,6 +46,7 @@ impl Chat {
             seq: message.seq,
         };
         if let Some(event_id) = appended.event_id {
+            self.metrics.messages_stored.inc();
             self.publish_to_audience(&stored, &ServerFrame::Message { event_id, message });
         }
         Ok(ack)

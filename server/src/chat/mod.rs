@@ -19,6 +19,7 @@ use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
 
 use crate::hub::{Hub, Recipients};
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError, StoredConversation};
 
 mod backend;
@@ -43,6 +44,7 @@ pub struct Limits {
 pub struct Chat {
     store: Arc<dyn Store>,
     hub: Arc<Hub>,
+    metrics: Arc<Metrics>,
     limits: Limits,
 }
 
@@ -73,8 +75,22 @@ fn internal(error: StoreError) -> ApiError {
 }
 
 impl Chat {
-    pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>, limits: Limits) -> Self {
-        Self { store, hub, limits }
+    pub fn new(
+        store: Arc<dyn Store>,
+        hub: Arc<Hub>,
+        metrics: Arc<Metrics>,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            store,
+            hub,
+            metrics,
+            limits,
+        }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     pub fn hub(&self) -> &Arc<Hub> {

@@ -26,6 +26,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub chat: Arc<Chat>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Cancelled on shutdown: live connections close with "going away".
     pub shutdown: tokio_util::sync::CancellationToken,
 }
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(crate::auth::logout))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -91,6 +93,17 @@ pub fn router(state: AppState) -> Router {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(state.chat.hub()),
+    )
+        .into_response()
 }
 
 /// Ready when the database answers.

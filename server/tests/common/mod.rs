@@ -311,3 +311,130 @@ impl Client {
             .await;
     }
 }
+
+impl TestServer {
+    /// A value from `/metrics` (0 when absent).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .find_map(|l| {
+                let (key, value) = l.split_once(' ')?;
+                (key == name).then(|| value.trim().parse().ok()).flatten()
+            })
+            .unwrap_or(0.0)
+    }
+
+    /// Waits until a metric reaches `want` (the hub frees connections asynchronously).
+    pub async fn wait_for_metric(&self, name: &str, want: f64) {
+        let mut last = f64::NAN;
+        for _ in 0..200 {
+            last = self.metric(name).await;
+            if last == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{name} stayed at {last}, expected {want}");
+    }
+
+    /// The stream position now, as a fresh page would get it.
+    pub async fn last_event(&self, cookie: &str) -> EventId {
+        self.bootstrap(cookie).await.last_event_id
+    }
+}
+
+/// A Server-Sent Events stream of frames.
+pub struct SseClient {
+    stream: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+    pub connection_id: u64,
+}
+
+impl SseClient {
+    pub async fn open(server: &TestServer, cookie: &str, after: Option<EventId>) -> Self {
+        let query = after.map(|a| format!("?after={a}")).unwrap_or_default();
+        let response = reqwest::Client::new()
+            .get(server.url(&format!("/events{query}")))
+            .header("Cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        let mut client = Self {
+            stream: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+            connection_id: 0,
+        };
+        match client.next_frame().await {
+            ServerFrame::Hello { connection_id, .. } => client.connection_id = connection_id,
+            other => panic!("expected hello, got {other:?}"),
+        }
+        client
+    }
+
+    pub async fn next_frame(&mut self) -> ServerFrame {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let event: String = self.buffer.drain(..end + 2).collect();
+                let data: String = event
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return serde_json::from_str(&data)
+                    .unwrap_or_else(|e| panic!("bad frame {data}: {e}"));
+            }
+            let chunk = tokio::time::timeout(PATIENCE, self.stream.next())
+                .await
+                .expect("timed out waiting for an event")
+                .expect("stream ended")
+                .expect("stream failed");
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    pub async fn until<T>(&mut self, mut pick: impl FnMut(ServerFrame) -> Option<T>) -> T {
+        loop {
+            if let Some(found) = pick(self.next_frame().await) {
+                return found;
+            }
+        }
+    }
+
+    /// Posts one client frame; returns the direct answer.
+    pub async fn post(
+        &self,
+        server: &TestServer,
+        cookie: &str,
+        frame: &ClientFrame,
+    ) -> Option<ServerFrame> {
+        reqwest::Client::new()
+            .post(server.url(&format!("/events/send?connection={}", self.connection_id)))
+            .header("Origin", server.origin())
+            .header("Cookie", cookie)
+            .header("Content-Type", "application/json")
+            .body(serde_json::to_string(frame).unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
