@@ -194,7 +194,6 @@ async fn presence_follows_tabs_and_is_shown_only_to_those_who_may_see() {
 
 /// The presence snapshot a new connection opens with.
 async fn snapshot(server: &TestServer, cookie: &str) -> Vec<(app::model::UserId, Presence)> {
-    use futures::SinkExt;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let mut request = format!("ws://{}/ws", server.addr)
         .into_client_request()
