@@ -26,11 +26,26 @@ use parley_server::config::Config;
 /// How long a test waits for a frame that should come.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
-pub struct TestServer {
+/// A running Parley server at `addr`, in this process or another: everything a test
+/// does over HTTP, WebSocket and SSE.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoint {
     pub addr: SocketAddr,
+}
+
+/// A Parley server started in this process (`parley_server::start`).
+pub struct TestServer {
+    endpoint: Endpoint,
     pub data_dir: PathBuf,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = Endpoint;
+    fn deref(&self) -> &Endpoint {
+        &self.endpoint
+    }
 }
 
 impl TestServer {
@@ -48,7 +63,7 @@ impl TestServer {
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(parley_server::start(config, listener, shutdown.clone()));
         let server = Self {
-            addr,
+            endpoint: Endpoint { addr },
             data_dir: data_dir.to_path_buf(),
             shutdown,
             task,
@@ -57,7 +72,15 @@ impl TestServer {
         server
     }
 
-    async fn wait_ready(&self) {
+    /// Graceful shutdown; waits until the server has stopped and closed the database.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+impl Endpoint {
+    pub async fn wait_ready(&self) {
         let client = reqwest::Client::new();
         for _ in 0..200 {
             if let Ok(r) = client.get(self.url("/readyz")).send().await
@@ -76,12 +99,6 @@ impl TestServer {
 
     pub fn origin(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    /// Graceful shutdown; waits until the server has stopped and closed the database.
-    pub async fn stop(self) {
-        self.shutdown.cancel();
-        self.task.await.unwrap().unwrap();
     }
 
     /// Signs in and returns the session cookie (`parley_session=...`).
@@ -312,7 +329,7 @@ impl Client {
     }
 }
 
-impl TestServer {
+impl Endpoint {
     /// A value from `/metrics` (0 when absent).
     pub async fn metric(&self, name: &str) -> f64 {
         let text = reqwest::get(self.url("/metrics"))
@@ -357,7 +374,7 @@ pub struct SseClient {
 }
 
 impl SseClient {
-    pub async fn open(server: &TestServer, cookie: &str, after: Option<EventId>) -> Self {
+    pub async fn open(server: &Endpoint, cookie: &str, after: Option<EventId>) -> Self {
         let query = after.map(|a| format!("?after={a}")).unwrap_or_default();
         let response = reqwest::Client::new()
             .get(server.url(&format!("/events{query}")))
@@ -420,7 +437,7 @@ impl SseClient {
     /// Posts one client frame; returns the direct answer.
     pub async fn post(
         &self,
-        server: &TestServer,
+        server: &Endpoint,
         cookie: &str,
         frame: &ClientFrame,
     ) -> Option<ServerFrame> {
