@@ -199,10 +199,10 @@ async fn run_tab(
 /// After every tab has stopped writing: one more connection to catch up on everything.
 async fn final_catch_up(endpoint: Endpoint, cookie: &str, tab: &mut Tab) {
     loop {
-        if let Some(mut socket) = connect(endpoint, cookie, tab.last_event).await {
-            if catch_up(&mut socket, tab).await {
-                return;
-            }
+        if let Some(mut socket) = connect(endpoint, cookie, tab.last_event).await
+            && catch_up(&mut socket, tab).await
+        {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
