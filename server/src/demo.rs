@@ -188,13 +188,16 @@ async fn seed_demo(store: &dyn Store) -> StoreResult<OrganisationId> {
     let start = now - 1000 * 60 * 60 * 3;
     for (i, (conversation, sender, body)) in history.into_iter().enumerate() {
         store
-            .append_message(NewMessage {
-                conversation_id: conversation,
-                sender_id: sender,
-                client_id: uuid::Uuid::new_v4(),
-                body: body.into(),
-                created_at_ms: start + i as i64 * 1000 * 60 * 12,
-            })
+            .append_message(
+                NewMessage {
+                    conversation_id: conversation,
+                    sender_id: sender,
+                    client_id: uuid::Uuid::new_v4(),
+                    body: body.into(),
+                    created_at_ms: start + i as i64 * 1000 * 60 * 12,
+                },
+                Box::new(|_| {}),
+            )
             .await?;
     }
     let _ = carol;

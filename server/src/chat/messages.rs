@@ -7,10 +7,10 @@ use app::model::{
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
 
-use super::{Ack, Chat, internal};
+use super::{Ack, Chat, internal, publish_to_audience};
 use crate::clock::now_ms;
 use crate::hub::Recipients;
-use crate::store::NewMessage;
+use crate::store::{AfterCommit, Appended, NewMessage};
 
 /// "Seen by" lists at most this many people.
 const SEEN_BY_LIMIT: usize = 20;
@@ -27,29 +27,40 @@ impl Chat {
     ) -> Result<Ack, ApiError> {
         let body = validate_body(body, self.limits.max_message_chars)?;
         let stored = self.checked(me, conversation, Action::Post).await?;
+        // Fan-out runs in the writer, right after the commit and in commit order.
+        let hub = self.hub.clone();
+        let metrics = self.metrics.clone();
+        let fan_out: AfterCommit = Box::new(move |appended: &Appended| {
+            if let Some(event_id) = appended.event_id {
+                metrics.messages_stored.inc();
+                let frame = ServerFrame::Message {
+                    event_id,
+                    message: appended.message.clone(),
+                };
+                publish_to_audience(&hub, &stored, &frame);
+            }
+        });
         let appended = self
             .store
-            .append_message(NewMessage {
-                conversation_id: conversation,
-                sender_id: me.id,
-                client_id,
-                body,
-                created_at_ms: now_ms(),
-            })
+            .append_message(
+                NewMessage {
+                    conversation_id: conversation,
+                    sender_id: me.id,
+                    client_id,
+                    body,
+                    created_at_ms: now_ms(),
+                },
+                fan_out,
+            )
             .await
             .map_err(internal)?;
         let message = appended.message;
-        let ack = Ack {
+        Ok(Ack {
             client_id,
             conversation_id: message.conversation_id,
             id: message.id,
             seq: message.seq,
-        };
-        if let Some(event_id) = appended.event_id {
-            self.metrics.messages_stored.inc();
-            self.publish_to_audience(&stored, &ServerFrame::Message { event_id, message });
-        }
-        Ok(ack)
+        })
     }
 
     /// Moves `me`'s read position; tells all of `me`'s tabs (with the new unread count)

@@ -68,6 +68,20 @@ impl From<Ack> for ServerFrame {
     }
 }
 
+/// Queues `frame` for every connection of everyone who can see `conversation`.
+fn publish_to_audience(hub: &Hub, conversation: &StoredConversation, frame: &ServerFrame) {
+    match conversation.kind {
+        ConversationKind::Direct | ConversationKind::Group => {
+            hub.publish(Recipients::Users(&conversation.audience.members), frame);
+        }
+        ConversationKind::Channel | ConversationKind::Order => {
+            let audience = &conversation.audience;
+            let admits = |actor: &Actor| rules::can_see(actor, audience);
+            hub.publish(Recipients::Matching(&admits), frame);
+        }
+    }
+}
+
 /// Logs a storage failure and turns it into the generic `internal` error.
 fn internal(error: StoreError) -> ApiError {
     tracing::error!(%error, "storage failure");
@@ -123,17 +137,7 @@ impl Chat {
 
     /// Queues `frame` for every connection of everyone who can see `conversation`.
     fn publish_to_audience(&self, conversation: &StoredConversation, frame: &ServerFrame) {
-        match conversation.kind {
-            ConversationKind::Direct | ConversationKind::Group => {
-                self.hub
-                    .publish(Recipients::Users(&conversation.audience.members), frame);
-            }
-            ConversationKind::Channel | ConversationKind::Order => {
-                let audience = &conversation.audience;
-                let admits = |actor: &Actor| rules::can_see(actor, audience);
-                self.hub.publish(Recipients::Matching(&admits), frame);
-            }
-        }
+        publish_to_audience(&self.hub, conversation, frame);
     }
 
     /// The conversation as `me` sees it in their list.

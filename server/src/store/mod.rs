@@ -89,6 +89,11 @@ pub struct Appended {
     pub event_id: Option<EventId>,
 }
 
+/// Runs right after the append's transaction commits, in commit order, before the
+/// caller hears back: how fan-out keeps each conversation's `seq` order even when many
+/// appends are committed together. It must not block.
+pub type AfterCommit = Box<dyn FnOnce(&Appended) + Send + Sync>;
+
 /// Where a read position stands after `mark_read`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadPosition {
@@ -196,7 +201,11 @@ pub trait Store: Send + Sync + 'static {
     /// Appends a message with the conversation's next `seq`, its event, and the sender's
     /// read position moved to it, in one transaction; or returns the message stored
     /// earlier under the same (sender, client id).
-    async fn append_message(&self, message: NewMessage) -> StoreResult<Appended>;
+    async fn append_message(
+        &self,
+        message: NewMessage,
+        after_commit: AfterCommit,
+    ) -> StoreResult<Appended>;
     /// Up to `limit` messages with `seq < before` (all when `None`), newest first.
     async fn history(
         &self,

@@ -1,6 +1,7 @@
 //! [`Store`] on an SQLite file in WAL mode. Writes go through a pool of exactly one
 //! connection, so SQLite never sees two writers and no transaction can fail with
 //! `SQLITE_BUSY` on upgrade; reads use a separate pool and run beside the writer.
+//! Message appends are group-committed (see `group_commit.rs`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,13 +15,13 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use app::model::{
-    Audience, ConversationId, ConversationKind, EventId, Mentions, Message, MessageId, Order,
-    OrganisationId, Role, Seq, User, UserId,
+    Audience, ConversationId, ConversationKind, EventId, Message, MessageId, Order, OrganisationId,
+    Role, Seq, User, UserId,
 };
 
 use super::{
-    Appended, NewMessage, NewUser, Opened, OrganisationKind, ReadPosition, Reader, Store,
-    StoreError, StoreResult, StoredConversation, StoredEvent, StoredEventKind,
+    AfterCommit, Appended, NewMessage, NewUser, Opened, OrganisationKind, ReadPosition, Reader,
+    Store, StoreError, StoreResult, StoredConversation, StoredEvent, StoredEventKind,
 };
 
 /// The migrations for this engine, embedded in the binary and applied at start.
@@ -33,6 +34,8 @@ pub struct SqliteSettings {
     pub read_connections: u32,
     /// How long a statement waits for a lock before failing.
     pub busy_timeout: Duration,
+    /// Most appends committed together (group commit).
+    pub max_batch: usize,
 }
 
 impl Default for SqliteSettings {
@@ -40,13 +43,17 @@ impl Default for SqliteSettings {
         Self {
             read_connections: 8,
             busy_timeout: Duration::from_secs(5),
+            max_batch: 256,
         }
     }
 }
 
+mod group_commit;
+
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    appender: group_commit::Appender,
 }
 
 impl SqliteStore {
@@ -69,7 +76,12 @@ impl SqliteStore {
             .max_connections(settings.read_connections.max(1))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { writer, reader })
+        let appender = group_commit::Appender::start(writer.clone(), settings.max_batch);
+        Ok(Self {
+            writer,
+            reader,
+            appender,
+        })
     }
 
     pub async fn close(&self) {
@@ -273,7 +285,7 @@ impl SqliteStore {
     }
 
     /// Appends an event in the transaction that makes the change it records.
-    async fn insert_event(
+    pub(super) async fn insert_event(
         tx: &mut Transaction<'_, Sqlite>,
         kind: &str,
         conversation: i64,
@@ -578,98 +590,12 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn append_message(&self, message: NewMessage) -> StoreResult<Appended> {
-        let client_id = message.client_id.to_string();
-        let mut tx = self.writer.begin().await?;
-        let earlier = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} WHERE m.sender_id = ? AND m.client_id = ?"
-        ))
-        .bind(message.sender_id.0)
-        .bind(&client_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = earlier {
-            tx.rollback().await?;
-            return Ok(Appended {
-                message: message_from_row(&row)?,
-                event_id: None,
-            });
-        }
-        let seq: i64 = sqlx::query(
-            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-        )
-        .bind(message.conversation_id.0)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("last_seq")?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at_ms) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(message.conversation_id.0)
-        .bind(seq)
-        .bind(message.sender_id.0)
-        .bind(&client_id)
-        .bind(&message.body)
-        .bind(message.created_at_ms)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
-        sqlx::query(
-            "INSERT INTO read_state (user_id, conversation_id, last_read_seq) VALUES (?, ?, ?) \
-             ON CONFLICT (user_id, conversation_id) DO UPDATE \
-             SET last_read_seq = max(last_read_seq, excluded.last_read_seq)",
-        )
-        .bind(message.sender_id.0)
-        .bind(message.conversation_id.0)
-        .bind(seq)
-        .execute(&mut *tx)
-        .await?;
-        let mentions = Mentions::of(&message.body);
-        if mentions.everyone {
-            sqlx::query("UPDATE messages SET mentions_everyone = 1 WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for username in &mentions.usernames {
-            sqlx::query(
-                "INSERT INTO mentions (message_id, user_id) \
-                 SELECT ?, id FROM users WHERE lower(username) = ? ON CONFLICT DO NOTHING",
-            )
-            .bind(id)
-            .bind(username)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let event_id = Self::insert_event(
-            &mut tx,
-            "message",
-            message.conversation_id.0,
-            Some(id),
-            None,
-            message.created_at_ms,
-        )
-        .await?;
-        let sender_name: String = sqlx::query("SELECT display_name FROM users WHERE id = ?")
-            .bind(message.sender_id.0)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("display_name")?;
-        tx.commit().await?;
-        Ok(Appended {
-            message: Message {
-                id: MessageId(id),
-                conversation_id: message.conversation_id,
-                seq,
-                sender_id: message.sender_id,
-                sender_name,
-                client_id: message.client_id,
-                body: message.body,
-                created_at_ms: message.created_at_ms,
-            },
-            event_id: Some(event_id),
-        })
+    async fn append_message(
+        &self,
+        message: NewMessage,
+        after_commit: AfterCommit,
+    ) -> StoreResult<Appended> {
+        self.appender.append(message, after_commit).await
     }
 
     async fn history(
