@@ -23,6 +23,23 @@ pub struct Cli {
 pub enum Command {
     /// Serve the chat: pages, server functions and the live connection.
     Serve(Config),
+    /// Create bench users, rooms and sessions for `loadgen` (SQLite).
+    BenchSeed(BenchSeed),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct BenchSeed {
+    #[arg(long, env = "PARLEY_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// How many users (one session each).
+    #[arg(long, default_value_t = 1_000)]
+    pub users: usize,
+    /// Members per room (group conversation).
+    #[arg(long, default_value_t = 10)]
+    pub room_size: usize,
+    /// Where to write `token<TAB>user<TAB>room` lines.
+    #[arg(long, default_value = "bench-sessions.tsv")]
+    pub out: PathBuf,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -117,7 +134,10 @@ impl Config {
     pub fn for_tests(data_dir: PathBuf) -> Self {
         let Cli {
             command: Command::Serve(mut config),
-        } = Cli::parse_from(["parley", "serve"]);
+        } = Cli::parse_from(["parley", "serve"])
+        else {
+            unreachable!("`parley serve` parses as serve");
+        };
         config.data_dir = data_dir;
         config
     }

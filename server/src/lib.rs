@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub mod auth;
+pub mod bench_seed;
 pub mod chat;
 pub mod clock;
 pub mod config;

@@ -115,8 +115,9 @@ impl Chat {
         &self.store
     }
 
-    /// Loads a conversation and checks that `me` may do `action` in it. A conversation
-    /// `me` may not see is `forbidden`; one that does not exist is `not_found`.
+    /// Loads a conversation (without read state) and checks that `me` may do `action` in
+    /// it. A conversation `me` may not see is `forbidden`; one that does not exist is
+    /// `not_found`.
     async fn checked(
         &self,
         me: &User,
@@ -125,7 +126,7 @@ impl Chat {
     ) -> Result<StoredConversation, ApiError> {
         let conversation = self
             .store
-            .conversation(id, me.id)
+            .conversation_access(id)
             .await
             .map_err(internal)?
             .ok_or_else(|| ApiError::not_found("conversation"))?;
@@ -172,12 +173,20 @@ impl Chat {
         }
     }
 
-    /// The conversation as `me` sees it, after checking that `me` may see it.
+    /// The conversation as `me` sees it (with `me`'s read state), after checking that `me`
+    /// may see it.
     async fn summary_for(
         &self,
         me: &User,
         id: ConversationId,
     ) -> Result<ConversationSummary, ApiError> {
-        Ok(Self::summary(me, self.checked(me, id, Action::See).await?))
+        self.checked(me, id, Action::See).await?;
+        let stored = self
+            .store
+            .conversation(id, me.id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::not_found("conversation"))?;
+        Ok(Self::summary(me, stored))
     }
 }

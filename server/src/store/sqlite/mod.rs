@@ -129,11 +129,24 @@ fn message_from_row(row: &SqliteRow) -> StoreResult<Message> {
     })
 }
 
+/// A viewer's read position, unread and mention counts, joined onto `conversations c`.
+const READ_STATE_COLUMNS: &str = "COALESCE(r.last_read_seq, 0) AS last_read_seq, \
+       (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id \
+          AND m.seq > COALESCE(r.last_read_seq, 0) AND m.sender_id <> ?1) AS unread, \
+       (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id \
+          AND m.seq > COALESCE(r.last_read_seq, 0) AND m.sender_id <> ?1 \
+          AND (m.mentions_everyone = 1 OR EXISTS (SELECT 1 FROM mentions x \
+               WHERE x.user_id = ?1 AND x.message_id = m.id))) AS mentions \
+     FROM conversations c \
+     LEFT JOIN read_state r ON r.conversation_id = c.id AND r.user_id = ?1";
+
 /// Which conversations a listing query returns.
 enum Filter<'a> {
     VisibleTo,
     Id(ConversationId),
     Slug(&'a str),
+    /// One conversation without anybody's read state: the cheap load for rule checks.
+    Access(ConversationId),
 }
 
 impl SqliteStore {
@@ -147,26 +160,22 @@ impl SqliteStore {
                 "c.kind IN ('channel', 'order') OR EXISTS (SELECT 1 FROM conversation_members cm \
                  WHERE cm.conversation_id = c.id AND cm.user_id = ?1)"
             }
-            Filter::Id(_) => "c.id = ?2",
+            Filter::Id(_) | Filter::Access(_) => "c.id = ?2",
             Filter::Slug(_) => "c.slug = ?2",
         };
+        let read_state = if matches!(filter, Filter::Access(_)) {
+            "0 AS last_read_seq, 0 AS unread, 0 AS mentions FROM conversations c"
+        } else {
+            READ_STATE_COLUMNS
+        };
         let sql = format!(
-            "SELECT c.id, c.kind, c.slug, c.name, c.last_seq, \
-                    COALESCE(r.last_read_seq, 0) AS last_read_seq, \
-                    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id \
-                       AND m.seq > COALESCE(r.last_read_seq, 0) AND m.sender_id <> ?1) AS unread, \
-                    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id \
-                       AND m.seq > COALESCE(r.last_read_seq, 0) AND m.sender_id <> ?1 \
-                       AND (m.mentions_everyone = 1 OR EXISTS (SELECT 1 FROM mentions x \
-                            WHERE x.user_id = ?1 AND x.message_id = m.id))) AS mentions \
-             FROM conversations c \
-             LEFT JOIN read_state r ON r.conversation_id = c.id AND r.user_id = ?1 \
+            "SELECT c.id, c.kind, c.slug, c.name, c.last_seq, {read_state} \
              WHERE {condition} ORDER BY c.id"
         );
         let mut query = sqlx::query(&sql).bind(viewer.0);
         query = match filter {
             Filter::VisibleTo => query,
-            Filter::Id(id) => query.bind(id.0),
+            Filter::Id(id) | Filter::Access(id) => query.bind(id.0),
             Filter::Slug(slug) => query.bind(slug),
         };
         let rows = query.fetch_all(&self.reader).await?;
@@ -516,6 +525,16 @@ impl Store for SqliteStore {
         viewer: UserId,
     ) -> StoreResult<Option<StoredConversation>> {
         Ok(self.load_conversations(viewer, Filter::Id(id)).await?.pop())
+    }
+
+    async fn conversation_access(
+        &self,
+        id: ConversationId,
+    ) -> StoreResult<Option<StoredConversation>> {
+        Ok(self
+            .load_conversations(UserId(0), Filter::Access(id))
+            .await?
+            .pop())
     }
 
     async fn conversation_by_slug(

@@ -1,0 +1,102 @@
+//! `parley bench-seed`: a fixture for the load generator. Creates `users` bench users in
+//! one organisation, puts them in group conversations of `room_size` members, opens a
+//! session for each, and writes `token<TAB>user id<TAB>conversation id` lines for
+//! `loadgen`. SQLite only; it writes in one transaction because a hundred thousand
+//! separate commits would take longer than the benchmark.
+
+use std::io::Write;
+use std::path::Path;
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+use crate::clock::now_ms;
+use crate::store::sqlite::{SqliteSettings, SqliteStore};
+
+pub async fn seed(
+    data_dir: &Path,
+    users: usize,
+    room_size: usize,
+    out: &Path,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join("parley.db");
+    SqliteStore::open(&path, &SqliteSettings::default())
+        .await?
+        .close()
+        .await;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(&path)
+                .foreign_keys(true),
+        )
+        .await?;
+    let hash = crate::auth::hash_password("bench-password".into()).await;
+    let now = now_ms();
+    let mut tx = pool.begin().await?;
+    let org: i64 = sqlx::query(
+        "INSERT INTO organisations (name, kind) VALUES ('Bench ' || ?, 'client') RETURNING id",
+    )
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("id")?;
+    let mut lines = Vec::with_capacity(users);
+    let mut room = 0i64;
+    for n in 0..users {
+        let user: i64 = sqlx::query(
+            "INSERT INTO users (username, display_name, password_hash, role, organisation_id, created_at_ms) \
+             VALUES (?, ?, ?, 'guest', ?, ?) RETURNING id",
+        )
+        .bind(format!("bench-{now}-{n}"))
+        .bind(format!("Bench user {n}"))
+        .bind(&hash)
+        .bind(org)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        if n % room_size.max(1) == 0 {
+            room = sqlx::query(
+                "INSERT INTO conversations (kind, slug, name, created_at_ms) VALUES ('group', ?, ?, ?) RETURNING id",
+            )
+            .bind(format!("bench-{now}-room-{n}"))
+            .bind(format!("Bench room {n}"))
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+        }
+        sqlx::query("INSERT INTO conversation_members (conversation_id, user_id) VALUES (?, ?)")
+            .bind(room)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = hex::encode(bytes);
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)")
+            .bind(hex::encode(Sha256::digest(token.as_bytes())))
+            .bind(user)
+            .bind(now)
+            .bind(now + 7 * 24 * 3600 * 1000)
+            .execute(&mut *tx)
+            .await?;
+        lines.push(format!("{token}\t{user}\t{room}"));
+    }
+    tx.commit().await?;
+    pool.close().await;
+    let mut file = std::fs::File::create(out)?;
+    for line in lines {
+        writeln!(file, "{line}")?;
+    }
+    println!(
+        "seeded {users} bench users in rooms of {room_size}; sessions in {}",
+        out.display()
+    );
+    Ok(())
+}
