@@ -171,3 +171,25 @@ test('an admin can switch the connection mode to Server-Sent Events', async ({ b
   await expect(carol.page.getByText('Only administrators can change settings.')).toBeVisible();
   await done(alice, carol);
 });
+
+test('mentions are counted for the mentioned person and reading shows "seen by"', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const carol = await signIn(browser, 'carol');
+  await live(carol.page);
+  await alice.page.goto('/chat/oracare-team');
+  await live(alice.page);
+  await carol.page.getByRole('button', { name: 'Open chat' }).click();
+  const entry = carol.page.getByRole('navigation', { name: 'Conversations' }).getByRole('listitem').filter({ hasText: '#oracare-team' });
+
+  await send(alice.page, unique('@carol could you confirm the address for 1031?'));
+  await expect(entry.locator('.mentions')).toHaveText('@1 mention');
+
+  await entry.getByRole('link', { name: '#oracare-team' }).click();
+  await expect(carol.page.getByRole('log', { name: '#oracare-team' })).toBeVisible();
+  await expect(alice.page.getByText('Seen by Carol Chen')).toBeVisible();
+  await carol.page.getByRole('button', { name: 'All conversations' }).click();
+  await expect(entry.getByRole('link', { name: '#oracare-team' })).toBeVisible();
+  await expect(entry.locator('.mentions')).toHaveCount(0);
+  await expect(entry.locator('.count')).toHaveCount(0);
+  await done(alice, carol);
+});

@@ -131,6 +131,14 @@ async fn seed_demo(store: &dyn Store) -> StoreResult<OrganisationId> {
             .await?;
     }
 
+    let names: std::collections::HashMap<UserId, &str> = [
+        (alice, "Alice Adams"),
+        (bob, "Bob Baker"),
+        (carol, "Carol Chen"),
+        (dave, "Dave Diaz"),
+    ]
+    .into_iter()
+    .collect();
     let history: [(ConversationId, UserId, &str); 12] = [
         (
             oracare_team,
@@ -192,6 +200,7 @@ async fn seed_demo(store: &dyn Store) -> StoreResult<OrganisationId> {
                 NewMessage {
                     conversation_id: conversation,
                     sender_id: sender,
+                    sender_name: names[&sender].to_string(),
                     client_id: uuid::Uuid::new_v4(),
                     body: body.into(),
                     created_at_ms: start + i as i64 * 1000 * 60 * 12,
@@ -200,6 +209,5 @@ async fn seed_demo(store: &dyn Store) -> StoreResult<OrganisationId> {
             )
             .await?;
     }
-    let _ = carol;
     Ok(axiom)
 }

@@ -23,6 +23,7 @@ use hdrhistogram::Histogram;
 use tokio::sync::{Mutex, Semaphore};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use app::model::{ConversationId, Seq};
 use app::protocol::{ClientFrame, ServerFrame};
@@ -126,7 +127,12 @@ async fn connect(server: SocketAddr, cookie: &str, source: u8) -> anyhow::Result
     request
         .headers_mut()
         .insert("Origin", format!("http://{server}").parse()?);
-    let (mut ws, _) = tokio_tungstenite::client_async(request, stream).await?;
+    // Small buffers: a hundred thousand clients with tungstenite's default 128 KiB each
+    // would not fit in memory beside the server.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024);
+    let (mut ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
     loop {
         match ws.next().await {
             Some(Ok(WsMessage::Text(text))) => {

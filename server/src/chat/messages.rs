@@ -46,6 +46,7 @@ impl Chat {
                 NewMessage {
                     conversation_id: conversation,
                     sender_id: me.id,
+                    sender_name: me.display_name.clone(),
                     client_id,
                     body,
                     created_at_ms: now_ms(),
@@ -80,7 +81,7 @@ impl Chat {
         let stored = self.checked(me, conversation, Action::See).await?;
         let position = self
             .store
-            .mark_read(me.id, conversation, seq.min(stored.last_seq), now_ms())
+            .mark_read(me.id, conversation, seq, now_ms())
             .await
             .map_err(internal)?;
         let Some(event_id) = position.event_id else {

@@ -8,7 +8,8 @@
 //! - [`conversations`]: the list, direct messages, order threads, people, orders
 //! - [`catch_up`]: what a reconnecting client missed
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use app::error::ApiError;
 use app::model::{
@@ -46,7 +47,14 @@ pub struct Chat {
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
     limits: Limits,
+    /// Conversations' kinds and audiences, which never change once created (no admin
+    /// edits them yet; when that comes, the edit must evict its entry here). Saves a
+    /// database round trip on every frame. `last_seq` in here is stale: do not use it.
+    access: Mutex<HashMap<ConversationId, Arc<StoredConversation>>>,
 }
+
+/// Entries the access cache holds before it starts over.
+const ACCESS_CACHE_ENTRIES: usize = 100_000;
 
 /// What a successful `send` answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +108,7 @@ impl Chat {
             hub,
             metrics,
             limits,
+            access: Mutex::new(HashMap::new()),
         }
     }
 
@@ -123,17 +132,34 @@ impl Chat {
         me: &User,
         id: ConversationId,
         action: Action,
-    ) -> Result<StoredConversation, ApiError> {
-        let conversation = self
-            .store
-            .conversation_access(id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| ApiError::not_found("conversation"))?;
+    ) -> Result<Arc<StoredConversation>, ApiError> {
+        let cached = self.access_cache().get(&id).cloned();
+        let conversation = match cached {
+            Some(conversation) => conversation,
+            None => {
+                let loaded = Arc::new(
+                    self.store
+                        .conversation_access(id)
+                        .await
+                        .map_err(internal)?
+                        .ok_or_else(|| ApiError::not_found("conversation"))?,
+                );
+                let mut cache = self.access_cache();
+                if cache.len() >= ACCESS_CACHE_ENTRIES {
+                    cache.clear();
+                }
+                cache.insert(id, loaded.clone());
+                loaded
+            }
+        };
         if !rules::can(&Actor::from(me), &conversation.audience, action) {
             return Err(ApiError::forbidden());
         }
         Ok(conversation)
+    }
+
+    fn access_cache(&self) -> std::sync::MutexGuard<'_, HashMap<ConversationId, Arc<StoredConversation>>> {
+        self.access.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Queues `frame` for every connection of everyone who can see `conversation`.

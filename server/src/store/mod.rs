@@ -76,6 +76,8 @@ pub struct StoredConversation {
 pub struct NewMessage {
     pub conversation_id: ConversationId,
     pub sender_id: UserId,
+    /// The sender's display name, as the stored message is returned with it.
+    pub sender_name: String,
     pub client_id: ClientId,
     pub body: String,
     pub created_at_ms: i64,
@@ -219,8 +221,8 @@ pub trait Store: Send + Sync + 'static {
         before: Option<Seq>,
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
-    /// Moves `user`'s read position forward to `seq` (never back), recording an event
-    /// when it moved.
+    /// Moves `user`'s read position forward to `seq` (never back, never past the newest
+    /// message), recording an event when it moved.
     async fn mark_read(
         &self,
         user: UserId,

@@ -1,10 +1,10 @@
 //! Group commit: every append goes to one writer task, which takes whatever appends are
-//! waiting (up to a batch limit), runs each in its own savepoint inside one transaction,
-//! commits once — one fsync for the whole batch — then runs each append's
-//! [`AfterCommit`] in commit order (fan-out, so every conversation is published in `seq`
-//! order) and only then answers each caller. An append that fails rolls back to its
-//! savepoint and fails alone; a failed commit fails the whole batch, and nothing in it is
-//! acked or published.
+//! waiting (up to a batch limit), runs them in one transaction and commits once — one
+//! fsync for the whole batch — then runs each append's [`AfterCommit`] in commit order
+//! (fan-out, so every conversation is published in `seq` order) and only then answers each
+//! caller. If anything in a batch fails, the batch is rolled back and its appends are
+//! committed one by one, so a bad append fails alone; nothing uncommitted is ever acked or
+//! published.
 
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Row, Sqlite, Transaction};
@@ -67,17 +67,19 @@ async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<Job>, max_batch: usize) 
 }
 
 async fn commit_batch(writer: &SqlitePool, batch: &mut Vec<Job>) {
-    let mut tx = match writer.begin().await {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(batch, &e.to_string()),
+    let results = match append_all(writer, batch).await {
+        Ok(results) => results,
+        Err(e) => {
+            // Something in the batch failed (and the batch was rolled back): commit each
+            // append on its own so that one bad append fails alone.
+            tracing::warn!(error = %e, appends = batch.len(), "batch failed; retrying one by one");
+            let mut results = Vec::with_capacity(batch.len());
+            for job in batch.iter() {
+                results.push(append_alone(writer, &job.message).await);
+            }
+            results
+        }
     };
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch.iter() {
-        results.push(append_in_savepoint(&mut tx, &job.message).await);
-    }
-    if let Err(e) = tx.commit().await {
-        return fail_all(batch, &e.to_string());
-    }
     for (job, result) in batch.drain(..).zip(results) {
         if let Ok(appended) = &result {
             (job.after_commit)(appended);
@@ -86,69 +88,66 @@ async fn commit_batch(writer: &SqlitePool, batch: &mut Vec<Job>) {
     }
 }
 
-fn fail_all(batch: &mut Vec<Job>, why: &str) {
-    tracing::error!(error = why, appends = batch.len(), "group commit failed");
-    for job in batch.drain(..) {
-        let _ = job
-            .reply
-            .send(Err(StoreError::Corrupt(format!("commit failed: {why}"))));
+/// Every append of the batch in one transaction, one commit.
+async fn append_all(writer: &SqlitePool, batch: &[Job]) -> StoreResult<Vec<StoreResult<Appended>>> {
+    let mut tx = writer.begin().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        results.push(Ok(append(&mut tx, &job.message).await?));
     }
+    tx.commit().await?;
+    Ok(results)
 }
 
-async fn append_in_savepoint(
-    tx: &mut Transaction<'_, Sqlite>,
-    message: &NewMessage,
-) -> StoreResult<Appended> {
-    let mut savepoint = sqlx::Connection::begin(&mut **tx).await?;
-    match append(&mut savepoint, message).await {
-        Ok(appended) => {
-            savepoint.commit().await?;
-            Ok(appended)
-        }
-        Err(e) => {
-            savepoint.rollback().await?;
-            Err(e)
-        }
-    }
+async fn append_alone(writer: &SqlitePool, message: &NewMessage) -> StoreResult<Appended> {
+    let mut tx = writer.begin().await?;
+    let appended = append(&mut tx, message).await?;
+    tx.commit().await?;
+    Ok(appended)
 }
 
-/// One append inside the batch's transaction: the duplicate check, the next `seq`, the
-/// message, its mentions, the sender's read position and the event.
+/// One append inside a transaction: the message with the next `seq` (a resend of a
+/// `client_id` inserts nothing and returns the earlier message), its event, the sender's
+/// read position, and its mentions. Three statements in the common case.
 async fn append(tx: &mut Transaction<'_, Sqlite>, message: &NewMessage) -> StoreResult<Appended> {
     let client_id = message.client_id.to_string();
-    let earlier = sqlx::query(&format!(
-        "SELECT {MESSAGE_COLUMNS} WHERE m.sender_id = ? AND m.client_id = ?"
-    ))
-    .bind(message.sender_id.0)
-    .bind(&client_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some(row) = earlier {
-        return Ok(Appended {
-            message: message_from_row(&row)?,
-            event_id: None,
-        });
-    }
-    let seq: i64 = sqlx::query(
-        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-    )
-    .bind(message.conversation_id.0)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get("last_seq")?;
-    let id: i64 = sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at_ms) \
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+         SELECT ?1, last_seq + 1, ?2, ?3, ?4, ?5 FROM conversations WHERE id = ?1 \
+         ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq",
     )
     .bind(message.conversation_id.0)
-    .bind(seq)
     .bind(message.sender_id.0)
     .bind(&client_id)
     .bind(&message.body)
     .bind(message.created_at_ms)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get("id")?;
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(inserted) = inserted else {
+        let earlier = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} WHERE m.sender_id = ? AND m.client_id = ?"
+        ))
+        .bind(message.sender_id.0)
+        .bind(&client_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("no conversation {}", message.conversation_id)))?;
+        return Ok(Appended {
+            message: message_from_row(&earlier)?,
+            event_id: None,
+        });
+    };
+    let id: i64 = inserted.try_get("id")?;
+    let seq: i64 = inserted.try_get("seq")?;
+    let event_id = SqliteStore::insert_event(
+        tx,
+        "message",
+        message.conversation_id.0,
+        Some(id),
+        None,
+        message.created_at_ms,
+    )
+    .await?;
     sqlx::query(
         "INSERT INTO read_state (user_id, conversation_id, last_read_seq) VALUES (?, ?, ?) \
          ON CONFLICT (user_id, conversation_id) DO UPDATE \
@@ -176,27 +175,13 @@ async fn append(tx: &mut Transaction<'_, Sqlite>, message: &NewMessage) -> Store
         .execute(&mut **tx)
         .await?;
     }
-    let event_id = SqliteStore::insert_event(
-        tx,
-        "message",
-        message.conversation_id.0,
-        Some(id),
-        None,
-        message.created_at_ms,
-    )
-    .await?;
-    let sender_name: String = sqlx::query("SELECT display_name FROM users WHERE id = ?")
-        .bind(message.sender_id.0)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("display_name")?;
     Ok(Appended {
         message: Message {
             id: MessageId(id),
             conversation_id: message.conversation_id,
             seq,
             sender_id: message.sender_id,
-            sender_name,
+            sender_name: message.sender_name.clone(),
             client_id: message.client_id,
             body: message.body.clone(),
             created_at_ms: message.created_at_ms,

@@ -644,15 +644,19 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> StoreResult<ReadPosition> {
         let mut tx = self.writer.begin().await?;
-        let current: Seq = sqlx::query(
-            "SELECT COALESCE(MAX(last_read_seq), 0) AS seq FROM read_state \
-             WHERE user_id = ? AND conversation_id = ?",
+        let row = sqlx::query(
+            "SELECT (SELECT COALESCE(MAX(last_read_seq), 0) FROM read_state \
+                     WHERE user_id = ?1 AND conversation_id = ?2) AS seq, \
+                    (SELECT last_seq FROM conversations WHERE id = ?2) AS last_seq",
         )
         .bind(user.0)
         .bind(conversation.0)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get("seq")?;
+        .await?;
+        let current: Seq = row.try_get("seq")?;
+        let last_seq: Option<Seq> = row.try_get("last_seq")?;
+        // Never past the newest message.
+        let seq = seq.min(last_seq.unwrap_or(0));
         let mut event_id = None;
         if seq > current {
             sqlx::query(
