@@ -2,6 +2,9 @@
 //! connection opens with, the handling of one client frame, and the rule that a live
 //! frame already replayed during catch-up is not sent twice.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use app::error::{ApiError, ErrorCode};
 use app::model::{EventId, User};
 use app::protocol::{ClientFrame, ServerFrame};
@@ -53,19 +56,48 @@ fn error_frame(error: ApiError) -> ServerFrame {
     }
 }
 
-/// Parses and executes one client frame; returns the direct answer, if any.
+/// The direct answer to a client frame: ready now, or (for a `send`) once the message is
+/// committed. Answers go back in the order the frames came.
+pub enum Reply {
+    Now(Option<ServerFrame>),
+    Later(Pin<Box<dyn Future<Output = ServerFrame> + Send>>),
+}
+
+impl Reply {
+    pub async fn resolve(self) -> Option<ServerFrame> {
+        match self {
+            Reply::Now(frame) => frame,
+            Reply::Later(pending) => Some(pending.await),
+        }
+    }
+}
+
+/// Parses and executes one client frame. A `send` is checked and queued for the writer
+/// before this returns, so the order of a connection's sends is the order of their `seq`.
 pub async fn handle_text(
     chat: &Chat,
     user: &User,
     connection: ConnectionId,
     text: &str,
     max_frame_bytes: usize,
-) -> Option<ServerFrame> {
+) -> Reply {
     let reply = execute(chat, user, connection, text, max_frame_bytes).await;
-    if matches!(reply, Some(ServerFrame::Error { .. })) {
-        chat.metrics().frames_refused.inc();
+    let metrics = chat.metrics().clone();
+    match reply {
+        Reply::Now(frame) => {
+            if matches!(frame, Some(ServerFrame::Error { .. })) {
+                metrics.frames_refused.inc();
+            }
+            Reply::Now(frame)
+        }
+        Reply::Later(pending) => Reply::Later(Box::pin(async move {
+            let frame = pending.await;
+            if matches!(frame, ServerFrame::Error { .. }) {
+                metrics.frames_refused.inc();
+            }
+            frame
+        })),
     }
-    reply
 }
 
 async fn execute(
@@ -74,22 +106,29 @@ async fn execute(
     connection: ConnectionId,
     text: &str,
     max_frame_bytes: usize,
-) -> Option<ServerFrame> {
+) -> Reply {
     if text.len() > max_frame_bytes {
         tracing::warn!(user = %user.username, bytes = text.len(), "frame too large");
-        return Some(error_frame(ApiError::new(
+        return Reply::Now(Some(error_frame(ApiError::new(
             ErrorCode::FrameTooLarge,
             format!("Frames may be at most {max_frame_bytes} bytes."),
-        )));
+        ))));
     }
     let frame = match serde_json::from_str::<ClientFrame>(text) {
         Ok(frame) => frame,
         Err(e) => {
             tracing::warn!(user = %user.username, error = %e, "malformed frame");
-            return Some(error_frame(ApiError::new(
+            return Reply::Now(Some(error_frame(ApiError::new(
                 ErrorCode::MalformedFrame,
                 format!("Not a valid frame: {e}"),
-            )));
+            ))));
+        }
+    };
+    let refused = |client_id, error: ApiError| {
+        tracing::info!(user = %user.username, code = %error.code, "send refused");
+        ServerFrame::Error {
+            client_id: Some(client_id),
+            error,
         }
     };
     match frame {
@@ -97,38 +136,46 @@ async fn execute(
             client_id,
             conversation_id,
             body,
-        } => Some(
-            match chat
-                .send_message(user, client_id, conversation_id, &body)
-                .await
-            {
-                Ok(ack) => ack.into(),
-                Err(error) => {
-                    tracing::info!(user = %user.username, code = %error.code, "send refused");
-                    ServerFrame::Error {
-                        client_id: Some(client_id),
-                        error,
+        } => match chat
+            .submit_message(user, client_id, conversation_id, &body)
+            .await
+        {
+            Ok(pending) => {
+                let username = user.username.clone();
+                Reply::Later(Box::pin(async move {
+                    match pending.await {
+                        Ok(ack) => ack.into(),
+                        Err(error) => {
+                            tracing::info!(user = %username, code = %error.code, "send failed");
+                            ServerFrame::Error {
+                                client_id: Some(client_id),
+                                error,
+                            }
+                        }
                     }
-                }
-            },
-        ),
+                }))
+            }
+            Err(error) => Reply::Now(Some(refused(client_id, error))),
+        },
         ClientFrame::Read {
             conversation_id,
             seq,
-        } => chat
-            .mark_read(user, conversation_id, seq)
-            .await
-            .err()
-            .map(error_frame),
-        ClientFrame::Typing { conversation_id } => chat
-            .typing(user, conversation_id)
-            .await
-            .err()
-            .map(error_frame),
+        } => Reply::Now(
+            chat.mark_read(user, conversation_id, seq)
+                .await
+                .err()
+                .map(error_frame),
+        ),
+        ClientFrame::Typing { conversation_id } => Reply::Now(
+            chat.typing(user, conversation_id)
+                .await
+                .err()
+                .map(error_frame),
+        ),
         ClientFrame::Activity { activity } => {
             chat.hub().set_activity(user.id, connection, activity);
-            None
+            Reply::Now(None)
         }
-        ClientFrame::Ping { nonce } => Some(ServerFrame::Pong { nonce }),
+        ClientFrame::Ping { nonce } => Reply::Now(Some(ServerFrame::Pong { nonce })),
     }
 }

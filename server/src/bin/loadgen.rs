@@ -132,7 +132,8 @@ async fn connect(server: SocketAddr, cookie: &str, source: u8) -> anyhow::Result
     let config = WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024);
-    let (mut ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
+    let (mut ws, _) =
+        tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
     loop {
         match ws.next().await {
             Some(Ok(WsMessage::Text(text))) => {

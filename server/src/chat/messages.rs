@@ -12,6 +12,10 @@ use crate::clock::now_ms;
 use crate::hub::Recipients;
 use crate::store::{AfterCommit, Appended, NewMessage};
 
+/// A submitted message's ack, once committed.
+pub type PendingAck =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Ack, ApiError>> + Send>>;
+
 /// "Seen by" lists at most this many people.
 const SEEN_BY_LIMIT: usize = 20;
 
@@ -25,6 +29,22 @@ impl Chat {
         conversation: ConversationId,
         body: &str,
     ) -> Result<Ack, ApiError> {
+        self.submit_message(me, client_id, conversation, body)
+            .await?
+            .await
+    }
+
+    /// Checks a message and queues it for the writer behind everything submitted before
+    /// it, without waiting for the commit: the returned future gives the ack. A live
+    /// connection submits each `send` in order and collects the acks as they come, so
+    /// one tab can have many sends in flight and still keep their order.
+    pub async fn submit_message(
+        &self,
+        me: &User,
+        client_id: ClientId,
+        conversation: ConversationId,
+        body: &str,
+    ) -> Result<PendingAck, ApiError> {
         let body = validate_body(body, self.limits.max_message_chars)?;
         let stored = self.checked(me, conversation, Action::Post).await?;
         // Fan-out runs in the writer, right after the commit and in commit order.
@@ -40,9 +60,9 @@ impl Chat {
                 publish_to_audience(&hub, &stored, &frame);
             }
         });
-        let appended = self
+        let pending = self
             .store
-            .append_message(
+            .submit_append(
                 NewMessage {
                     conversation_id: conversation,
                     sender_id: me.id,
@@ -55,13 +75,15 @@ impl Chat {
             )
             .await
             .map_err(internal)?;
-        let message = appended.message;
-        Ok(Ack {
-            client_id,
-            conversation_id: message.conversation_id,
-            id: message.id,
-            seq: message.seq,
-        })
+        Ok(Box::pin(async move {
+            let message = pending.await.map_err(internal)?.message;
+            Ok(Ack {
+                client_id,
+                conversation_id: message.conversation_id,
+                id: message.id,
+                seq: message.seq,
+            })
+        }))
     }
 
     /// Moves `me`'s read position; tells all of `me`'s tabs (with the new unread count)

@@ -28,6 +28,8 @@ pub mod catch_up;
 mod conversations;
 mod messages;
 
+pub use messages::PendingAck;
+
 /// The limits and settings the command path enforces.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -158,8 +160,12 @@ impl Chat {
         Ok(conversation)
     }
 
-    fn access_cache(&self) -> std::sync::MutexGuard<'_, HashMap<ConversationId, Arc<StoredConversation>>> {
-        self.access.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn access_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<ConversationId, Arc<StoredConversation>>> {
+        self.access
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Queues `frame` for every connection of everyone who can see `conversation`.

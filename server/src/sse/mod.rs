@@ -132,6 +132,8 @@ pub async fn send(
         &body,
         state.config.max_frame_bytes,
     )
+    .await
+    .resolve()
     .await;
     (StatusCode::OK, axum::Json(reply)).into_response()
 }

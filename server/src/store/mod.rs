@@ -91,10 +91,14 @@ pub struct Appended {
     pub event_id: Option<EventId>,
 }
 
-/// Runs right after the append's transaction commits, in commit order, before the
-/// caller hears back: how fan-out keeps each conversation's `seq` order even when many
-/// appends are committed together. It must not block.
+/// Runs right after the append's transaction commits, in commit order: how fan-out keeps
+/// each conversation's `seq` order even when many appends are committed together. It
+/// must not block.
 pub type AfterCommit = Box<dyn FnOnce(&Appended) + Send + Sync>;
+
+/// An append that is queued in commit order and resolves once committed (or failed).
+pub type PendingAppend =
+    std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<Appended>> + Send>>;
 
 /// Where a read position stands after `mark_read`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,7 +217,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         message: NewMessage,
         after_commit: AfterCommit,
-    ) -> StoreResult<Appended>;
+    ) -> StoreResult<Appended> {
+        self.submit_append(message, after_commit).await?.await
+    }
+    /// Queues an append behind every append submitted before it (so one connection's
+    /// messages keep their order) and returns without waiting for the commit.
+    async fn submit_append(
+        &self,
+        message: NewMessage,
+        after_commit: AfterCommit,
+    ) -> StoreResult<PendingAppend>;
     /// Up to `limit` messages with `seq < before` (all when `None`), newest first.
     async fn history(
         &self,

@@ -14,6 +14,10 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use std::future::Future;
+use std::pin::Pin;
+
+use futures::stream::FuturesOrdered;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -27,6 +31,9 @@ use app::rules::Actor;
 use crate::chat::Chat;
 use crate::http::{AppState, error_response, origin_allowed};
 use crate::live;
+
+/// Sends one connection may have waiting for their commit before it stops reading more.
+const MAX_IN_FLIGHT: usize = 64;
 
 /// Frames above this many bytes break the connection outright (tungstenite refuses to
 /// buffer them); between the configured limit and this, they get a typed error.
@@ -128,17 +135,33 @@ pub async fn serve<S, E>(
     };
     let mut ping = tokio::time::interval_at(Instant::now() + timing.ping_every, timing.ping_every);
     let mut last_heard = Instant::now();
+    // Answers still to come, in the order their frames arrived.
+    let mut answers: FuturesOrdered<Pin<Box<dyn Future<Output = Option<ServerFrame>> + Send>>> =
+        FuturesOrdered::new();
     let close = loop {
         tokio::select! {
-            incoming = stream.next() => {
+            // Answers first: a sender's ack goes out before its own message's fan-out.
+            biased;
+            Some(answer) = answers.next(), if !answers.is_empty() => {
+                if let Some(answer) = answer
+                    && send(&mut sink, &answer, timing.write_within).await.is_err()
+                {
+                    break None;
+                }
+            }
+            incoming = stream.next(), if answers.len() < MAX_IN_FLIGHT => {
                 last_heard = Instant::now();
                 match incoming {
                     Some(Ok(Message::Text(text))) => {
-                        let reply = live::handle_text(&chat, &user, connection, text.as_str(), timing.max_frame_bytes).await;
-                        if let Some(reply) = reply
-                            && send(&mut sink, &reply, timing.write_within).await.is_err() {
-                                break None;
+                        match live::handle_text(&chat, &user, connection, text.as_str(), timing.max_frame_bytes).await {
+                            live::Reply::Now(Some(reply)) if answers.is_empty() => {
+                                if send(&mut sink, &reply, timing.write_within).await.is_err() {
+                                    break None;
+                                }
                             }
+                            live::Reply::Now(reply) => answers.push_back(Box::pin(std::future::ready(reply))),
+                            live::Reply::Later(pending) => answers.push_back(Box::pin(async move { Some(pending.await) })),
+                        }
                     }
                     Some(Ok(Message::Binary(_))) => {
                         let reply = ServerFrame::Error {

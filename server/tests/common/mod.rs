@@ -202,10 +202,11 @@ impl Endpoint {
         }
     }
 
-    /// Opens a live connection as the owner of `cookie` and reads up to `caught_up`.
+    /// Opens a live connection as the owner of `cookie` from the current stream position.
+    /// Anything committed while it opened is replayed; those frames are read first.
     pub async fn connect(&self, cookie: &str) -> Client {
-        let (client, replayed) = self.connect_after(cookie, None).await;
-        assert!(replayed.is_empty(), "a fresh connection replays nothing");
+        let (mut client, replayed) = self.connect_after(cookie, None).await;
+        client.backlog.extend(replayed);
         client
     }
 
@@ -227,7 +228,10 @@ impl Endpoint {
             .headers_mut()
             .insert("Origin", HeaderValue::from_str(&self.origin()).unwrap());
         let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-        let mut client = Client { socket };
+        let mut client = Client {
+            socket,
+            backlog: Default::default(),
+        };
         match client.next_frame().await {
             ServerFrame::Hello { .. } => {}
             other => panic!("expected hello, got {other:?}"),
@@ -248,6 +252,8 @@ impl Endpoint {
 
 pub struct Client {
     pub socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Frames received before the caller asked (replayed while connecting).
+    backlog: std::collections::VecDeque<ServerFrame>,
 }
 
 impl Client {
@@ -275,6 +281,9 @@ impl Client {
 
     /// The next protocol frame (skipping WebSocket pings), or a panic after [`PATIENCE`].
     pub async fn next_frame(&mut self) -> ServerFrame {
+        if let Some(frame) = self.backlog.pop_front() {
+            return frame;
+        }
         loop {
             let message = tokio::time::timeout(PATIENCE, self.socket.next())
                 .await

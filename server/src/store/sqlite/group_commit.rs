@@ -1,8 +1,8 @@
 //! Group commit: every append goes to one writer task, which takes whatever appends are
 //! waiting (up to a batch limit), runs them in one transaction and commits once — one
-//! fsync for the whole batch — then runs each append's [`AfterCommit`] in commit order
-//! (fan-out, so every conversation is published in `seq` order) and only then answers each
-//! caller. If anything in a batch fails, the batch is rolled back and its appends are
+//! fsync for the whole batch — then, append by append in commit order, answers the caller
+//! and runs its [`AfterCommit`] (fan-out, so every conversation is published in `seq`
+//! order). If anything in a batch fails, the batch is rolled back and its appends are
 //! committed one by one, so a bad append fails alone; nothing uncommitted is ever acked or
 //! published.
 
@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use app::model::{Mentions, Message, MessageId};
 
 use super::{MESSAGE_COLUMNS, SqliteStore, message_from_row};
-use crate::store::{AfterCommit, Appended, NewMessage, StoreError, StoreResult};
+use crate::store::{AfterCommit, Appended, NewMessage, PendingAppend, StoreError, StoreResult};
 
 /// Appends waiting for the writer before callers wait to queue.
 const QUEUE: usize = 4_096;
@@ -39,11 +39,13 @@ impl Appender {
         Self { jobs }
     }
 
-    pub async fn append(
+    /// Queues an append (waiting only for room in the queue); the returned future
+    /// resolves when it is committed.
+    pub async fn submit(
         &self,
         message: NewMessage,
         after_commit: AfterCommit,
-    ) -> StoreResult<Appended> {
+    ) -> StoreResult<PendingAppend> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job {
@@ -53,9 +55,11 @@ impl Appender {
             })
             .await
             .map_err(|_| StoreError::Corrupt("the writer task has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Corrupt("the writer task dropped an append".into()))?
+        Ok(Box::pin(async move {
+            answer
+                .await
+                .map_err(|_| StoreError::Corrupt("the writer task dropped an append".into()))?
+        }))
     }
 }
 
@@ -81,10 +85,13 @@ async fn commit_batch(writer: &SqlitePool, batch: &mut Vec<Job>) {
         }
     };
     for (job, result) in batch.drain(..).zip(results) {
-        if let Ok(appended) = &result {
-            (job.after_commit)(appended);
-        }
+        // The caller hears first, so the sender's connection can ack before the fan-out
+        // reaches it; the fan-out still runs here, in commit order.
+        let appended = result.as_ref().ok().cloned();
         let _ = job.reply.send(result);
+        if let Some(appended) = appended {
+            (job.after_commit)(&appended);
+        }
     }
 }
 
@@ -131,7 +138,9 @@ async fn append(tx: &mut Transaction<'_, Sqlite>, message: &NewMessage) -> Store
         .bind(&client_id)
         .fetch_optional(&mut **tx)
         .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("no conversation {}", message.conversation_id)))?;
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!("no conversation {}", message.conversation_id))
+        })?;
         return Ok(Appended {
             message: message_from_row(&earlier)?,
             event_id: None,

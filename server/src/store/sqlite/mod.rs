@@ -20,8 +20,8 @@ use app::model::{
 };
 
 use super::{
-    AfterCommit, Appended, NewMessage, NewUser, Opened, OrganisationKind, ReadPosition, Reader,
-    Store, StoreError, StoreResult, StoredConversation, StoredEvent, StoredEventKind,
+    AfterCommit, NewMessage, NewUser, Opened, OrganisationKind, PendingAppend, ReadPosition,
+    Reader, Store, StoreError, StoreResult, StoredConversation, StoredEvent, StoredEventKind,
 };
 
 /// The migrations for this engine, embedded in the binary and applied at start.
@@ -609,12 +609,12 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn append_message(
+    async fn submit_append(
         &self,
         message: NewMessage,
         after_commit: AfterCommit,
-    ) -> StoreResult<Appended> {
-        self.appender.append(message, after_commit).await
+    ) -> StoreResult<PendingAppend> {
+        self.appender.submit(message, after_commit).await
     }
 
     async fn history(
