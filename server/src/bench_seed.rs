@@ -1,6 +1,7 @@
-//! `parley bench-seed`: a fixture for the load generator. Creates `users` bench users in
-//! one organisation, puts them in group conversations of `room_size` members, opens a
-//! session for each, and writes `token<TAB>user id<TAB>conversation id` lines for
+//! `parley bench-seed`: a fixture for the load generator. Creates `users` bench users,
+//! one outside organisation per room (so, as in real use, a guest is shown the presence of
+//! a handful of people, not of everyone), puts them in group conversations of
+//! `room_size` members, opens a session for each, and writes `token<TAB>user id<TAB>conversation id` lines for
 //! `loadgen`. SQLite only; it writes in one transaction because a hundred thousand
 //! separate commits would take longer than the benchmark.
 
@@ -38,16 +39,19 @@ pub async fn seed(
     let hash = crate::auth::hash_password("bench-password".into()).await;
     let now = now_ms();
     let mut tx = pool.begin().await?;
-    let org: i64 = sqlx::query(
-        "INSERT INTO organisations (name, kind) VALUES ('Bench ' || ?, 'client') RETURNING id",
-    )
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get("id")?;
     let mut lines = Vec::with_capacity(users);
     let mut room = 0i64;
+    let mut org = 0i64;
     for n in 0..users {
+        if n % room_size.max(1) == 0 {
+            org = sqlx::query(
+                "INSERT INTO organisations (name, kind) VALUES (?, 'client') RETURNING id",
+            )
+            .bind(format!("Bench {now} {n}"))
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+        }
         let user: i64 = sqlx::query(
             "INSERT INTO users (username, display_name, password_hash, role, organisation_id, created_at_ms) \
              VALUES (?, ?, ?, 'guest', ?, ?) RETURNING id",

@@ -262,7 +262,7 @@ async fn fanout(args: Fanout) -> anyhow::Result<()> {
                 interval,
             );
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let quiet = Duration::from_secs(3);
+            let quiet = Duration::from_secs(10);
             loop {
                 tokio::select! {
                     incoming = tokio::time::timeout(quiet, read.next()) => {

@@ -1,18 +1,22 @@
-//! Group commit: every append goes to one writer task, which takes whatever appends are
-//! waiting (up to a batch limit), runs them in one transaction and commits once — one
-//! fsync for the whole batch — then, append by append in commit order, answers the caller
-//! and runs its [`AfterCommit`] (fan-out, so every conversation is published in `seq`
-//! order). If anything in a batch fails, the batch is rolled back and its appends are
-//! committed one by one, so a bad append fails alone; nothing uncommitted is ever acked or
-//! published.
+//! Group commit: every message append goes to one writer thread, which takes whatever
+//! appends are waiting (up to a batch limit), runs them in one `BEGIN IMMEDIATE`
+//! transaction and commits once — one fsync for the whole batch — then, append by append
+//! in commit order, answers the caller and runs its [`AfterCommit`] (fan-out, so every
+//! conversation is published in `seq` order). If anything in a batch fails, the batch is
+//! rolled back and its appends are committed one by one, so a bad append fails alone;
+//! nothing uncommitted is ever acked or published.
+//!
+//! The thread uses rusqlite directly, synchronously: through sqlx each statement is a
+//! hand-off between threads, and those wake-ups cost more than the SQL (BENCHMARKS.md).
 
-use sqlx::sqlite::SqlitePool;
-use sqlx::{Row, Sqlite, Transaction};
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
-use app::model::{Mentions, Message, MessageId};
+use app::model::{ConversationId, EventId, Mentions, Message, MessageId, UserId};
 
-use super::{MESSAGE_COLUMNS, SqliteStore, message_from_row};
 use crate::store::{AfterCommit, Appended, NewMessage, PendingAppend, StoreError, StoreResult};
 
 /// Appends waiting for the writer before callers wait to queue.
@@ -31,12 +35,21 @@ pub struct Appender {
 }
 
 impl Appender {
-    /// Starts the writer task on `writer` (a pool of one connection); batches hold at
-    /// most `max_batch` appends.
-    pub fn start(writer: SqlitePool, max_batch: usize) -> Self {
+    /// Opens the writer's own connection to the (already migrated) database and starts
+    /// its thread; batches hold at most `max_batch` appends.
+    pub fn start(path: &Path, busy_timeout: Duration, max_batch: usize) -> StoreResult<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(busy_timeout)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: an acked message survives a power cut, not only a crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
         let (jobs, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(writer, rx, max_batch.max(1)));
-        Self { jobs }
+        std::thread::Builder::new()
+            .name("parley-writer".into())
+            .spawn(move || run(conn, rx, max_batch.max(1)))
+            .map_err(|e| StoreError::Corrupt(format!("could not start the writer: {e}")))?;
+        Ok(Self { jobs })
     }
 
     /// Queues an append (waiting only for room in the queue); the returned future
@@ -54,34 +67,39 @@ impl Appender {
                 reply,
             })
             .await
-            .map_err(|_| StoreError::Corrupt("the writer task has stopped".into()))?;
+            .map_err(|_| StoreError::Corrupt("the writer has stopped".into()))?;
         Ok(Box::pin(async move {
             answer
                 .await
-                .map_err(|_| StoreError::Corrupt("the writer task dropped an append".into()))?
+                .map_err(|_| StoreError::Corrupt("the writer dropped an append".into()))?
         }))
     }
 }
 
-async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+/// The writer thread: runs until every [`Appender`] is gone.
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     let mut batch = Vec::with_capacity(max_batch);
-    while rx.recv_many(&mut batch, max_batch).await > 0 {
-        commit_batch(&writer, &mut batch).await;
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&mut conn, &mut batch);
     }
 }
 
-async fn commit_batch(writer: &SqlitePool, batch: &mut Vec<Job>) {
-    let results = match append_all(writer, batch).await {
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
+    let results = match append_all(conn, batch) {
         Ok(results) => results,
         Err(e) => {
-            // Something in the batch failed (and the batch was rolled back): commit each
-            // append on its own so that one bad append fails alone.
             tracing::warn!(error = %e, appends = batch.len(), "batch failed; retrying one by one");
-            let mut results = Vec::with_capacity(batch.len());
-            for job in batch.iter() {
-                results.push(append_alone(writer, &job.message).await);
-            }
-            results
+            batch
+                .iter()
+                .map(|job| append_alone(conn, &job.message))
+                .collect()
         }
     };
     for (job, result) in batch.drain(..).zip(results) {
@@ -96,93 +114,77 @@ async fn commit_batch(writer: &SqlitePool, batch: &mut Vec<Job>) {
 }
 
 /// Every append of the batch in one transaction, one commit.
-async fn append_all(writer: &SqlitePool, batch: &[Job]) -> StoreResult<Vec<StoreResult<Appended>>> {
-    let mut tx = writer.begin().await?;
+fn append_all(
+    conn: &mut Connection,
+    batch: &[Job],
+) -> rusqlite::Result<Vec<StoreResult<Appended>>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        results.push(Ok(append(&mut tx, &job.message).await?));
+        results.push(Ok(append(&tx, &job.message)?));
     }
-    tx.commit().await?;
+    tx.commit()?;
     Ok(results)
 }
 
-async fn append_alone(writer: &SqlitePool, message: &NewMessage) -> StoreResult<Appended> {
-    let mut tx = writer.begin().await?;
-    let appended = append(&mut tx, message).await?;
-    tx.commit().await?;
+fn append_alone(conn: &mut Connection, message: &NewMessage) -> StoreResult<Appended> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let appended = append(&tx, message)?;
+    tx.commit()?;
     Ok(appended)
 }
 
 /// One append inside a transaction: the message with the next `seq` (a resend of a
 /// `client_id` inserts nothing and returns the earlier message), its event, the sender's
 /// read position, and its mentions. Three statements in the common case.
-async fn append(tx: &mut Transaction<'_, Sqlite>, message: &NewMessage) -> StoreResult<Appended> {
+fn append(tx: &rusqlite::Transaction<'_>, message: &NewMessage) -> rusqlite::Result<Appended> {
     let client_id = message.client_id.to_string();
-    let inserted = sqlx::query(
-        "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at_ms) \
-         SELECT ?1, last_seq + 1, ?2, ?3, ?4, ?5 FROM conversations WHERE id = ?1 \
-         ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq",
-    )
-    .bind(message.conversation_id.0)
-    .bind(message.sender_id.0)
-    .bind(&client_id)
-    .bind(&message.body)
-    .bind(message.created_at_ms)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(inserted) = inserted else {
-        let earlier = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} WHERE m.sender_id = ? AND m.client_id = ?"
-        ))
-        .bind(message.sender_id.0)
-        .bind(&client_id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| {
-            StoreError::Corrupt(format!("no conversation {}", message.conversation_id))
-        })?;
-        return Ok(Appended {
-            message: message_from_row(&earlier)?,
-            event_id: None,
-        });
+    let inserted: Option<(i64, i64)> = tx
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at_ms) \
+             SELECT ?1, last_seq + 1, ?2, ?3, ?4, ?5 FROM conversations WHERE id = ?1 \
+             ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq",
+        )?
+        .query_row(
+            params![
+                message.conversation_id.0,
+                message.sender_id.0,
+                client_id,
+                message.body,
+                message.created_at_ms
+            ],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((id, seq)) = inserted else {
+        return earlier(tx, message, &client_id);
     };
-    let id: i64 = inserted.try_get("id")?;
-    let seq: i64 = inserted.try_get("seq")?;
-    let event_id = SqliteStore::insert_event(
-        tx,
-        "message",
-        message.conversation_id.0,
-        Some(id),
-        None,
-        message.created_at_ms,
-    )
-    .await?;
-    sqlx::query(
+    let event_id: i64 = tx
+        .prepare_cached(
+            "INSERT INTO events (kind, conversation_id, message_id, created_at_ms) \
+             VALUES ('message', ?, ?, ?) RETURNING id",
+        )?
+        .query_row(
+            params![message.conversation_id.0, id, message.created_at_ms],
+            |row| row.get(0),
+        )?;
+    tx.prepare_cached(
         "INSERT INTO read_state (user_id, conversation_id, last_read_seq) VALUES (?, ?, ?) \
          ON CONFLICT (user_id, conversation_id) DO UPDATE \
          SET last_read_seq = max(last_read_seq, excluded.last_read_seq)",
-    )
-    .bind(message.sender_id.0)
-    .bind(message.conversation_id.0)
-    .bind(seq)
-    .execute(&mut **tx)
-    .await?;
+    )?
+    .execute(params![message.sender_id.0, message.conversation_id.0, seq])?;
     let mentions = Mentions::of(&message.body);
     if mentions.everyone {
-        sqlx::query("UPDATE messages SET mentions_everyone = 1 WHERE id = ?")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        tx.prepare_cached("UPDATE messages SET mentions_everyone = 1 WHERE id = ?")?
+            .execute(params![id])?;
     }
     for username in &mentions.usernames {
-        sqlx::query(
+        tx.prepare_cached(
             "INSERT INTO mentions (message_id, user_id) \
              SELECT ?, id FROM users WHERE lower(username) = ? ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(username)
-        .execute(&mut **tx)
-        .await?;
+        )?
+        .execute(params![id, username])?;
     }
     Ok(Appended {
         message: Message {
@@ -195,6 +197,34 @@ async fn append(tx: &mut Transaction<'_, Sqlite>, message: &NewMessage) -> Store
             body: message.body.clone(),
             created_at_ms: message.created_at_ms,
         },
-        event_id: Some(event_id),
+        event_id: Some(EventId(event_id)),
+    })
+}
+
+/// The message stored earlier under the same (sender, client id).
+fn earlier(
+    tx: &rusqlite::Transaction<'_>,
+    message: &NewMessage,
+    client_id: &str,
+) -> rusqlite::Result<Appended> {
+    tx.prepare_cached(
+        "SELECT m.id, m.conversation_id, m.seq, m.body, m.created_at_ms, u.display_name \
+         FROM messages m JOIN users u ON u.id = m.sender_id \
+         WHERE m.sender_id = ? AND m.client_id = ?",
+    )?
+    .query_row(params![message.sender_id.0, client_id], |row| {
+        Ok(Appended {
+            message: Message {
+                id: MessageId(row.get(0)?),
+                conversation_id: ConversationId(row.get(1)?),
+                seq: row.get(2)?,
+                sender_id: UserId(message.sender_id.0),
+                sender_name: row.get(5)?,
+                client_id: message.client_id,
+                body: row.get(3)?,
+                created_at_ms: row.get(4)?,
+            },
+            event_id: None,
+        })
     })
 }

@@ -76,7 +76,8 @@ impl SqliteStore {
             .max_connections(settings.read_connections.max(1))
             .connect_with(options.read_only(true))
             .await?;
-        let appender = group_commit::Appender::start(writer.clone(), settings.max_batch);
+        let appender =
+            group_commit::Appender::start(path, settings.busy_timeout, settings.max_batch)?;
         Ok(Self {
             writer,
             reader,
@@ -643,7 +644,9 @@ impl Store for SqliteStore {
         seq: Seq,
         now_ms: i64,
     ) -> StoreResult<ReadPosition> {
-        let mut tx = self.writer.begin().await?;
+        // IMMEDIATE: it reads before it writes, and another writer (the group-commit
+        // thread) may commit in between.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let row = sqlx::query(
             "SELECT (SELECT COALESCE(MAX(last_read_seq), 0) FROM read_state \
                      WHERE user_id = ?1 AND conversation_id = ?2) AS seq, \
