@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -79,6 +80,13 @@ pub async fn start(
     };
     let app = http::router(state);
     tracing::info!("Parley listening on http://{addr}");
+    // No Nagle: small frames (acks, messages) go out at once instead of waiting up to
+    // 40 ms for the peer's delayed ACK (it showed as the p99 of send→ack).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -32,6 +32,9 @@ use crate::chat::Chat;
 use crate::http::{AppState, error_response, origin_allowed};
 use crate::live;
 
+/// Queued frames written with one flush at most.
+const WRITE_BATCH: usize = 64;
+
 /// Sends one connection may have waiting for their commit before it stops reading more.
 const MAX_IN_FLIGHT: usize = 64;
 
@@ -181,14 +184,26 @@ pub async fn serve<S, E>(
                 }
             }
             queued = registration.queue.recv() => match queued {
-                Some(outbound) if live::still_needed(&outbound, replayed) => {
-                    let write = sink.send(Message::Text(outbound.text.as_ref().into()));
+                Some(first) => {
+                    // Everything already queued goes out in one flush (one write under load).
+                    let mut batch = vec![first];
+                    while batch.len() < WRITE_BATCH {
+                        match registration.queue.try_recv() {
+                            Ok(next) => batch.push(next),
+                            Err(_) => break,
+                        }
+                    }
+                    let write = async {
+                        for outbound in batch.iter().filter(|o| live::still_needed(o, replayed)) {
+                            sink.feed(Message::Text(outbound.text.as_ref().into())).await?;
+                        }
+                        sink.flush().await
+                    };
                     if !matches!(tokio::time::timeout(timing.write_within, write).await, Ok(Ok(()))) {
                         tracing::info!(connection, "write did not complete: dropping the connection");
                         break None;
                     }
                 }
-                Some(_) => {}
                 None => {
                     break registration
                         .was_slow()
