@@ -193,3 +193,23 @@ test('mentions are counted for the mentioned person and reading shows "seen by"'
   await expect(entry.locator('.count')).toHaveCount(0);
   await done(alice, carol);
 });
+
+test('signing out in one tab sends the other tabs to the sign-in page', async ({ browser }) => {
+  const bob = await signIn(browser, 'bob');
+  await live(bob.page);
+  const other = await bob.context.newPage();
+  await other.goto('/chat');
+  await live(other);
+
+  await bob.page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(bob.page).toHaveURL(/\/login/);
+  // The other tab's live connection was closed as signed out: it leaves for the sign-in
+  // page (which brings it back to /chat afterwards) instead of showing stale chat.
+  await expect(other).toHaveURL(/\/login\?next=%2Fchat$/, { timeout: 5_000 });
+  await other.getByRole('textbox', { name: 'Username' }).fill('bob');
+  await other.getByLabel('Password').fill('parley-demo');
+  await other.getByRole('button', { name: 'Sign in' }).click();
+  await expect(other).toHaveURL(/\/chat$/);
+  await live(other);
+  await done(bob);
+});

@@ -520,3 +520,61 @@ async fn shutdown_tells_live_clients_to_reconnect() {
         other => panic!("expected a going-away close, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn signing_out_closes_that_sessions_live_connections_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let laptop = server.login("bob").await;
+    let phone = server.login("bob").await;
+    let mut laptop_ws = server.connect(&laptop).await;
+    let mut laptop_sse = SseClient::open(&server, &laptop, None).await;
+    let mut phone_ws = server.connect(&phone).await;
+
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(server.url("/auth/logout"))
+        .header("Origin", server.origin())
+        .header("Cookie", &laptop)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+
+    loop {
+        match tokio::time::timeout(common::PATIENCE, laptop_ws.socket.next())
+            .await
+            .expect("the laptop's socket is closed")
+        {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), app::protocol::CLOSE_UNAUTHENTICATED);
+                break;
+            }
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(None))) | None => {
+                panic!("closed without saying why")
+            }
+            Some(_) => {}
+        }
+    }
+    let said = laptop_sse
+        .until(|f| match f {
+            ServerFrame::Error {
+                client_id: None,
+                error,
+            } => Some(error.code),
+            _ => None,
+        })
+        .await;
+    assert_eq!(said, app::error::ErrorCode::Unauthenticated);
+
+    // The other session is untouched and still receives.
+    phone_ws.assert_alive().await;
+    let channel = server.channel(&phone, "internal").await;
+    phone_ws.send_message(channel.id, "still here").await;
+    assert_eq!(phone_ws.next_message().await.body, "still here");
+    // Stats settle: one user, one connection left.
+    server.wait_for_metric("parley_live_connections", 1.0).await;
+    server.stop().await;
+}

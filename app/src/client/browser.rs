@@ -34,11 +34,14 @@ pub enum Wake {
 }
 
 /// How a connection ended.
+#[derive(Default)]
 pub struct Ended {
     /// The server said hello: the connection really opened.
     pub opened: bool,
     /// The browser went offline.
     pub offline: bool,
+    /// The session ended (signed out in another tab): stop and go to the sign-in page.
+    pub signed_out: bool,
 }
 
 pub fn page_visible() -> bool {
@@ -211,6 +214,10 @@ async fn run(state: ChatState, mut wake: mpsc::UnboundedReceiver<Wake>) {
         };
         state.set_sender(None);
         state.connection.set(Connection::Offline);
+        if ended.signed_out {
+            to_sign_in();
+            return;
+        }
         if ended.offline {
             continue;
         }
@@ -234,6 +241,18 @@ async fn run(state: ChatState, mut wake: mpsc::UnboundedReceiver<Wake>) {
             }
         }
     }
+}
+
+/// Leaves for the sign-in page, which brings the user back here afterwards.
+fn to_sign_in() {
+    let location = window().location();
+    let here = format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    );
+    let next = js_sys::encode_uri_component(&here);
+    let _ = location.assign(&format!("/login?next={next}"));
 }
 
 /// What both transports do once the server said hello.

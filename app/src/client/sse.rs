@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
 use super::browser::{Ended, Wake, on_open};
+use crate::error::ErrorCode;
 use crate::protocol::{ClientFrame, ServerFrame};
 use crate::ui::state::ChatState;
 
@@ -20,10 +21,7 @@ enum Incoming {
 
 /// Runs one stream until it breaks or the browser goes offline.
 pub async fn session(state: ChatState, wake: &mut mpsc::UnboundedReceiver<Wake>) -> Ended {
-    let mut ended = Ended {
-        opened: false,
-        offline: false,
-    };
+    let mut ended = Ended::default();
     let after = state.last_event_id.get_untracked();
     let Ok(source) = web_sys::EventSource::new(&format!("/events?after={after}")) else {
         return ended;
@@ -51,6 +49,12 @@ pub async fn session(state: ChatState, wake: &mut mpsc::UnboundedReceiver<Wake>)
             event = incoming.next() => match event {
                 Some(Incoming::Frame(text)) => {
                     let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) else { continue };
+                    if let ServerFrame::Error { client_id: None, error } = &frame
+                        && error.code == ErrorCode::Unauthenticated
+                    {
+                        ended.signed_out = true;
+                        break;
+                    }
                     if let ServerFrame::Hello { connection_id: id, .. } = &frame {
                         connection_id = Some(*id);
                     }

@@ -2,11 +2,11 @@
 
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
-use gloo_net::websocket::{Message as WsMessage, futures::WebSocket};
+use gloo_net::websocket::{Message as WsMessage, WebSocketError, futures::WebSocket};
 use leptos::prelude::*;
 
 use super::browser::{Ended, Wake, on_open};
-use crate::protocol::{ClientFrame, ServerFrame};
+use crate::protocol::{CLOSE_UNAUTHENTICATED, ClientFrame, ServerFrame};
 use crate::ui::state::ChatState;
 
 fn url(state: ChatState) -> Option<String> {
@@ -25,10 +25,7 @@ fn url(state: ChatState) -> Option<String> {
 
 /// Runs one connection until it closes or the browser goes offline.
 pub async fn session(state: ChatState, wake: &mut mpsc::UnboundedReceiver<Wake>) -> Ended {
-    let mut ended = Ended {
-        opened: false,
-        offline: false,
-    };
+    let mut ended = Ended::default();
     let Some(Ok(ws)) = url(state).map(|url| WebSocket::open(&url)) else {
         return ended;
     };
@@ -41,6 +38,10 @@ pub async fn session(state: ChatState, wake: &mut mpsc::UnboundedReceiver<Wake>)
                 let text = match incoming {
                     Some(Ok(WsMessage::Text(text))) => text,
                     Some(Ok(WsMessage::Bytes(_))) => continue,
+                    Some(Err(WebSocketError::ConnectionClose(close))) => {
+                        ended.signed_out = close.code == CLOSE_UNAUTHENTICATED;
+                        return ended;
+                    }
                     _ => return ended,
                 };
                 let frame = match serde_json::from_str::<ServerFrame>(&text) {

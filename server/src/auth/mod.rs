@@ -125,6 +125,11 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .map(|c| c.value().to_string())
 }
 
+/// The stored key (hash) of the request's session cookie, if it has one.
+pub fn session_key(headers: &HeaderMap) -> Option<String> {
+    session_token(headers).map(|token| hash_token(&token))
+}
+
 /// The signed-in user of a request, from its cookie.
 pub async fn session_user(store: &dyn Store, headers: &HeaderMap) -> Option<User> {
     let token = session_token(headers)?;
@@ -198,12 +203,15 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// `POST /auth/logout`: ends the session and clears the cookie.
+/// `POST /auth/logout`: ends the session, closes the live connections opened with it
+/// (every tab of this browser goes to the sign-in page) and clears the cookie.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = session_token(&headers)
-        && let Err(e) = state.store.delete_session(&hash_token(&token)).await
-    {
-        tracing::error!(error = %e, "could not end a session");
+    if let Some(key) = session_key(&headers) {
+        if let Err(e) = state.store.delete_session(&key).await {
+            tracing::error!(error = %e, "could not end a session");
+        }
+        let closed = state.chat.hub().end_session(&key);
+        tracing::info!(closed, "signed out");
     }
     let mut response = Redirect::to("/login").into_response();
     response

@@ -3,11 +3,11 @@
 //! commit and knows nothing of SQL; who receives what is decided by the caller, and whose
 //! presence a user is shown by the predicate given to [`Hub::new`]. It never waits on a
 //! socket: a connection whose queue is full is cut off as a slow consumer and catches up
-//! when it reconnects. Everything it keeps for a connection goes when its
-//! [`Registration`] is dropped.
+//! when it reconnects. Signing out cuts off every connection opened with that session.
+//! Everything it keeps for a connection goes when its [`Registration`] is dropped.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use app::model::{Activity, EventId, Presence, UserId};
@@ -44,11 +44,39 @@ pub type ConnectionId = u64;
 /// Decides whether `viewer` is shown `subject`'s presence.
 pub type PresenceAudience = fn(viewer: &Actor, subject: &Actor) -> bool;
 
+/// Why the hub dropped a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CutOff {
+    /// Its queue overflowed: it should reconnect and catch up.
+    SlowConsumer = 1,
+    /// The session it was opened with ended (signed out).
+    SessionEnded = 2,
+}
+
+/// Where the hub records a [`CutOff`] for the connection's own loop to read.
+#[derive(Clone, Default)]
+struct CutOffFlag(Arc<AtomicU8>);
+
+impl CutOffFlag {
+    fn set(&self, why: CutOff) {
+        self.0.store(why as u8, Ordering::Release);
+    }
+
+    fn get(&self) -> Option<CutOff> {
+        match self.0.load(Ordering::Acquire) {
+            1 => Some(CutOff::SlowConsumer),
+            2 => Some(CutOff::SessionEnded),
+            _ => None,
+        }
+    }
+}
+
 struct Connection {
     queue: mpsc::Sender<Outbound>,
     activity: Activity,
-    /// Set when the hub dropped the connection for falling behind.
-    slow: Arc<AtomicBool>,
+    /// The session (its stored hash) the connection was opened with, if any.
+    session: Option<Arc<str>>,
+    cut_off: CutOffFlag,
 }
 
 struct UserConnections {
@@ -96,7 +124,7 @@ pub struct Hub {
 pub struct Registration {
     pub id: ConnectionId,
     pub queue: mpsc::Receiver<Outbound>,
-    slow: Arc<AtomicBool>,
+    cut_off: CutOffFlag,
     user: UserId,
     hub: Arc<Hub>,
 }
@@ -104,7 +132,12 @@ pub struct Registration {
 impl Registration {
     /// Whether the hub cut this connection off because its queue overflowed.
     pub fn was_slow(&self) -> bool {
-        self.slow.load(Ordering::Acquire)
+        self.cut_off() == Some(CutOff::SlowConsumer)
+    }
+
+    /// Why the hub dropped this connection, if it did (its queue then ends).
+    pub fn cut_off(&self) -> Option<CutOff> {
+        self.cut_off.get()
     }
 
     /// Records whether this tab is in use; tells others if the user's presence changed.
@@ -150,10 +183,17 @@ impl Hub {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Registers a connection that no session ends (tests, tools).
     pub fn register(self: &Arc<Self>, actor: Actor) -> Registration {
+        self.register_session(actor, None)
+    }
+
+    /// Registers a connection of `actor` opened with `session` (its stored hash), so that
+    /// [`Hub::end_session`] can cut it off.
+    pub fn register_session(self: &Arc<Self>, actor: Actor, session: Option<&str>) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, rx) = mpsc::channel(self.queue_len);
-        let slow = Arc::new(AtomicBool::new(false));
+        let cut_off = CutOffFlag::default();
         let mut users = self.lock();
         let before = users
             .get(&actor.id)
@@ -167,14 +207,15 @@ impl Hub {
             Connection {
                 queue,
                 activity: Activity::Active,
-                slow: slow.clone(),
+                session: session.map(Arc::from),
+                cut_off: cut_off.clone(),
             },
         );
         self.announce_if_changed(&mut users, actor.id, before);
         Registration {
             id,
             queue: rx,
-            slow,
+            cut_off,
             user: actor.id,
             hub: self.clone(),
         }
@@ -189,6 +230,37 @@ impl Hub {
         entry.connections.remove(&id);
         self.announce_if_changed(&mut users, user, before);
         users.retain(|_, entry| !entry.connections.is_empty());
+    }
+
+    /// Cuts off every connection opened with `session` (its stored hash): their queues
+    /// end and their loops close them as signed out. Returns how many there were.
+    pub fn end_session(&self, session: &str) -> usize {
+        let mut users = self.lock();
+        let affected: Vec<(UserId, Presence)> = users
+            .iter()
+            .filter(|(_, e)| {
+                e.connections
+                    .values()
+                    .any(|c| c.session.as_deref() == Some(session))
+            })
+            .map(|(id, e)| (*id, e.presence()))
+            .collect();
+        let mut ended = 0;
+        for (user, before) in affected {
+            if let Some(entry) = users.get_mut(&user) {
+                entry.connections.retain(|_, c| {
+                    let keep = c.session.as_deref() != Some(session);
+                    if !keep {
+                        c.cut_off.set(CutOff::SessionEnded);
+                        ended += 1;
+                    }
+                    keep
+                });
+            }
+            self.announce_if_changed(&mut users, user, before);
+        }
+        users.retain(|_, entry| !entry.connections.is_empty());
+        ended
     }
 
     /// Records whether connection `id` of `user` is in use (nothing happens for a
@@ -277,7 +349,7 @@ impl Hub {
                 }
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     tracing::warn!(connection = id, user = %entry.actor.id, "slow consumer: queue full, disconnecting");
-                    conn.slow.store(true, Ordering::Release);
+                    conn.cut_off.set(CutOff::SlowConsumer);
                     self.slow_consumers.fetch_add(1, Ordering::Relaxed);
                     false
                 }
@@ -376,6 +448,33 @@ mod tests {
             (stats.users, stats.connections, stats.slow_consumers),
             (1, 1, 1)
         );
+    }
+
+    #[tokio::test]
+    async fn ending_a_session_cuts_off_its_connections_only() {
+        let hub = Hub::new(16, everyone_sees_everyone);
+        let mut watcher = hub.register(actor(9));
+        let mut laptop1 = hub.register_session(actor(1), Some("laptop"));
+        let mut laptop2 = hub.register_session(actor(1), Some("laptop"));
+        let mut phone = hub.register_session(actor(1), Some("phone"));
+        drain(&mut watcher);
+        assert_eq!(hub.end_session("laptop"), 2);
+        assert_eq!(laptop1.cut_off(), Some(CutOff::SessionEnded));
+        assert_eq!(laptop2.cut_off(), Some(CutOff::SessionEnded));
+        assert!(laptop1.queue.recv().await.is_none(), "the queue ends");
+        assert!(laptop2.queue.recv().await.is_none());
+        assert_eq!(phone.cut_off(), None);
+        assert!(drain(&mut watcher).is_empty(), "still online on the phone");
+        assert_eq!(hub.publish(Recipients::Users(&[UserId(1)]), &pong(1)), 1);
+        assert_eq!(drain(&mut phone).len(), 1);
+        assert_eq!(hub.end_session("phone"), 1);
+        assert_eq!(
+            drain(&mut watcher),
+            [r#"{"type":"presence","users":[[1,"offline"]]}"#]
+        );
+        drop((laptop1, laptop2, phone));
+        let stats = hub.stats();
+        assert_eq!((stats.users, stats.connections), (1, 1));
     }
 
     #[test]

@@ -19,10 +19,11 @@ use serde::Deserialize;
 use app::api::backend::Authenticated;
 use app::error::{ApiError, ErrorCode};
 use app::model::EventId;
+use app::protocol::ServerFrame;
 use app::rules::Actor;
 
 use crate::http::{AppState, error_response};
-use crate::hub::Registration;
+use crate::hub::{CutOff, Registration};
 use crate::live;
 
 #[derive(Deserialize)]
@@ -50,7 +51,10 @@ pub async fn stream(
         .or(query.after)
         .map(EventId);
     let chat = state.chat.clone();
-    let registration = chat.hub().register(Actor::from(&user));
+    let session = crate::auth::session_key(&headers);
+    let registration = chat
+        .hub()
+        .register_session(Actor::from(&user), session.as_deref());
     let (opening, replayed) = match live::opening(&chat, &user, registration.id, after).await {
         Ok(opening) => opening,
         Err(error) => return error_response(error),
@@ -67,8 +71,9 @@ pub async fn stream(
 }
 
 /// The opening frames, then live frames not already replayed, until the hub drops the
-/// registration (slow consumer) or the server shuts down. Dropping the stream (the
-/// client went away) drops the registration.
+/// registration (slow consumer; signed out, which is said with an `unauthenticated`
+/// error first) or the server shuts down. Dropping the stream (the client went away)
+/// drops the registration.
 fn frames(
     registration: Registration,
     pending: VecDeque<String>,
@@ -76,12 +81,13 @@ fn frames(
     shutdown: tokio_util::sync::CancellationToken,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     futures::stream::unfold(
-        (registration, pending, shutdown),
-        move |(mut registration, mut pending, shutdown)| async move {
+        Some((registration, pending, shutdown)),
+        move |state| async move {
+            let (mut registration, mut pending, shutdown) = state?;
             if let Some(text) = pending.pop_front() {
                 return Some((
                     Ok(Event::default().data(text)),
-                    (registration, pending, shutdown),
+                    Some((registration, pending, shutdown)),
                 ));
             }
             loop {
@@ -89,9 +95,17 @@ fn frames(
                     queued = registration.queue.recv() => match queued {
                         Some(outbound) if live::still_needed(&outbound, replayed) => {
                             let event = Event::default().data(outbound.text.as_ref());
-                            return Some((Ok(event), (registration, pending, shutdown)));
+                            return Some((Ok(event), Some((registration, pending, shutdown))));
                         }
                         Some(_) => continue,
+                        None if registration.cut_off() == Some(CutOff::SessionEnded) => {
+                            let frame = ServerFrame::Error {
+                                client_id: None,
+                                error: ApiError::unauthenticated(),
+                            };
+                            let text = serde_json::to_string(&frame).unwrap_or_default();
+                            return Some((Ok(Event::default().data(text)), None));
+                        }
                         None => return None,
                     },
                     _ = shutdown.cancelled() => return None,

@@ -4,7 +4,8 @@
 //! answers, drains the hub queue, and pings. A bad frame gets a typed `error` frame and
 //! the connection stays open; a frame over the hard size cap, a queue overflow
 //! ([`CLOSE_SLOW_CONSUMER`]), a write that does not complete in time, or a peer silent
-//! for too long ([`CLOSE_TIMED_OUT`]) closes it.
+//! for too long ([`CLOSE_TIMED_OUT`]) closes it, and so does signing out of the session
+//! the connection was opened with ([`CLOSE_UNAUTHENTICATED`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,11 +26,14 @@ use tokio::time::Instant;
 use app::api::backend::Authenticated;
 use app::error::{ApiError, ErrorCode};
 use app::model::{EventId, User};
-use app::protocol::{CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TIMED_OUT, ServerFrame};
+use app::protocol::{
+    CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TIMED_OUT, CLOSE_UNAUTHENTICATED, ServerFrame,
+};
 use app::rules::Actor;
 
 use crate::chat::Chat;
 use crate::http::{AppState, error_response, origin_allowed};
+use crate::hub::CutOff;
 use crate::live;
 
 /// Queued frames written with one flush at most.
@@ -76,6 +80,7 @@ pub async fn upgrade(
     let Some(Extension(Authenticated(user))) = user else {
         return error_response(ApiError::unauthenticated());
     };
+    let session = crate::auth::session_key(&headers);
     let config = &state.config;
     let cap = hard_cap(config.max_frame_bytes);
     let timing = config.ws_timing();
@@ -88,6 +93,7 @@ pub async fn upgrade(
                 socket,
                 state.chat.clone(),
                 user,
+                session,
                 query.after.map(EventId),
                 timing,
                 state.shutdown.clone(),
@@ -102,6 +108,7 @@ pub async fn serve<S, E>(
     socket: S,
     chat: Arc<Chat>,
     user: User,
+    session: Option<String>,
     after: Option<EventId>,
     timing: Timing,
     shutdown: tokio_util::sync::CancellationToken,
@@ -111,7 +118,9 @@ pub async fn serve<S, E>(
 {
     let (mut sink, mut stream) = socket.split();
     // Register before reading the backlog: whatever commits meanwhile is queued.
-    let mut registration = chat.hub().register(Actor::from(&user));
+    let mut registration = chat
+        .hub()
+        .register_session(Actor::from(&user), session.as_deref());
     let connection = registration.id;
     tracing::debug!(connection, user = %user.username, "connected");
     let replayed = match live::opening(&chat, &user, connection, after).await {
@@ -205,9 +214,10 @@ pub async fn serve<S, E>(
                     }
                 }
                 None => {
-                    break registration
-                        .was_slow()
-                        .then_some((CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and catch up"));
+                    break registration.cut_off().map(|why| match why {
+                        CutOff::SlowConsumer => (CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and catch up"),
+                        CutOff::SessionEnded => (CLOSE_UNAUTHENTICATED, "signed out"),
+                    });
                 }
             },
             _ = ping.tick() => {
