@@ -34,6 +34,9 @@ pub struct Appender {
     jobs: mpsc::Sender<Job>,
 }
 
+/// How much of the database file the writer reads through a memory map.
+const WRITER_MMAP_BYTES: i64 = 256 << 20;
+
 impl Appender {
     /// Opens the writer's own connection to the (already migrated) database and starts
     /// its thread; batches hold at most `max_batch` appends.
@@ -44,6 +47,10 @@ impl Appender {
         // FULL: an acked message survives a power cut, not only a crash.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        // Reads map the file instead of copying pages out of the kernel's cache (a larger
+        // page cache was tried too: SQLite then spends a tenth of the writer's time
+        // walking it at the end of every transaction).
+        conn.pragma_update(None, "mmap_size", WRITER_MMAP_BYTES)?;
         let (jobs, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("parley-writer".into())
