@@ -63,6 +63,12 @@ pub async fn start(
             default_connection_mode: config.connection_mode,
         },
     ));
+    // Sessions end on time for live connections too, not only for the next request.
+    tokio::spawn(auth::sweep_sessions(
+        store.clone(),
+        chat.hub().clone(),
+        shutdown.clone(),
+    ));
     let addr = listener.local_addr()?;
     let leptos_options = LeptosOptions::builder()
         .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("parley"))

@@ -20,7 +20,8 @@ use app::model::User;
 
 use crate::clock::now_ms;
 use crate::http::{AppState, error_response, origin_allowed};
-use crate::store::Store;
+use crate::hub::Hub;
+use crate::store::{Store, StoreResult};
 
 pub const SESSION_COOKIE: &str = "parley_session";
 
@@ -220,6 +221,39 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
     response
 }
 
+/// How often expired sessions are deleted and their live connections closed.
+pub const SESSION_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Deletes the sessions expired at `now_ms` and closes the live connections opened with
+/// them, as signing out does. Returns how many connections it closed.
+pub async fn end_expired_sessions(store: &dyn Store, hub: &Hub, now_ms: i64) -> StoreResult<usize> {
+    let expired = store.delete_expired_sessions(now_ms).await?;
+    let closed = expired.iter().map(|key| hub.end_session(key)).sum();
+    if !expired.is_empty() {
+        tracing::info!(sessions = expired.len(), closed, "expired sessions ended");
+    }
+    Ok(closed)
+}
+
+/// Runs [`end_expired_sessions`] every [`SESSION_SWEEP_EVERY`] until `shutdown`.
+pub async fn sweep_sessions(
+    store: std::sync::Arc<dyn Store>,
+    hub: std::sync::Arc<Hub>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut every = tokio::time::interval(SESSION_SWEEP_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(e) = end_expired_sessions(store.as_ref(), &hub, now_ms()).await {
+                    tracing::warn!(error = %e, "could not end expired sessions");
+                }
+            }
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
 /// Paths anyone may fetch without a session.
 fn is_public(path: &str) -> bool {
     matches!(
@@ -287,6 +321,57 @@ mod tests {
     fn token_hash_is_sha256_hex() {
         assert_eq!(hash_token("abc").len(), 64);
         assert_ne!(hash_token("abc"), hash_token("abd"));
+    }
+
+    #[tokio::test]
+    async fn expired_sessions_are_deleted_and_their_connections_closed() {
+        use crate::store::sqlite::{SqliteSettings, SqliteStore};
+        use crate::store::{NewUser, OrganisationKind};
+        use app::model::Role;
+        use app::rules::Actor;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("parley.db"), &SqliteSettings::default())
+            .await
+            .unwrap();
+        let org = store
+            .create_organisation("Axiom", OrganisationKind::Internal)
+            .await
+            .unwrap();
+        let bob = store
+            .create_user(NewUser {
+                username: "bob".into(),
+                display_name: "Bob".into(),
+                password_hash: DUMMY_HASH.clone(),
+                role: Role::Member,
+                organisation_id: org,
+            })
+            .await
+            .unwrap();
+        let (old, new) = (hash_token("old"), hash_token("new"));
+        store.create_session(&old, bob, 0, 1_000).await.unwrap();
+        store.create_session(&new, bob, 0, 10_000).await.unwrap();
+        let actor = Actor {
+            id: bob,
+            role: Role::Member,
+            organisation_id: org,
+        };
+        let hub = Hub::new(8, |_, _| true);
+        let mut old_tab = hub.register_session(actor, Some(old.as_str()));
+        let new_tab = hub.register_session(actor, Some(new.as_str()));
+
+        assert_eq!(end_expired_sessions(&store, &hub, 999).await.unwrap(), 0);
+        assert_eq!(end_expired_sessions(&store, &hub, 1_000).await.unwrap(), 1);
+        assert_eq!(old_tab.cut_off(), Some(crate::hub::CutOff::SessionEnded));
+        assert!(old_tab.queue.recv().await.is_none());
+        assert_eq!(new_tab.cut_off(), None);
+        assert!(
+            store.session_user(&old, 0).await.unwrap().is_none(),
+            "deleted"
+        );
+        assert!(store.session_user(&new, 5_000).await.unwrap().is_some());
+        assert_eq!(end_expired_sessions(&store, &hub, 1_000).await.unwrap(), 0);
+        store.close().await;
     }
 
     #[tokio::test]

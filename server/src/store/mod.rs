@@ -173,6 +173,8 @@ pub trait Store: Send + Sync + 'static {
     /// The user of an unexpired session.
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<User>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Deletes every session expired at `now_ms`; returns their token hashes.
+    async fn delete_expired_sessions(&self, now_ms: i64) -> StoreResult<Vec<String>>;
 
     // --- conversations
     async fn create_channel(

@@ -501,6 +501,16 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn delete_expired_sessions(&self, now_ms: i64) -> StoreResult<Vec<String>> {
+        let hashes = sqlx::query_scalar(
+            "DELETE FROM sessions WHERE expires_at_ms <= ? RETURNING token_hash",
+        )
+        .bind(now_ms)
+        .fetch_all(&self.writer)
+        .await?;
+        Ok(hashes)
+    }
+
     async fn create_channel(
         &self,
         name: &str,
