@@ -92,6 +92,9 @@ pub struct Config {
     /// A tab without input for this many seconds counts as idle (presence "away").
     #[arg(long, env = "PARLEY_IDLE_AFTER_SECS", default_value_t = 300)]
     pub idle_after_secs: u32,
+    /// Presence changes are collected and sent this often (milliseconds).
+    #[arg(long, env = "PARLEY_PRESENCE_FLUSH_MS", default_value_t = 250)]
+    pub presence_flush_ms: u64,
     /// How browsers carry the live connection until an admin chooses: auto, websocket, sse.
     #[arg(long, env = "PARLEY_CONNECTION_MODE", default_value = "auto", value_parser = parse_mode)]
     pub connection_mode: ConnectionMode,

@@ -50,6 +50,10 @@ pub async fn start(
     demo::first_run(store.as_ref(), config.demo).await?;
 
     let hub = Hub::new(config.outgoing_queue, app::rules::can_see_user);
+    tokio::spawn(hub.clone().run_presence(
+        std::time::Duration::from_millis(config.presence_flush_ms.max(10)),
+        shutdown.clone(),
+    ));
     let metrics = metrics::Metrics::new();
     let chat = Arc::new(Chat::new(
         store.clone(),

@@ -1,5 +1,8 @@
 //! The hub: every open live connection, by user, each with a bounded outgoing queue, and
-//! the presence that follows from them. It delivers frames that `chat` hands it after a
+//! the presence that follows from them. Presence changes are collected and sent every
+//! [`Hub::flush_presence`] (a few times a second), one frame per kind of viewer, so that
+//! a thousand tabs reconnecting at once cost one frame per viewer, not a million; a
+//! reload that goes offline and back within one flush shows nothing to anyone. It delivers frames that `chat` hands it after a
 //! commit and knows nothing of SQL; who receives what is decided by the caller, and whose
 //! presence a user is shown by the predicate given to [`Hub::new`]. It never waits on a
 //! socket: a connection whose queue is full is cut off as a slow consumer and catches up
@@ -10,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use app::model::{Activity, EventId, Presence, UserId};
+use app::model::{Activity, EventId, OrganisationId, Presence, Role, UserId};
 use app::protocol::ServerFrame;
 use app::rules::Actor;
 use tokio::sync::mpsc;
@@ -41,7 +44,8 @@ impl Outbound {
 /// Identifies one connection (one browser tab).
 pub type ConnectionId = u64;
 
-/// Decides whether `viewer` is shown `subject`'s presence.
+/// Decides whether `viewer` is shown `subject`'s presence. It may depend on the viewer's
+/// role and organisation only (and on the subject), not on who the viewer is.
 pub type PresenceAudience = fn(viewer: &Actor, subject: &Actor) -> bool;
 
 /// Why the hub dropped a connection.
@@ -110,8 +114,19 @@ pub enum Recipients<'a> {
 
 type Users = HashMap<UserId, UserConnections>;
 
+/// Presence changes not yet sent.
+#[derive(Default)]
+struct PresenceBook {
+    /// Users whose presence may have changed since the last flush.
+    dirty: HashMap<UserId, Actor>,
+    /// What others were last told, for users not offline.
+    announced: HashMap<UserId, Presence>,
+}
+
 pub struct Hub {
     users: Mutex<Users>,
+    /// Locked only while `users` is held.
+    presence: Mutex<PresenceBook>,
     next_id: AtomicU64,
     /// Frames a connection may have waiting before it counts as a slow consumer.
     queue_len: usize,
@@ -168,6 +183,7 @@ impl Hub {
     pub fn new(queue_len: usize, presence_audience: PresenceAudience) -> Arc<Self> {
         Arc::new(Self {
             users: Mutex::new(HashMap::new()),
+            presence: Mutex::new(PresenceBook::default()),
             next_id: AtomicU64::new(1),
             queue_len: queue_len.max(1),
             presence_audience,
@@ -184,6 +200,12 @@ impl Hub {
     }
 
     /// Registers a connection that no session ends (tests, tools).
+    fn book(&self) -> std::sync::MutexGuard<'_, PresenceBook> {
+        self.presence
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     pub fn register(self: &Arc<Self>, actor: Actor) -> Registration {
         self.register_session(actor, None)
     }
@@ -277,22 +299,97 @@ impl Hub {
         self.announce_if_changed(&mut users, user, before);
     }
 
-    /// Tells everyone allowed to see `user` their new presence, if it changed.
+    /// Notes that `user`'s presence may have changed; the next flush tells others.
     fn announce_if_changed(&self, users: &mut Users, user: UserId, before: Presence) {
         let Some(entry) = users.get(&user) else {
             return;
         };
-        let now = entry.presence();
-        if now == before {
-            return;
+        if entry.presence() != before {
+            self.book().dirty.insert(user, entry.actor);
         }
-        let subject = entry.actor;
+    }
+
+    /// Sends everyone the presence changes they may see since the last flush, one frame
+    /// per viewer. Returns how many connections it queued a frame for.
+    pub fn flush_presence(&self) -> usize {
+        let mut users = self.lock();
+        let changes: Vec<(Actor, Presence)> = {
+            let mut book = self.book();
+            if book.dirty.is_empty() {
+                return 0;
+            }
+            let dirty = std::mem::take(&mut book.dirty);
+            let mut changes = Vec::new();
+            for (id, actor) in dirty {
+                let now = users
+                    .get(&id)
+                    .map_or(Presence::Offline, UserConnections::presence);
+                let before = if now == Presence::Offline {
+                    book.announced.remove(&id)
+                } else {
+                    book.announced.insert(id, now)
+                };
+                if before.unwrap_or(Presence::Offline) != now {
+                    changes.push((actor, now));
+                }
+            }
+            changes
+        };
+        if changes.is_empty() {
+            return 0;
+        }
         let audience = self.presence_audience;
-        let sees = |viewer: &Actor| viewer.id != subject.id && audience(viewer, &subject);
-        if let Some(frame) = Outbound::encode(&ServerFrame::Presence {
-            users: vec![(user, now)],
-        }) {
-            self.deliver(users, Recipients::Matching(&sees), &frame);
+        let visible_to = |viewer: &Actor| -> Option<Outbound> {
+            let users: Vec<(UserId, Presence)> = changes
+                .iter()
+                .filter(|(subject, _)| subject.id != viewer.id && audience(viewer, subject))
+                .map(|(subject, presence)| (subject.id, *presence))
+                .collect();
+            if users.is_empty() {
+                None
+            } else {
+                Outbound::encode(&ServerFrame::Presence { users })
+            }
+        };
+        // Who sees whom depends on the viewer's role and organisation: one frame for each,
+        // except for viewers whose own presence is among the changes (not shown to them).
+        let mut by_kind: HashMap<(Role, OrganisationId), Option<Outbound>> = HashMap::new();
+        let changed: std::collections::HashSet<UserId> =
+            changes.iter().map(|(actor, _)| actor.id).collect();
+        let mut queued = 0;
+        for entry in users.values_mut() {
+            let viewer = entry.actor;
+            let frame = if changed.contains(&viewer.id) {
+                visible_to(&viewer)
+            } else {
+                by_kind
+                    .entry((viewer.role, viewer.organisation_id))
+                    .or_insert_with(|| visible_to(&viewer))
+                    .clone()
+            };
+            if let Some(frame) = frame {
+                queued += self.push(entry, &frame);
+            }
+        }
+        self.forget_emptied(&mut users);
+        queued
+    }
+
+    /// Flushes presence every `every` until `shutdown`.
+    pub async fn run_presence(
+        self: Arc<Self>,
+        every: std::time::Duration,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    self.flush_presence();
+                }
+                _ = shutdown.cancelled() => return,
+            }
         }
     }
 
@@ -317,57 +414,60 @@ impl Hub {
         };
         let mut users = self.lock();
         let delivered = self.deliver(&mut users, recipients, &outbound);
-        // Slow consumers cut off just now may have been a user's last connection.
-        let gone: Vec<UserId> = users
-            .iter()
-            .filter(|(_, e)| e.connections.is_empty())
-            .map(|(id, _)| *id)
-            .collect();
-        for user in gone {
-            if let Some(entry) = users.get(&user) {
-                let subject = entry.actor;
-                let audience = self.presence_audience;
-                let sees = |viewer: &Actor| viewer.id != subject.id && audience(viewer, &subject);
-                if let Some(frame) = Outbound::encode(&ServerFrame::Presence {
-                    users: vec![(user, Presence::Offline)],
-                }) {
-                    self.deliver(&mut users, Recipients::Matching(&sees), &frame);
-                }
-            }
-            users.remove(&user);
-        }
+        self.forget_emptied(&mut users);
         delivered
     }
 
-    fn deliver(&self, users: &mut Users, recipients: Recipients<'_>, outbound: &Outbound) -> usize {
-        let mut delivered = 0;
-        let mut push = |entry: &mut UserConnections| {
-            entry.connections.retain(|id, conn| match conn.queue.try_send(outbound.clone()) {
+    /// Removes users whose last connection was just cut off (slow consumers); the next
+    /// presence flush shows them offline.
+    fn forget_emptied(&self, users: &mut Users) {
+        users.retain(|id, entry| {
+            if entry.connections.is_empty() {
+                self.book().dirty.insert(*id, entry.actor);
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// Queues `outbound` on every connection of `entry`; a full queue cuts that
+    /// connection off. Returns how many it was queued on.
+    fn push(&self, entry: &mut UserConnections, outbound: &Outbound) -> usize {
+        let mut queued = 0;
+        let user = entry.actor.id;
+        entry
+            .connections
+            .retain(|id, conn| match conn.queue.try_send(outbound.clone()) {
                 Ok(()) => {
-                    delivered += 1;
+                    queued += 1;
                     true
                 }
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!(connection = id, user = %entry.actor.id, "slow consumer: queue full, disconnecting");
+                    tracing::warn!(connection = id, user = %user, "slow consumer: queue full, disconnecting");
                     conn.cut_off.set(CutOff::SlowConsumer);
                     self.slow_consumers.fetch_add(1, Ordering::Relaxed);
                     false
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,
             });
-        };
+        queued
+    }
+
+    fn deliver(&self, users: &mut Users, recipients: Recipients<'_>, outbound: &Outbound) -> usize {
+        let mut delivered = 0;
         match recipients {
             Recipients::Users(ids) => {
                 for id in ids {
                     if let Some(entry) = users.get_mut(id) {
-                        push(entry);
+                        delivered += self.push(entry, outbound);
                     }
                 }
             }
             Recipients::Matching(admits) => {
                 for entry in users.values_mut() {
                     if admits(&entry.actor) {
-                        push(entry);
+                        delivered += self.push(entry, outbound);
                     }
                 }
             }
@@ -457,17 +557,23 @@ mod tests {
         let mut laptop1 = hub.register_session(actor(1), Some("laptop"));
         let mut laptop2 = hub.register_session(actor(1), Some("laptop"));
         let mut phone = hub.register_session(actor(1), Some("phone"));
+        hub.flush_presence();
         drain(&mut watcher);
+        drain(&mut laptop1);
+        drain(&mut laptop2);
+        drain(&mut phone);
         assert_eq!(hub.end_session("laptop"), 2);
         assert_eq!(laptop1.cut_off(), Some(CutOff::SessionEnded));
         assert_eq!(laptop2.cut_off(), Some(CutOff::SessionEnded));
         assert!(laptop1.queue.recv().await.is_none(), "the queue ends");
         assert!(laptop2.queue.recv().await.is_none());
         assert_eq!(phone.cut_off(), None);
+        hub.flush_presence();
         assert!(drain(&mut watcher).is_empty(), "still online on the phone");
         assert_eq!(hub.publish(Recipients::Users(&[UserId(1)]), &pong(1)), 1);
         assert_eq!(drain(&mut phone).len(), 1);
         assert_eq!(hub.end_session("phone"), 1);
+        hub.flush_presence();
         assert_eq!(
             drain(&mut watcher),
             [r#"{"type":"presence","users":[[1,"offline"]]}"#]
@@ -494,18 +600,26 @@ mod tests {
     async fn presence_follows_the_tabs_of_a_user() {
         let hub = Hub::new(16, everyone_sees_everyone);
         let mut watcher = hub.register(actor(9));
-        let tab1 = hub.register(actor(1));
+        let mut tab1 = hub.register(actor(1));
+        assert!(drain(&mut watcher).is_empty(), "nothing until the flush");
+        assert_eq!(hub.flush_presence(), 2, "each is told about the other");
+        assert_eq!(
+            drain(&mut tab1),
+            [r#"{"type":"presence","users":[[9,"online"]]}"#]
+        );
         assert_eq!(
             drain(&mut watcher),
             [r#"{"type":"presence","users":[[1,"online"]]}"#]
         );
         let tab2 = hub.register(actor(1));
         tab1.set_activity(Activity::Idle);
+        hub.flush_presence();
         assert!(
             drain(&mut watcher).is_empty(),
             "still online: the second tab is active"
         );
         tab2.set_activity(Activity::Idle);
+        hub.flush_presence();
         assert_eq!(
             drain(&mut watcher),
             [r#"{"type":"presence","users":[[1,"away"]]}"#]
@@ -513,10 +627,46 @@ mod tests {
         assert_eq!(hub.presence_for(&actor(9)), [(UserId(1), Presence::Away)]);
         drop(tab1);
         drop(tab2);
+        hub.flush_presence();
         assert_eq!(
             drain(&mut watcher),
             [r#"{"type":"presence","users":[[1,"offline"]]}"#]
         );
         assert!(hub.presence_for(&actor(9)).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_reload_within_one_flush_shows_nothing() {
+        let hub = Hub::new(16, everyone_sees_everyone);
+        let mut watcher = hub.register(actor(9));
+        let tab = hub.register(actor(1));
+        hub.flush_presence();
+        drain(&mut watcher);
+        drop(tab);
+        let again = hub.register(actor(1));
+        assert_eq!(hub.flush_presence(), 0);
+        assert!(drain(&mut watcher).is_empty());
+        drop(again);
+    }
+
+    #[tokio::test]
+    async fn a_reconnect_storm_costs_one_presence_frame_per_viewer() {
+        // Everyone in one organisation sees everyone: 500 tabs connecting at once used
+        // to queue 500 frames on each (and cut them off as slow consumers).
+        let hub = Hub::new(8, everyone_sees_everyone);
+        let tabs: Vec<Registration> = (0..500).map(|n| hub.register(actor(n))).collect();
+        assert_eq!(hub.flush_presence(), 500);
+        assert_eq!(hub.stats().slow_consumers, 0);
+        let mut tabs = tabs;
+        let frames = drain(&mut tabs[0]);
+        assert_eq!(frames.len(), 1);
+        let frame: ServerFrame = serde_json::from_str(&frames[0]).unwrap();
+        match frame {
+            ServerFrame::Presence { users } => {
+                assert_eq!(users.len(), 499, "everyone but the viewer");
+                assert!(!users.iter().any(|(id, _)| *id == UserId(0)));
+            }
+            other => panic!("expected presence, got {other:?}"),
+        }
     }
 }
