@@ -13,8 +13,9 @@ use crate::store::{NewMessage, NewUser, OrganisationKind, Store, StoreResult};
 const DEMO_SEEDED: &str = "demo_seeded";
 pub const DEMO_PASSWORD: &str = "parley-demo";
 
-/// Seeds what an empty (or demo-less, with `demo`) database needs.
-pub async fn first_run(store: &dyn Store, demo: bool) -> StoreResult<()> {
+/// Seeds what an empty (or demo-less, with `demo`) database needs. Returns the admin's
+/// one-time password when it created the admin account.
+pub async fn first_run(store: &dyn Store, demo: bool) -> StoreResult<Option<String>> {
     let empty = store.user_count().await? == 0;
     let mut internal = None;
     if demo && store.meta(DEMO_SEEDED).await?.is_none() {
@@ -43,11 +44,16 @@ pub async fn first_run(store: &dyn Store, demo: bool) -> StoreResult<()> {
                 password_hash: hash_password(password.clone()).await,
                 role: Role::Admin,
                 organisation_id: org,
+                password_change_required: true,
             })
             .await?;
-        println!("Created the admin account. Username: admin  One-time password: {password}");
+        println!(
+            "Created the admin account. Username: admin  One-time password: {password} \
+             (the first sign-in chooses a new one)"
+        );
+        return Ok(Some(password));
     }
-    Ok(())
+    Ok(None)
 }
 
 async fn user(
@@ -64,6 +70,7 @@ async fn user(
             password_hash: hash_password(DEMO_PASSWORD.into()).await,
             role,
             organisation_id: org,
+            password_change_required: false,
         })
         .await
 }

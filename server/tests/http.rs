@@ -165,3 +165,99 @@ async fn cross_site_posts_and_sockets_are_refused() {
     assert!(refused.to_string().contains("401"), "{refused}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_admins_one_time_password_must_be_replaced_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let one_time = {
+        use parley_server::store::sqlite::{SqliteSettings, SqliteStore};
+        let store = SqliteStore::open(&dir.path().join("parley.db"), &SqliteSettings::default())
+            .await
+            .unwrap();
+        let password = parley_server::demo::first_run(&store, false).await.unwrap();
+        store.close().await;
+        password.expect("an empty database gets an admin")
+    };
+    let server = TestServer::start_with(dir.path(), |c| c.demo = false).await;
+    let cookie = server
+        .try_login("admin", &one_time)
+        .await
+        .expect("the one-time password signs in");
+    let client = no_redirects();
+    let get = |path: &'static str| {
+        client
+            .get(server.url(path))
+            .header("Cookie", &cookie)
+            .send()
+    };
+    let page = get("/dashboard/orders").await.unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(
+        page.headers()["location"].to_str().unwrap(),
+        "/account/password?next=/dashboard/orders"
+    );
+    let form = get("/account/password").await.unwrap();
+    assert_eq!(form.status(), 200);
+    assert!(form.text().await.unwrap().contains("Choose your password"));
+    let refused = server
+        .call::<serde_json::Value>(&cookie, "bootstrap", &[])
+        .await;
+    assert_eq!(refused.unwrap_err().code, app::error::ErrorCode::Forbidden);
+
+    let post = |password: &str, repeat: &str| {
+        client
+            .post(server.url("/auth/password"))
+            .header("Origin", server.origin())
+            .header("Cookie", &cookie)
+            .form(&[
+                ("password", password),
+                ("repeat", repeat),
+                ("next", "/chat"),
+            ])
+            .send()
+    };
+    let short = post("short", "short").await.unwrap();
+    assert_eq!(
+        short.headers()["location"].to_str().unwrap(),
+        "/account/password?error=short&next=/chat"
+    );
+    let mismatch = post("a long new password", "another long one")
+        .await
+        .unwrap();
+    assert_eq!(
+        mismatch.headers()["location"].to_str().unwrap(),
+        "/account/password?error=mismatch&next=/chat"
+    );
+    let done = post("a long new password", "a long new password")
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    assert_eq!(done.headers()["location"].to_str().unwrap(), "/chat");
+
+    assert_eq!(get("/dashboard/orders").await.unwrap().status(), 200);
+    assert!(
+        server
+            .call::<serde_json::Value>(&cookie, "bootstrap", &[])
+            .await
+            .is_ok()
+    );
+    let again = post("yet another password", "yet another password")
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        403,
+        "only a one-time password is changed there"
+    );
+    assert!(
+        server.try_login("admin", &one_time).await.is_none(),
+        "one time only"
+    );
+    assert!(
+        server
+            .try_login("admin", "a long new password")
+            .await
+            .is_some()
+    );
+    server.stop().await;
+}

@@ -14,6 +14,7 @@ pub mod conversation_list;
 pub mod dashboard;
 pub mod login;
 pub mod message;
+pub mod password;
 pub mod people_picker;
 pub mod presence;
 pub mod state;
@@ -83,6 +84,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=login::LoginPage/>
+                <Route path=path!("/account/password") view=password::NewPasswordPage/>
                 <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=|| view! { <Redirect path="/dashboard"/> }/>
                 <ParentRoute path=path!("/dashboard") view=dashboard::DashboardLayout ssr=SsrMode::Async>

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use app::api::backend::Authenticated;
-use app::error::ApiError;
-use app::model::User;
+use app::error::{ApiError, ErrorCode};
+use app::model::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, User};
 
 use crate::clock::now_ms;
 use crate::http::{AppState, error_response, origin_allowed};
@@ -131,11 +131,12 @@ pub fn session_key(headers: &HeaderMap) -> Option<String> {
     session_token(headers).map(|token| hash_token(&token))
 }
 
-/// The signed-in user of a request, from its cookie.
-pub async fn session_user(store: &dyn Store, headers: &HeaderMap) -> Option<User> {
+/// The signed-in user of a request, from its cookie, and whether they must choose a new
+/// password before anything else.
+pub async fn session_user(store: &dyn Store, headers: &HeaderMap) -> Option<(User, bool)> {
     let token = session_token(headers)?;
     match store.session_user(&hash_token(&token), now_ms()).await {
-        Ok(user) => user,
+        Ok(found) => found,
         Err(e) => {
             tracing::error!(error = %e, "could not read a session");
             None
@@ -254,6 +255,67 @@ pub async fn sweep_sessions(
     }
 }
 
+/// Where a user with a one-time password chooses a new one.
+pub const NEW_PASSWORD_PAGE: &str = "/account/password";
+/// What a user who must choose a new password may still reach.
+const PASSWORD_CHANGE_PATHS: [&str; 3] = [NEW_PASSWORD_PAGE, "/auth/password", "/auth/logout"];
+
+#[derive(Deserialize)]
+pub struct NewPasswordForm {
+    password: String,
+    repeat: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /auth/password`: a user whose password was a one-time one chooses their own.
+/// Problems go back to the form as `?error=short|long|mismatch`.
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: Option<axum::Extension<Authenticated>>,
+    headers: HeaderMap,
+    Form(form): Form<NewPasswordForm>,
+) -> Response {
+    let Some(axum::Extension(Authenticated(user))) = user else {
+        return error_response(ApiError::unauthenticated());
+    };
+    let required = matches!(
+        session_user(state.store.as_ref(), &headers).await,
+        Some((_, true))
+    );
+    if !required {
+        return error_response(ApiError::new(
+            ErrorCode::Forbidden,
+            "Only a one-time password is changed here.",
+        ));
+    }
+    let next = safe_next(&form.next).to_string();
+    let chars = form.password.chars().count();
+    let problem = if chars < MIN_PASSWORD_CHARS {
+        Some("short")
+    } else if chars > MAX_PASSWORD_CHARS {
+        Some("long")
+    } else if form.password != form.repeat {
+        Some("mismatch")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        let back = format!(
+            "{NEW_PASSWORD_PAGE}?error={problem}&next={}",
+            urlencode(&next)
+        );
+        return Redirect::to(&back).into_response();
+    }
+    let hash = hash_password(form.password).await;
+    if let Err(e) = state.store.set_password(user.id, &hash).await {
+        tracing::error!(error = %e, "could not store a new password");
+        return error_response(ApiError::internal());
+    }
+    tracing::info!(user = %user.username, "chose a new password");
+    Redirect::to(&next).into_response()
+}
+
 /// Paths anyone may fetch without a session.
 fn is_public(path: &str) -> bool {
     matches!(
@@ -280,10 +342,26 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         tracing::warn!(%path, "refused a cross-site request");
         return error_response(ApiError::forbidden());
     }
-    let user = session_user(state.store.as_ref(), request.headers()).await;
-    let signed_in = user.is_some();
-    if let Some(user) = user {
+    let found = session_user(state.store.as_ref(), request.headers()).await;
+    let signed_in = found.is_some();
+    let must_change_password = found.as_ref().is_some_and(|(_, required)| *required);
+    if let Some((user, _)) = found {
         request.extensions_mut().insert(Authenticated(user));
+    }
+    if must_change_password && !is_public(&path) && !PASSWORD_CHANGE_PATHS.contains(&path.as_str())
+    {
+        if request.method() == Method::GET
+            && !path.starts_with("/api/")
+            && path != "/ws"
+            && !path.starts_with("/events")
+        {
+            let target = format!("{NEW_PASSWORD_PAGE}?next={}", urlencode(&path));
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response();
+        }
+        return error_response(ApiError::new(
+            ErrorCode::Forbidden,
+            "Choose a new password first (your password was a one-time one).",
+        ));
     }
     if signed_in || is_public(&path) {
         return next.run(request).await;
@@ -345,6 +423,7 @@ mod tests {
                 password_hash: DUMMY_HASH.clone(),
                 role: Role::Member,
                 organisation_id: org,
+                password_change_required: false,
             })
             .await
             .unwrap();

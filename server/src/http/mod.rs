@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/events/send", post(crate::sse::send))
         .route("/auth/login", post(crate::auth::login))
         .route("/auth/logout", post(crate::auth::logout))
+        .route("/auth/password", post(crate::auth::change_password))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

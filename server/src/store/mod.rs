@@ -52,6 +52,8 @@ pub struct NewUser {
     pub password_hash: String,
     pub role: Role,
     pub organisation_id: OrganisationId,
+    /// The password is a one-time one: the first sign-in must choose another.
+    pub password_change_required: bool,
 }
 
 /// A conversation as stored, with one viewer's read position in it.
@@ -171,7 +173,14 @@ pub trait Store: Send + Sync + 'static {
         expires_at_ms: i64,
     ) -> StoreResult<()>;
     /// The user of an unexpired session.
-    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<User>>;
+    /// The user of an unexpired session, and whether they must choose a new password.
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<(User, bool)>>;
+    /// Replaces the user's password hash and clears `password_change_required`.
+    async fn set_password(&self, user: UserId, password_hash: &str) -> StoreResult<()>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
     /// Deletes every session expired at `now_ms`; returns their token hashes.
     async fn delete_expired_sessions(&self, now_ms: i64) -> StoreResult<Vec<String>>;

@@ -424,14 +424,15 @@ impl Store for SqliteStore {
 
     async fn create_user(&self, user: NewUser) -> StoreResult<UserId> {
         let row = sqlx::query(
-            "INSERT INTO users (username, display_name, password_hash, role, organisation_id, created_at_ms) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO users (username, display_name, password_hash, role, organisation_id, \
+             password_change_required, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(&user.username)
         .bind(&user.display_name)
         .bind(&user.password_hash)
         .bind(user.role.as_str())
         .bind(user.organisation_id.0)
+        .bind(user.password_change_required)
         .bind(crate::clock::now_ms())
         .fetch_one(&self.writer)
         .await?;
@@ -481,16 +482,38 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<User>> {
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<(User, bool)>> {
         let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} JOIN sessions s ON s.user_id = u.id \
+            "SELECT u.password_change_required, {USER_COLUMNS} \
+             JOIN sessions s ON s.user_id = u.id \
              WHERE s.token_hash = ? AND s.expires_at_ms > ?"
         ))
         .bind(token_hash)
         .bind(now_ms)
         .fetch_optional(&self.reader)
         .await?;
-        row.as_ref().map(user_from_row).transpose()
+        row.map(|row| {
+            Ok((
+                user_from_row(&row)?,
+                row.try_get("password_change_required")?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn set_password(&self, user: UserId, password_hash: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET password_hash = ?, password_change_required = 0 WHERE id = ?",
+        )
+        .bind(password_hash)
+        .bind(user.0)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
@@ -870,5 +893,43 @@ impl Store for SqliteStore {
             .execute(&self.writer)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every migration can be undone, down to an empty schema, and applied again.
+    #[tokio::test]
+    async fn migrations_are_reversible() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(dir.path().join("parley.db"))
+                    .create_if_missing(true)
+                    .foreign_keys(true),
+            )
+            .await
+            .unwrap();
+        let tables = |pool: SqlitePool| async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' AND name != '_sqlx_migrations' ORDER BY name",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        };
+        MIGRATOR.run(&pool).await.unwrap();
+        let applied = tables(pool.clone()).await;
+        assert!(applied.contains(&"messages".to_string()));
+        MIGRATOR.undo(&pool, 0).await.unwrap();
+        assert_eq!(tables(pool.clone()).await, Vec::<String>::new());
+        MIGRATOR.run(&pool).await.unwrap();
+        assert_eq!(tables(pool.clone()).await, applied);
+        pool.close().await;
     }
 }
