@@ -213,3 +213,16 @@ test('signing out in one tab sends the other tabs to the sign-in page', async ({
   await live(other);
   await done(bob);
 });
+
+test('a tab whose session is gone goes to the sign-in page when it reconnects', async ({ browser }) => {
+  const bob = await signIn(browser, 'bob');
+  await bob.page.goto('/chat');
+  await live(bob.page);
+  // The browser loses its session (as when it expires while the laptop sleeps); the
+  // refused reconnect is explained by /auth/session and the tab leaves for /login.
+  await bob.context.clearCookies();
+  await bob.context.setOffline(true);
+  await bob.context.setOffline(false);
+  await expect(bob.page).toHaveURL(/\/login\?next=%2Fchat$/, { timeout: 10_000 });
+  await done(bob);
+});

@@ -77,6 +77,13 @@ async fn wrong_password_is_refused_and_sign_out_ends_the_session() {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
+    let probe = |cookie: String| {
+        client
+            .get(server.url("/auth/session"))
+            .header("Cookie", cookie)
+            .send()
+    };
+    assert_eq!(probe(cookie.clone()).await.unwrap().status(), 204);
     let html = page.text().await.unwrap();
     assert!(
         html.contains("Alice Adams"),
@@ -102,6 +109,11 @@ async fn wrong_password_is_refused_and_sign_out_ends_the_session() {
         .await
         .unwrap();
     assert_eq!(after.status(), 303, "the old cookie no longer opens pages");
+    assert_eq!(
+        probe(cookie.clone()).await.unwrap().status(),
+        401,
+        "and the session probe says so"
+    );
     server.stop().await;
 }
 

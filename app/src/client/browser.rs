@@ -221,6 +221,12 @@ async fn run(state: ChatState, mut wake: mpsc::UnboundedReceiver<Wake>) {
         if ended.offline {
             continue;
         }
+        // A refused connection does not say why: ask whether the session has ended
+        // (expired, or signed out while this tab was asleep).
+        if !ended.opened && !session_alive().await {
+            to_sign_in();
+            return;
+        }
         failures = if ended.opened {
             0
         } else {
@@ -240,6 +246,15 @@ async fn run(state: ChatState, mut wake: mpsc::UnboundedReceiver<Wake>) {
                 },
             }
         }
+    }
+}
+
+/// False only when the server says this browser has no session any more; a server that
+/// cannot be reached counts as alive (the reconnect loop keeps trying).
+async fn session_alive() -> bool {
+    match gloo_net::http::Request::get("/auth/session").send().await {
+        Ok(response) => response.status() != 401,
+        Err(_) => true,
     }
 }
 

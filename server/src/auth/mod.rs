@@ -255,6 +255,15 @@ pub async fn sweep_sessions(
     }
 }
 
+/// `GET` answers 204 with a live session and 401 without: a browser whose live
+/// connection cannot open asks it, since a refused WebSocket does not say why.
+pub const SESSION_PROBE: &str = "/auth/session";
+
+/// `GET /auth/session`: reached only with a session (the gate answers 401 otherwise).
+pub async fn session_probe() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
 /// Where a user with a one-time password chooses a new one.
 pub const NEW_PASSWORD_PAGE: &str = "/account/password";
 /// What a user who must choose a new password may still reach.
@@ -367,6 +376,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         return next.run(request).await;
     }
     if path.starts_with("/api/")
+        || path == SESSION_PROBE
         || path == "/ws"
         || path.starts_with("/events")
         || request.method() != Method::GET

@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(crate::auth::login))
         .route("/auth/logout", post(crate::auth::logout))
         .route("/auth/password", post(crate::auth::change_password))
+        .route(crate::auth::SESSION_PROBE, get(crate::auth::session_probe))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
