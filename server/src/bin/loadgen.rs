@@ -266,7 +266,12 @@ async fn fanout(args: Fanout) -> anyhow::Result<()> {
             loop {
                 tokio::select! {
                     incoming = tokio::time::timeout(quiet, read.next()) => {
-                        let Ok(Some(Ok(WsMessage::Text(text)))) = incoming else { break };
+                        // Pings (answered by tungstenite as it reads) are not the end.
+                        let text = match incoming {
+                            Ok(Some(Ok(WsMessage::Text(text)))) => text,
+                            Ok(Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_)))) => continue,
+                            _ => break,
+                        };
                         match serde_json::from_str::<ServerFrame>(&text) {
                             Ok(ServerFrame::Message { message, .. }) => {
                                 let last = last_seq.entry(message.conversation_id).or_default();
@@ -393,8 +398,10 @@ async fn sends(args: Sends) -> anyhow::Result<()> {
                 if in_flight.is_empty() {
                     break;
                 }
-                let Some(Ok(WsMessage::Text(text))) = read.next().await else {
-                    break;
+                let text = match read.next().await {
+                    Some(Ok(WsMessage::Text(text))) => text,
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                    _ => break,
                 };
                 if let Ok(ServerFrame::Ack { client_id, .. }) = serde_json::from_str(&text)
                     && let Some(at) = in_flight.remove(&client_id)
