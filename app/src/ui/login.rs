@@ -3,19 +3,24 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
+
+/// Where a form should lead afterwards: the `next` query parameter when it is a path on
+/// this site (never another site), else the dashboard.
+pub fn next_page(query: Memo<ParamsMap>) -> String {
+    query
+        .with(|q| {
+            q.get("next")
+                .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
+        })
+        .unwrap_or_else(|| "/dashboard".to_string())
+}
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let failed = move || query.with(|q| q.get("error").is_some());
-    let next = move || {
-        query
-            .with(|q| {
-                q.get("next")
-                    .filter(|n| n.starts_with('/') && !n.starts_with("//"))
-            })
-            .unwrap_or_else(|| "/dashboard".to_string())
-    };
+    let next = move || next_page(query);
     view! {
         <main class="login-page">
             <form method="post" action="/auth/login" class="login-card">

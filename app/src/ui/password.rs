@@ -22,14 +22,7 @@ pub fn NewPasswordPage() -> impl IntoView {
             _ => None,
         })
     };
-    let next = move || {
-        query
-            .with(|q| {
-                q.get("next")
-                    .filter(|n| n.starts_with('/') && !n.starts_with("//"))
-            })
-            .unwrap_or_else(|| "/dashboard".to_string())
-    };
+    let next = move || super::login::next_page(query);
     view! {
         <main class="login-page">
             <form method="post" action="/auth/password" class="login-card">
