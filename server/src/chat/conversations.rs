@@ -186,8 +186,6 @@ impl Chat {
             .map_err(internal)?;
         let summary = self.summary_for(me, opened.id).await?;
         if let Some(event_id) = opened.created {
-            let audience = &summary.audience;
-            let admits = |actor: &Actor| rules::can_see(actor, audience);
             let fresh = ConversationSummary {
                 last_read_seq: 0,
                 unread: 0,
@@ -195,7 +193,10 @@ impl Chat {
                 ..summary.clone()
             };
             self.hub.publish(
-                Recipients::Matching(&admits),
+                Recipients::Audience {
+                    audience: &summary.audience,
+                    except: None,
+                },
                 &ServerFrame::Conversation {
                     event_id,
                     conversation: fresh,

@@ -5,7 +5,7 @@ use app::model::{
     ClientId, ConversationId, HistoryPage, Message, SeenBy, Seq, User, validate_body,
 };
 use app::protocol::ServerFrame;
-use app::rules::{self, Action, Actor};
+use app::rules::Action;
 
 use super::{Ack, Chat, internal, publish_to_audience};
 use crate::clock::now_ms;
@@ -140,9 +140,13 @@ impl Chat {
             user_id: me.id,
             name: me.display_name.clone(),
         };
-        let audience = &stored.audience;
-        let others = |actor: &Actor| actor.id != me.id && rules::can_see(actor, audience);
-        self.hub.publish(Recipients::Matching(&others), &frame);
+        self.hub.publish(
+            Recipients::Audience {
+                audience: &stored.audience,
+                except: Some(me.id),
+            },
+            &frame,
+        );
         Ok(())
     }
 

@@ -80,16 +80,13 @@ impl From<Ack> for ServerFrame {
 
 /// Queues `frame` for every connection of everyone who can see `conversation`.
 fn publish_to_audience(hub: &Hub, conversation: &StoredConversation, frame: &ServerFrame) {
-    match conversation.kind {
-        ConversationKind::Direct | ConversationKind::Group => {
-            hub.publish(Recipients::Users(&conversation.audience.members), frame);
-        }
-        ConversationKind::Channel | ConversationKind::Order => {
-            let audience = &conversation.audience;
-            let admits = |actor: &Actor| rules::can_see(actor, audience);
-            hub.publish(Recipients::Matching(&admits), frame);
-        }
-    }
+    hub.publish(
+        Recipients::Audience {
+            audience: &conversation.audience,
+            except: None,
+        },
+        frame,
+    );
 }
 
 /// Logs a storage failure and turns it into the generic `internal` error.

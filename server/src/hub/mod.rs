@@ -13,9 +13,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use app::model::{Activity, EventId, OrganisationId, Presence, Role, UserId};
+use app::model::{
+    Activity, Audience, ConversationKind, EventId, OrganisationId, Presence, Role, UserId,
+};
 use app::protocol::ServerFrame;
-use app::rules::Actor;
+use app::rules::{self, Actor};
 use tokio::sync::mpsc;
 
 /// A frame serialized once and shared by every connection it goes to, with the event it
@@ -106,8 +108,15 @@ impl UserConnections {
 
 /// Who receives a frame.
 pub enum Recipients<'a> {
-    /// Exactly these users (direct and group conversations, one user's tabs).
+    /// Exactly these users (one user's tabs, say).
     Users(&'a [UserId]),
+    /// Everyone who can see a conversation with this audience, but `except`. Channels and
+    /// order threads are found through the users connected per (role, organisation), not
+    /// by testing every connected user.
+    Audience {
+        audience: &'a Audience,
+        except: Option<UserId>,
+    },
     /// Every connected user for whom the predicate holds (channels, order threads).
     Matching(&'a (dyn Fn(&Actor) -> bool + Sync)),
 }
@@ -123,8 +132,13 @@ struct PresenceBook {
     announced: HashMap<UserId, Presence>,
 }
 
+/// Connected users by role and organisation (who sees a channel depends on nothing else).
+type Kinds = HashMap<(Role, OrganisationId), std::collections::HashSet<UserId>>;
+
 pub struct Hub {
     users: Mutex<Users>,
+    /// Locked only while `users` is held.
+    kinds: Mutex<Kinds>,
     /// Locked only while `users` is held.
     presence: Mutex<PresenceBook>,
     next_id: AtomicU64,
@@ -184,6 +198,7 @@ impl Hub {
         Arc::new(Self {
             users: Mutex::new(HashMap::new()),
             presence: Mutex::new(PresenceBook::default()),
+            kinds: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             queue_len: queue_len.max(1),
             presence_audience,
@@ -200,6 +215,12 @@ impl Hub {
     }
 
     /// Registers a connection that no session ends (tests, tools).
+    fn kinds(&self) -> std::sync::MutexGuard<'_, Kinds> {
+        self.kinds
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn book(&self) -> std::sync::MutexGuard<'_, PresenceBook> {
         self.presence
             .lock()
@@ -220,9 +241,15 @@ impl Hub {
         let before = users
             .get(&actor.id)
             .map_or(Presence::Offline, UserConnections::presence);
-        let entry = users.entry(actor.id).or_insert_with(|| UserConnections {
-            actor,
-            connections: HashMap::new(),
+        let entry = users.entry(actor.id).or_insert_with(|| {
+            self.kinds()
+                .entry((actor.role, actor.organisation_id))
+                .or_default()
+                .insert(actor.id);
+            UserConnections {
+                actor,
+                connections: HashMap::new(),
+            }
         });
         entry.connections.insert(
             id,
@@ -251,7 +278,7 @@ impl Hub {
         let before = entry.presence();
         entry.connections.remove(&id);
         self.announce_if_changed(&mut users, user, before);
-        users.retain(|_, entry| !entry.connections.is_empty());
+        self.forget_emptied(&mut users);
     }
 
     /// Cuts off every connection opened with `session` (its stored hash): their queues
@@ -281,7 +308,7 @@ impl Hub {
             }
             self.announce_if_changed(&mut users, user, before);
         }
-        users.retain(|_, entry| !entry.connections.is_empty());
+        self.forget_emptied(&mut users);
         ended
     }
 
@@ -418,16 +445,23 @@ impl Hub {
         delivered
     }
 
-    /// Removes users whose last connection was just cut off (slow consumers); the next
+    /// Removes users left without connections (gone, cut off, signed out); the next
     /// presence flush shows them offline.
     fn forget_emptied(&self, users: &mut Users) {
         users.retain(|id, entry| {
-            if entry.connections.is_empty() {
-                self.book().dirty.insert(*id, entry.actor);
-                false
-            } else {
-                true
+            if !entry.connections.is_empty() {
+                return true;
             }
+            self.book().dirty.insert(*id, entry.actor);
+            let kind = (entry.actor.role, entry.actor.organisation_id);
+            let mut kinds = self.kinds();
+            if let Some(ids) = kinds.get_mut(&kind) {
+                ids.remove(id);
+                if ids.is_empty() {
+                    kinds.remove(&kind);
+                }
+            }
+            false
         });
     }
 
@@ -468,6 +502,29 @@ impl Hub {
                 for entry in users.values_mut() {
                     if admits(&entry.actor) {
                         delivered += self.push(entry, outbound);
+                    }
+                }
+            }
+            Recipients::Audience { audience, except } => {
+                let mut push_to = |id: &UserId| {
+                    if Some(*id) != except
+                        && let Some(entry) = users.get_mut(id)
+                    {
+                        delivered += self.push(entry, outbound);
+                    }
+                };
+                match audience.kind {
+                    ConversationKind::Direct | ConversationKind::Group => {
+                        audience.members.iter().for_each(&mut push_to);
+                    }
+                    ConversationKind::Channel | ConversationKind::Order => {
+                        let kinds = self.kinds();
+                        for ((role, organisation), ids) in kinds.iter() {
+                            if rules::can_see_by_kind(*role, *organisation, audience) == Some(true)
+                            {
+                                ids.iter().for_each(&mut push_to);
+                            }
+                        }
                     }
                 }
             }
@@ -583,6 +640,76 @@ mod tests {
         assert_eq!((stats.users, stats.connections), (1, 1));
     }
 
+    fn someone(id: i64, role: Role, organisation: i64) -> Actor {
+        Actor {
+            id: UserId(id),
+            role,
+            organisation_id: OrganisationId(organisation),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_audience_reaches_exactly_who_may_see_it() {
+        use app::model::{Audience, ConversationKind};
+        let hub = Hub::new(16, everyone_sees_everyone);
+        let admin = someone(1, Role::Admin, 1);
+        let member = someone(2, Role::Member, 1);
+        let client = someone(3, Role::Guest, 2);
+        let maker = someone(4, Role::Guest, 3);
+        let mut tabs: Vec<Registration> = [admin, member, client, maker, client]
+            .into_iter()
+            .map(|a| hub.register(a))
+            .collect();
+        hub.flush_presence();
+        tabs.iter_mut().for_each(|t| {
+            drain(t);
+        });
+        let reached = |tabs: &mut Vec<Registration>| -> Vec<i64> {
+            tabs.iter_mut()
+                .filter_map(|t| (!drain(t).is_empty()).then(|| t.user().0))
+                .collect()
+        };
+        let channel = Audience {
+            kind: ConversationKind::Channel,
+            organisations: vec![OrganisationId(1), OrganisationId(2)],
+            members: vec![],
+        };
+        let to = |audience, except| Recipients::Audience { audience, except };
+        assert_eq!(hub.publish(to(&channel, None), &pong(1)), 4);
+        assert_eq!(reached(&mut tabs), [1, 2, 3, 3]);
+        assert_eq!(
+            hub.publish(to(&channel, Some(UserId(3))), &pong(2)),
+            2,
+            "typing skips the typist"
+        );
+        assert_eq!(reached(&mut tabs), [1, 2]);
+        let order = Audience {
+            kind: ConversationKind::Order,
+            organisations: vec![OrganisationId(3)],
+            members: vec![],
+        };
+        hub.publish(to(&order, None), &pong(3));
+        assert_eq!(reached(&mut tabs), [1, 2, 4]);
+        let direct = Audience {
+            kind: ConversationKind::Direct,
+            organisations: vec![],
+            members: vec![UserId(2), UserId(3)],
+        };
+        hub.publish(to(&direct, None), &pong(4));
+        assert_eq!(reached(&mut tabs), [2, 3, 3], "not even the admin");
+        // Whoever connects later is found too; whoever leaves is not.
+        let maker_tab = tabs.remove(3);
+        drop(maker_tab);
+        let mut late = hub.register(someone(5, Role::Guest, 3));
+        hub.flush_presence();
+        drain(&mut late);
+        tabs.iter_mut().for_each(|t| {
+            drain(t);
+        });
+        assert_eq!(hub.publish(to(&order, None), &pong(5)), 3);
+        assert_eq!(drain(&mut late).len(), 1);
+    }
+
     #[test]
     fn dropping_registrations_empties_the_hub() {
         let hub = Hub::new(4, everyone_sees_everyone);
@@ -594,6 +721,7 @@ mod tests {
         }
         let stats = hub.stats();
         assert_eq!((stats.users, stats.connections), (0, 0));
+        assert!(hub.kinds().is_empty(), "and its index of who is connected");
     }
 
     #[tokio::test]
