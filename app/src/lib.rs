@@ -1,6 +1,7 @@
 #![recursion_limit = "256"]
 //! Parley's shared crate, compiled for the server (`ssr`) and to WebAssembly (`hydrate`).
 //!
+//! - [`account`]: where sign-in forms lead, what a new password must be
 //! - [`model`]: wire types (users, conversations, messages) and input checks
 //! - [`protocol`]: every live frame, as serde enums
 //! - [`rules`]: who may do what (SPEC.md §4), pure functions
@@ -9,6 +10,7 @@
 //! - [`ui`]: Leptos components and pages
 //! - [`client`]: the browser's live connection (a no-op on the server)
 
+pub mod account;
 pub mod api;
 pub mod client;
 pub mod error;

@@ -346,11 +346,6 @@ impl Mentions {
 /// Default upper bound on a message's length, in characters.
 pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 4_000;
 
-/// Shortest password a user may choose.
-pub const MIN_PASSWORD_CHARS: usize = 10;
-/// Longest password accepted (it bounds the hashing work).
-pub const MAX_PASSWORD_CHARS: usize = 256;
-
 /// Checks a message body: not blank, at most `max_chars` characters. Returns it unchanged
 /// but for trailing whitespace, which carries no meaning.
 pub fn validate_body(body: &str, max_chars: usize) -> Result<String, ApiError> {

@@ -110,6 +110,10 @@ impl ServerFrame {
     }
 }
 
+/// `GET` answers 204 with a live session and 401 without. A browser whose live connection
+/// did not open asks it, since a refused WebSocket does not say why.
+pub const SESSION_PROBE: &str = "/auth/session";
+
 /// WebSocket close code for a client whose outgoing queue overflowed: reconnect and
 /// catch up.
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;

@@ -252,7 +252,10 @@ async fn run(state: ChatState, mut wake: mpsc::UnboundedReceiver<Wake>) {
 /// False only when the server says this browser has no session any more; a server that
 /// cannot be reached counts as alive (the reconnect loop keeps trying).
 async fn session_alive() -> bool {
-    match gloo_net::http::Request::get("/auth/session").send().await {
+    match gloo_net::http::Request::get(crate::protocol::SESSION_PROBE)
+        .send()
+        .await
+    {
         Ok(response) => response.status() != 401,
         Err(_) => true,
     }

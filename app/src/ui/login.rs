@@ -5,15 +5,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
-/// Where a form should lead afterwards: the `next` query parameter when it is a path on
-/// this site (never another site), else the dashboard.
+use crate::account::safe_next;
+
+/// Where a form should lead afterwards: the page's `next` query parameter, if allowed.
 pub fn next_page(query: Memo<ParamsMap>) -> String {
-    query
-        .with(|q| {
-            q.get("next")
-                .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
-        })
-        .unwrap_or_else(|| "/dashboard".to_string())
+    query.with(|q| safe_next(&q.get("next").unwrap_or_default()).to_string())
 }
 
 #[component]

@@ -5,21 +5,16 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::model::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+use crate::account::{MIN_PASSWORD_CHARS, PasswordProblem};
 
 #[component]
 pub fn NewPasswordPage() -> impl IntoView {
     let query = use_query_map();
     let problem = move || {
-        query.with(|q| match q.get("error").as_deref() {
-            Some("short") => Some(format!(
-                "Choose a password of at least {MIN_PASSWORD_CHARS} characters."
-            )),
-            Some("long") => Some(format!(
-                "A password may have at most {MAX_PASSWORD_CHARS} characters."
-            )),
-            Some("mismatch") => Some("The two passwords differ.".to_string()),
-            _ => None,
+        query.with(|q| {
+            q.get("error")
+                .and_then(|e| PasswordProblem::parse(&e))
+                .map(PasswordProblem::message)
         })
     };
     let next = move || super::login::next_page(query);

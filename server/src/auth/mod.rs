@@ -14,9 +14,11 @@ use rand::RngCore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use app::account::{NEW_PASSWORD_PAGE, check_new_password, safe_next};
 use app::api::backend::Authenticated;
 use app::error::{ApiError, ErrorCode};
-use app::model::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, User};
+use app::model::User;
+use app::protocol::SESSION_PROBE;
 
 use crate::clock::now_ms;
 use crate::http::{AppState, error_response, origin_allowed};
@@ -152,15 +154,6 @@ pub struct LoginForm {
     next: String,
 }
 
-/// Only same-site paths: never an open redirect.
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
-    } else {
-        "/dashboard"
-    }
-}
-
 /// `POST /auth/login`: checks the password, opens a session, redirects to `next`.
 pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
     let next = safe_next(&form.next).to_string();
@@ -255,17 +248,15 @@ pub async fn sweep_sessions(
     }
 }
 
-/// `GET` answers 204 with a live session and 401 without: a browser whose live
-/// connection cannot open asks it, since a refused WebSocket does not say why.
-pub const SESSION_PROBE: &str = "/auth/session";
-
 /// `GET /auth/session`: reached only with a session (the gate answers 401 otherwise).
 pub async fn session_probe() -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-/// Where a user with a one-time password chooses a new one.
-pub const NEW_PASSWORD_PAGE: &str = "/account/password";
+/// Marks a request whose session was opened with a one-time password.
+#[derive(Clone, Copy)]
+pub struct OneTimePassword;
+
 /// What a user who must choose a new password may still reach.
 const PASSWORD_CHANGE_PATHS: [&str; 3] = [NEW_PASSWORD_PAGE, "/auth/password", "/auth/logout"];
 
@@ -282,36 +273,23 @@ pub struct NewPasswordForm {
 pub async fn change_password(
     State(state): State<AppState>,
     user: Option<axum::Extension<Authenticated>>,
-    headers: HeaderMap,
+    one_time: Option<axum::Extension<OneTimePassword>>,
     Form(form): Form<NewPasswordForm>,
 ) -> Response {
     let Some(axum::Extension(Authenticated(user))) = user else {
         return error_response(ApiError::unauthenticated());
     };
-    let required = matches!(
-        session_user(state.store.as_ref(), &headers).await,
-        Some((_, true))
-    );
-    if !required {
+    if one_time.is_none() {
         return error_response(ApiError::new(
             ErrorCode::Forbidden,
             "Only a one-time password is changed here.",
         ));
     }
     let next = safe_next(&form.next).to_string();
-    let chars = form.password.chars().count();
-    let problem = if chars < MIN_PASSWORD_CHARS {
-        Some("short")
-    } else if chars > MAX_PASSWORD_CHARS {
-        Some("long")
-    } else if form.password != form.repeat {
-        Some("mismatch")
-    } else {
-        None
-    };
-    if let Some(problem) = problem {
+    if let Err(problem) = check_new_password(&form.password, &form.repeat) {
         let back = format!(
-            "{NEW_PASSWORD_PAGE}?error={problem}&next={}",
+            "{NEW_PASSWORD_PAGE}?error={}&next={}",
+            problem.as_str(),
             urlencode(&next)
         );
         return Redirect::to(&back).into_response();
@@ -353,57 +331,52 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     }
     let found = session_user(state.store.as_ref(), request.headers()).await;
     let signed_in = found.is_some();
-    let must_change_password = found.as_ref().is_some_and(|(_, required)| *required);
+    let one_time = found.as_ref().is_some_and(|(_, required)| *required);
     if let Some((user, _)) = found {
         request.extensions_mut().insert(Authenticated(user));
     }
-    if must_change_password && !is_public(&path) && !PASSWORD_CHANGE_PATHS.contains(&path.as_str())
-    {
-        if request.method() == Method::GET
-            && !path.starts_with("/api/")
-            && path != "/ws"
-            && !path.starts_with("/events")
-        {
-            let target = format!("{NEW_PASSWORD_PAGE}?next={}", urlencode(&path));
-            return (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response();
-        }
-        return error_response(ApiError::new(
-            ErrorCode::Forbidden,
-            "Choose a new password first (your password was a one-time one).",
-        ));
+    if one_time {
+        request.extensions_mut().insert(OneTimePassword);
     }
-    if signed_in || is_public(&path) {
+    let blocked_by_one_time =
+        one_time && !is_public(&path) && !PASSWORD_CHANGE_PATHS.contains(&path.as_str());
+    if (signed_in && !blocked_by_one_time) || is_public(&path) {
         return next.run(request).await;
     }
-    if path.starts_with("/api/")
-        || path == SESSION_PROBE
-        || path == "/ws"
-        || path.starts_with("/events")
-        || request.method() != Method::GET
-    {
-        return error_response(ApiError::unauthenticated());
+    // Refused: a page load goes where it can go on (and comes back after); anything else
+    // gets the error.
+    let page_load = request.method() == Method::GET
+        && !path.starts_with("/api/")
+        && !path.starts_with("/events")
+        && path != "/ws"
+        && path != SESSION_PROBE;
+    if !page_load {
+        return error_response(if signed_in {
+            ApiError::new(
+                ErrorCode::Forbidden,
+                "Choose a new password first (your password was a one-time one).",
+            )
+        } else {
+            ApiError::unauthenticated()
+        });
     }
     let query = request
         .uri()
         .query()
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    let target = format!("/login?next={}", urlencode(&format!("{path}{query}")));
+    let to = if signed_in {
+        NEW_PASSWORD_PAGE
+    } else {
+        "/login"
+    };
+    let target = format!("{to}?next={}", urlencode(&format!("{path}{query}")));
     (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn next_is_never_an_open_redirect() {
-        assert_eq!(safe_next("/chat/oracare-team"), "/chat/oracare-team");
-        assert_eq!(safe_next("https://evil.example"), "/dashboard");
-        assert_eq!(safe_next("//evil.example"), "/dashboard");
-        assert_eq!(safe_next("/\\evil.example"), "/dashboard");
-        assert_eq!(safe_next(""), "/dashboard");
-    }
 
     #[test]
     fn token_hash_is_sha256_hex() {

@@ -46,7 +46,7 @@ impl Chat {
         body: &str,
     ) -> Result<PendingAck, ApiError> {
         let body = validate_body(body, self.limits.max_message_chars)?;
-        let stored = self.checked(me, conversation, Action::Post).await?;
+        let audience = self.checked(me, conversation, Action::Post).await?;
         // Fan-out runs in the writer, right after the commit and in commit order.
         let hub = self.hub.clone();
         let metrics = self.metrics.clone();
@@ -57,7 +57,7 @@ impl Chat {
                     event_id,
                     message: appended.message.clone(),
                 };
-                publish_to_audience(&hub, &stored, &frame);
+                publish_to_audience(&hub, &audience, &frame);
             }
         });
         let pending = self
@@ -100,7 +100,7 @@ impl Chat {
                 "seq must not be negative.",
             ));
         }
-        let stored = self.checked(me, conversation, Action::See).await?;
+        let audience = self.checked(me, conversation, Action::See).await?;
         let position = self
             .store
             .mark_read(me.id, conversation, seq, now_ms())
@@ -120,7 +120,7 @@ impl Chat {
             },
         );
         self.publish_to_audience(
-            &stored,
+            &audience,
             &ServerFrame::SeenBy {
                 event_id,
                 conversation_id: conversation,
@@ -134,7 +134,7 @@ impl Chat {
 
     /// Tells the others in the conversation that `me` is typing. Nothing is stored.
     pub async fn typing(&self, me: &User, conversation: ConversationId) -> Result<(), ApiError> {
-        let stored = self.checked(me, conversation, Action::Post).await?;
+        let audience = self.checked(me, conversation, Action::Post).await?;
         let frame = ServerFrame::Typing {
             conversation_id: conversation,
             user_id: me.id,
@@ -142,7 +142,7 @@ impl Chat {
         };
         self.hub.publish(
             Recipients::Audience {
-                audience: &stored.audience,
+                audience: &audience,
                 except: Some(me.id),
             },
             &frame,

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use app::error::ApiError;
 use app::model::{
-    ClientId, ConnectionMode, ConversationId, ConversationKind, ConversationSummary, MessageId,
-    Seq, User,
+    Audience, ClientId, ConnectionMode, ConversationId, ConversationKind, ConversationSummary,
+    MessageId, Seq, User,
 };
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
@@ -49,10 +49,10 @@ pub struct Chat {
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
     limits: Limits,
-    /// Conversations' kinds and audiences, which never change once created (no admin
-    /// edits them yet; when that comes, the edit must evict its entry here). Saves a
-    /// database round trip on every frame. `last_seq` in here is stale: do not use it.
-    access: Mutex<HashMap<ConversationId, Arc<StoredConversation>>>,
+    /// Conversations' audiences, which never change once created (no admin edits them
+    /// yet; when that comes, the edit must evict its entry here). Saves a database round
+    /// trip on every frame.
+    access: Mutex<HashMap<ConversationId, Arc<Audience>>>,
 }
 
 /// Entries the access cache holds before it starts over.
@@ -79,10 +79,10 @@ impl From<Ack> for ServerFrame {
 }
 
 /// Queues `frame` for every connection of everyone who can see `conversation`.
-fn publish_to_audience(hub: &Hub, conversation: &StoredConversation, frame: &ServerFrame) {
+fn publish_to_audience(hub: &Hub, audience: &Audience, frame: &ServerFrame) {
     hub.publish(
         Recipients::Audience {
-            audience: &conversation.audience,
+            audience,
             except: None,
         },
         frame,
@@ -131,10 +131,10 @@ impl Chat {
         me: &User,
         id: ConversationId,
         action: Action,
-    ) -> Result<Arc<StoredConversation>, ApiError> {
+    ) -> Result<Arc<Audience>, ApiError> {
         let cached = self.access_cache().get(&id).cloned();
-        let conversation = match cached {
-            Some(conversation) => conversation,
+        let audience = match cached {
+            Some(audience) => audience,
             None => {
                 let loaded = Arc::new(
                     self.store
@@ -151,23 +151,21 @@ impl Chat {
                 loaded
             }
         };
-        if !rules::can(&Actor::from(me), &conversation.audience, action) {
+        if !rules::can(&Actor::from(me), &audience, action) {
             return Err(ApiError::forbidden());
         }
-        Ok(conversation)
+        Ok(audience)
     }
 
-    fn access_cache(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<ConversationId, Arc<StoredConversation>>> {
+    fn access_cache(&self) -> std::sync::MutexGuard<'_, HashMap<ConversationId, Arc<Audience>>> {
         self.access
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Queues `frame` for every connection of everyone who can see `conversation`.
-    fn publish_to_audience(&self, conversation: &StoredConversation, frame: &ServerFrame) {
-        publish_to_audience(&self.hub, conversation, frame);
+    fn publish_to_audience(&self, audience: &Audience, frame: &ServerFrame) {
+        publish_to_audience(&self.hub, audience, frame);
     }
 
     /// The conversation as `me` sees it in their list.

@@ -73,7 +73,10 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(crate::auth::login))
         .route("/auth/logout", post(crate::auth::logout))
         .route("/auth/password", post(crate::auth::change_password))
-        .route(crate::auth::SESSION_PROBE, get(crate::auth::session_probe))
+        .route(
+            app::protocol::SESSION_PROBE,
+            get(crate::auth::session_probe),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -117,8 +117,6 @@ pub enum Recipients<'a> {
         audience: &'a Audience,
         except: Option<UserId>,
     },
-    /// Every connected user for whom the predicate holds (channels, order threads).
-    Matching(&'a (dyn Fn(&Actor) -> bool + Sync)),
 }
 
 type Users = HashMap<UserId, UserConnections>;
@@ -159,11 +157,6 @@ pub struct Registration {
 }
 
 impl Registration {
-    /// Whether the hub cut this connection off because its queue overflowed.
-    pub fn was_slow(&self) -> bool {
-        self.cut_off() == Some(CutOff::SlowConsumer)
-    }
-
     /// Why the hub dropped this connection, if it did (its queue then ends).
     pub fn cut_off(&self) -> Option<CutOff> {
         self.cut_off.get()
@@ -260,7 +253,7 @@ impl Hub {
                 cut_off: cut_off.clone(),
             },
         );
-        self.announce_if_changed(&mut users, actor.id, before);
+        self.note_if_changed(&mut users, actor.id, before);
         Registration {
             id,
             queue: rx,
@@ -277,7 +270,7 @@ impl Hub {
         };
         let before = entry.presence();
         entry.connections.remove(&id);
-        self.announce_if_changed(&mut users, user, before);
+        self.note_if_changed(&mut users, user, before);
         self.forget_emptied(&mut users);
     }
 
@@ -306,7 +299,7 @@ impl Hub {
                     keep
                 });
             }
-            self.announce_if_changed(&mut users, user, before);
+            self.note_if_changed(&mut users, user, before);
         }
         self.forget_emptied(&mut users);
         ended
@@ -323,11 +316,11 @@ impl Hub {
         if let Some(connection) = entry.connections.get_mut(&id) {
             connection.activity = activity;
         }
-        self.announce_if_changed(&mut users, user, before);
+        self.note_if_changed(&mut users, user, before);
     }
 
     /// Notes that `user`'s presence may have changed; the next flush tells others.
-    fn announce_if_changed(&self, users: &mut Users, user: UserId, before: Presence) {
+    fn note_if_changed(&self, users: &mut Users, user: UserId, before: Presence) {
         let Some(entry) = users.get(&user) else {
             return;
         };
@@ -498,13 +491,6 @@ impl Hub {
                     }
                 }
             }
-            Recipients::Matching(admits) => {
-                for entry in users.values_mut() {
-                    if admits(&entry.actor) {
-                        delivered += self.push(entry, outbound);
-                    }
-                }
-            }
             Recipients::Audience { audience, except } => {
                 let mut push_to = |id: &UserId| {
                     if Some(*id) != except
@@ -559,6 +545,21 @@ mod tests {
         true
     }
 
+    /// A channel of the organisation every test actor belongs to.
+    static ORGANISATION_CHANNEL: std::sync::LazyLock<Audience> =
+        std::sync::LazyLock::new(|| Audience {
+            kind: ConversationKind::Channel,
+            organisations: vec![OrganisationId(1)],
+            members: vec![],
+        });
+
+    fn everyone() -> Recipients<'static> {
+        Recipients::Audience {
+            audience: &ORGANISATION_CHANNEL,
+            except: None,
+        }
+    }
+
     fn pong(nonce: u64) -> ServerFrame {
         ServerFrame::Pong { nonce }
     }
@@ -584,8 +585,7 @@ mod tests {
         assert_eq!(drain(&mut a1), [r#"{"type":"pong","nonce":1}"#]);
         assert_eq!(drain(&mut a2), [r#"{"type":"pong","nonce":1}"#]);
         assert!(drain(&mut b).is_empty());
-        let everyone = |_: &Actor| true;
-        assert_eq!(hub.publish(Recipients::Matching(&everyone), &pong(2)), 3);
+        assert_eq!(hub.publish(everyone(), &pong(2)), 3);
         assert_eq!(drain(&mut b).len(), 1);
     }
 
@@ -594,12 +594,11 @@ mod tests {
         let hub = Hub::new(2, everyone_sees_everyone);
         let stalled = hub.register(actor(1));
         let mut reader = hub.register(actor(2));
-        let everyone = |_: &Actor| true;
         for n in 0..5 {
-            hub.publish(Recipients::Matching(&everyone), &pong(n));
+            hub.publish(everyone(), &pong(n));
             drain(&mut reader);
         }
-        assert!(stalled.was_slow());
+        assert_eq!(stalled.cut_off(), Some(CutOff::SlowConsumer));
         let stats = hub.stats();
         assert_eq!(
             (stats.users, stats.connections, stats.slow_consumers),
@@ -650,7 +649,6 @@ mod tests {
 
     #[tokio::test]
     async fn an_audience_reaches_exactly_who_may_see_it() {
-        use app::model::{Audience, ConversationKind};
         let hub = Hub::new(16, everyone_sees_everyone);
         let admin = someone(1, Role::Admin, 1);
         let member = someone(2, Role::Member, 1);

@@ -200,12 +200,9 @@ pub trait Store: Send + Sync + 'static {
         id: ConversationId,
         viewer: UserId,
     ) -> StoreResult<Option<StoredConversation>>;
-    /// One conversation's kind, audience and `last_seq`, without read state (zeroes):
-    /// the cheap load behind every rule check.
-    async fn conversation_access(
-        &self,
-        id: ConversationId,
-    ) -> StoreResult<Option<StoredConversation>>;
+    /// One conversation's audience (its kind, organisations and members): the cheap load
+    /// behind every rule check.
+    async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Audience>>;
     async fn conversation_by_slug(
         &self,
         slug: &str,

@@ -7,6 +7,8 @@
 //! for too long ([`CLOSE_TIMED_OUT`]) closes it, and so does signing out of the session
 //! the connection was opened with ([`CLOSE_UNAUTHENTICATED`]).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,9 +17,6 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use std::future::Future;
-use std::pin::Pin;
-
 use futures::stream::FuturesOrdered;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;

@@ -43,10 +43,9 @@ impl Appender {
     pub fn start(path: &Path, busy_timeout: Duration, max_batch: usize) -> StoreResult<Self> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(busy_timeout)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // FULL: an acked message survives a power cut, not only a crash.
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", true)?;
+        for (name, value) in super::CONNECTION_PRAGMAS {
+            conn.pragma_update(None, name, value)?;
+        }
         // Reads map the file instead of copying pages out of the kernel's cache (a larger
         // page cache was tried too: SQLite then spends a tenth of the writer's time
         // walking it at the end of every transaction).

@@ -8,10 +8,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, Sqlite, Transaction};
 
 use app::model::{
@@ -56,17 +53,25 @@ pub struct SqliteStore {
     appender: group_commit::Appender,
 }
 
+/// How every connection to the database file is set up, through sqlx or the writer's
+/// own rusqlite connection.
+pub(crate) const CONNECTION_PRAGMAS: [(&str, &str); 3] = [
+    ("journal_mode", "WAL"),
+    // FULL: an acked message survives a power cut, not only a crash.
+    ("synchronous", "FULL"),
+    ("foreign_keys", "ON"),
+];
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub async fn open(path: &Path, settings: &SqliteSettings) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: an acked message survives a power cut, not only a crash.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(settings.busy_timeout);
+        let options = CONNECTION_PRAGMAS.into_iter().fold(
+            SqliteConnectOptions::from_str("sqlite://")?
+                .filename(path)
+                .create_if_missing(true)
+                .busy_timeout(settings.busy_timeout),
+            |options, (name, value)| options.pragma(name, value),
+        );
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
@@ -561,14 +566,12 @@ impl Store for SqliteStore {
         Ok(self.load_conversations(viewer, Filter::Id(id)).await?.pop())
     }
 
-    async fn conversation_access(
-        &self,
-        id: ConversationId,
-    ) -> StoreResult<Option<StoredConversation>> {
+    async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Audience>> {
         Ok(self
             .load_conversations(UserId(0), Filter::Access(id))
             .await?
-            .pop())
+            .pop()
+            .map(|c| c.audience))
     }
 
     async fn conversation_by_slug(
@@ -899,6 +902,32 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// WAL, fsync on every commit, foreign keys: on the sqlx connections (the writer
+    /// thread's own connection is set up from the same list).
+    #[tokio::test]
+    async fn connections_are_durable_and_check_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("parley.db"), &SqliteSettings::default())
+            .await
+            .unwrap();
+        let pragma = |name: &'static str| {
+            let pool = store.writer.clone();
+            async move {
+                let row = sqlx::query(&format!("PRAGMA {name}"))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                row.try_get::<String, _>(0)
+                    .or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string()))
+                    .unwrap()
+            }
+        };
+        assert_eq!(pragma("journal_mode").await, "wal");
+        assert_eq!(pragma("synchronous").await, "2", "FULL");
+        assert_eq!(pragma("foreign_keys").await, "1");
+        store.close().await;
+    }
 
     /// Every migration can be undone, down to an empty schema, and applied again.
     #[tokio::test]
