@@ -28,6 +28,10 @@ pub enum ErrorCode {
     MalformedFrame,
     /// A WebSocket frame or HTTP body over the configured size limit.
     FrameTooLarge,
+    /// The change was based on an out-of-date version (another edit landed first).
+    Conflict,
+    /// The message is older than the edit window allows.
+    EditWindowClosed,
     /// Too many requests; try again later.
     RateLimited,
     /// Something failed on the server; details are in its log.
@@ -43,7 +47,8 @@ impl ErrorCode {
             | ErrorCode::MessageTooLong
             | ErrorCode::MalformedFrame => 400,
             ErrorCode::Unauthenticated => 401,
-            ErrorCode::Forbidden => 403,
+            ErrorCode::Forbidden | ErrorCode::EditWindowClosed => 403,
+            ErrorCode::Conflict => 409,
             ErrorCode::NotFound => 404,
             ErrorCode::FrameTooLarge => 413,
             ErrorCode::RateLimited => 429,
@@ -62,6 +67,8 @@ impl ErrorCode {
             ErrorCode::MessageTooLong => "message_too_long",
             ErrorCode::MalformedFrame => "malformed_frame",
             ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::EditWindowClosed => "edit_window_closed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
         }
@@ -151,6 +158,8 @@ mod tests {
             ErrorCode::MessageTooLong,
             ErrorCode::MalformedFrame,
             ErrorCode::FrameTooLarge,
+            ErrorCode::Conflict,
+            ErrorCode::EditWindowClosed,
             ErrorCode::RateLimited,
             ErrorCode::Internal,
         ] {

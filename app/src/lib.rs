@@ -6,6 +6,7 @@
 //! - [`protocol`]: every live frame, as serde enums
 //! - [`rules`]: who may do what (SPEC.md §4), pure functions
 //! - [`error`]: the one error envelope
+//! - [`markdown`]: the Markdown subset, rendered safely the same way on both sides
 //! - [`api`]: server functions (history, lists, opening conversations)
 //! - [`ui`]: Leptos components and pages
 //! - [`client`]: the browser's live connection (a no-op on the server)
@@ -14,6 +15,7 @@ pub mod account;
 pub mod api;
 pub mod client;
 pub mod error;
+pub mod markdown;
 pub mod model;
 pub mod protocol;
 pub mod rules;

@@ -202,9 +202,177 @@ pub struct Message {
     pub sender_id: UserId,
     pub sender_name: String,
     pub client_id: ClientId,
-    /// Plain text as the sender typed it; always shown as text, never as HTML.
+    /// The current text as its sender wrote it (Markdown source); empty once deleted.
     pub body: String,
     /// Unix time in milliseconds, assigned by the server.
+    pub created_at_ms: i64,
+    /// 1 as sent; each edit adds one. An edit names the version it replaces.
+    #[serde(default = "first_version")]
+    pub version: u32,
+    /// Deleted: the text is gone, the message keeps its place.
+    #[serde(default)]
+    pub deleted: bool,
+    /// The message this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<ReplyQuote>,
+    /// Reactions, in the order of [`Emoji::ALL`]; only emoji someone chose.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+impl Message {
+    /// A message as it is sent: first version, not deleted, no reactions yet.
+    pub fn new(
+        id: MessageId,
+        conversation_id: ConversationId,
+        seq: Seq,
+        sender: (UserId, String),
+        client_id: ClientId,
+        body: String,
+        created_at_ms: i64,
+    ) -> Self {
+        Message {
+            id,
+            conversation_id,
+            seq,
+            sender_id: sender.0,
+            sender_name: sender.1,
+            client_id,
+            body,
+            created_at_ms,
+            version: 1,
+            deleted: false,
+            reply_to: None,
+            reactions: Vec::new(),
+        }
+    }
+
+    /// Whether it was changed after it was sent (and not deleted since).
+    pub fn edited(&self) -> bool {
+        self.version > 1 && !self.deleted
+    }
+
+    /// Whether `user` reacted with `emoji`.
+    pub fn reacted(&self, user: UserId, emoji: Emoji) -> bool {
+        self.reactions
+            .iter()
+            .any(|r| r.emoji == emoji && r.users.contains(&user))
+    }
+
+    /// Who the message mentions now: nobody once it is deleted.
+    pub fn mentions(&self) -> Mentions {
+        if self.deleted {
+            Mentions::default()
+        } else {
+            Mentions::of(&self.body)
+        }
+    }
+}
+
+/// How a reply shows the message it answers: who wrote it and how it began.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyQuote {
+    pub id: MessageId,
+    pub seq: Seq,
+    pub sender_name: String,
+    /// The start of its text (empty when it was deleted since).
+    pub excerpt: String,
+    pub deleted: bool,
+}
+
+/// Characters of the original a reply's quote shows.
+pub const REPLY_EXCERPT_CHARS: usize = 90;
+
+/// The start of `body` for a quote: at most [`REPLY_EXCERPT_CHARS`] characters, on one line.
+pub fn excerpt(body: &str) -> String {
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= REPLY_EXCERPT_CHARS {
+        return flat;
+    }
+    let cut: String = flat.chars().take(REPLY_EXCERPT_CHARS - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
+/// The reactions of SPEC.md §9.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Emoji {
+    ThumbsUp,
+    Heart,
+    Laughing,
+    Eyes,
+    CheckMark,
+    Tada,
+}
+
+impl Emoji {
+    pub const ALL: [Emoji; 6] = [
+        Emoji::ThumbsUp,
+        Emoji::Heart,
+        Emoji::Laughing,
+        Emoji::Eyes,
+        Emoji::CheckMark,
+        Emoji::Tada,
+    ];
+
+    /// The stored and wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Emoji::ThumbsUp => "thumbs_up",
+            Emoji::Heart => "heart",
+            Emoji::Laughing => "laughing",
+            Emoji::Eyes => "eyes",
+            Emoji::CheckMark => "check_mark",
+            Emoji::Tada => "tada",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Emoji> {
+        Emoji::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
+    /// Its accessible name (SPEC.md §9).
+    pub fn name(self) -> &'static str {
+        match self {
+            Emoji::ThumbsUp => "thumbs up",
+            Emoji::Heart => "heart",
+            Emoji::Laughing => "laughing",
+            Emoji::Eyes => "eyes",
+            Emoji::CheckMark => "check mark",
+            Emoji::Tada => "tada",
+        }
+    }
+
+    pub fn glyph(self) -> &'static str {
+        match self {
+            Emoji::ThumbsUp => "👍",
+            Emoji::Heart => "❤️",
+            Emoji::Laughing => "😆",
+            Emoji::Eyes => "👀",
+            Emoji::CheckMark => "✅",
+            Emoji::Tada => "🎉",
+        }
+    }
+}
+
+/// One emoji under a message and who chose it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: Emoji,
+    /// In the order they reacted.
+    pub users: Vec<UserId>,
+}
+
+/// One text a message had, for its edit history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageVersion {
+    pub version: u32,
+    pub body: String,
+    /// When this text was written (sent, or edited to).
     pub created_at_ms: i64,
 }
 
@@ -298,10 +466,12 @@ pub struct ClientSettings {
     pub idle_after_ms: u32,
     /// Longest message, in characters.
     pub max_message_chars: usize,
+    /// How long after sending its author may edit a message, in milliseconds.
+    pub edit_window_ms: i64,
 }
 
 /// Who a message mentions: `@username` (any case) and `@channel` / `@everyone`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mentions {
     /// Lower-cased usernames, each once.
     pub usernames: Vec<String>,

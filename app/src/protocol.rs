@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::model::{
-    Activity, ClientId, ConversationId, ConversationSummary, EventId, Message, MessageId, Presence,
-    Seq, User, UserId,
+    Activity, ClientId, ConversationId, ConversationSummary, EventId, Mentions, Message, MessageId,
+    Presence, Seq, User, UserId,
 };
 
 /// Frames a browser sends.
@@ -20,6 +20,9 @@ pub enum ClientFrame {
         client_id: ClientId,
         conversation_id: ConversationId,
         body: String,
+        /// The message this one answers (same conversation).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<MessageId>,
     },
     /// The user has seen every message of the conversation up to `seq`.
     Read {
@@ -51,6 +54,14 @@ pub enum ServerFrame {
     },
     /// A new message in a conversation the user can see (their own included).
     Message { event_id: EventId, message: Message },
+    /// A message was edited, deleted or reacted to: here it is as it now is. Replaces
+    /// the copy the client has. `mentions_before` is who it mentioned before the change,
+    /// so a client can keep its mention count right.
+    MessageChanged {
+        event_id: EventId,
+        message: Message,
+        mentions_before: Mentions,
+    },
     /// A conversation appeared in the user's list (a direct message someone started, an
     /// order thread opened) or changed.
     Conversation {
@@ -102,6 +113,7 @@ impl ServerFrame {
     pub fn event_id(&self) -> Option<EventId> {
         match self {
             ServerFrame::Message { event_id, .. }
+            | ServerFrame::MessageChanged { event_id, .. }
             | ServerFrame::Conversation { event_id, .. }
             | ServerFrame::Read { event_id, .. }
             | ServerFrame::SeenBy { event_id, .. } => Some(*event_id),
@@ -153,16 +165,15 @@ mod tests {
     }
 
     fn message() -> Message {
-        Message {
-            id: MessageId(9),
-            conversation_id: ConversationId(2),
-            seq: 5,
-            sender_id: UserId(1),
-            sender_name: "Alice".into(),
-            client_id: client_id(),
-            body: "<img src=x onerror=alert(1)>".into(),
-            created_at_ms: 1_700_000_000_000,
-        }
+        Message::new(
+            MessageId(9),
+            ConversationId(2),
+            5,
+            (UserId(1), "Alice".into()),
+            client_id(),
+            "<img src=x onerror=alert(1)>".into(),
+            1_700_000_000_000,
+        )
     }
 
     #[test]
@@ -171,6 +182,13 @@ mod tests {
             client_id: client_id(),
             conversation_id: ConversationId(3),
             body: "hello".into(),
+            reply_to: None,
+        });
+        round_trip_client(ClientFrame::Send {
+            client_id: client_id(),
+            conversation_id: ConversationId(3),
+            body: "yes".into(),
+            reply_to: Some(MessageId(8)),
         });
         round_trip_client(ClientFrame::Read {
             conversation_id: ConversationId(3),
@@ -207,6 +225,24 @@ mod tests {
         round_trip_server(ServerFrame::Message {
             event_id: EventId(70),
             message: message(),
+        });
+        let mut changed = message();
+        changed.version = 2;
+        changed.reply_to = Some(crate::model::ReplyQuote {
+            id: MessageId(3),
+            seq: 2,
+            sender_name: "Bob".into(),
+            excerpt: "earlier".into(),
+            deleted: false,
+        });
+        changed.reactions = vec![crate::model::Reaction {
+            emoji: crate::model::Emoji::Tada,
+            users: vec![UserId(1), UserId(3)],
+        }];
+        round_trip_server(ServerFrame::MessageChanged {
+            event_id: EventId(70),
+            message: changed,
+            mentions_before: Mentions::of("@bob"),
         });
         round_trip_server(ServerFrame::Conversation {
             event_id: EventId(71),
@@ -273,7 +309,8 @@ mod tests {
             ClientFrame::Send {
                 client_id: client_id(),
                 conversation_id: ConversationId(3),
-                body: "hi".into()
+                body: "hi".into(),
+                reply_to: None,
             }
         );
     }

@@ -3,7 +3,8 @@
 //! enforce every request and frame, and by the browser only to hide what would be
 //! refused anyway. Nothing here does I/O.
 
-use crate::model::{Audience, ConversationKind, OrganisationId, Role, User, UserId};
+use crate::error::{ApiError, ErrorCode};
+use crate::model::{Audience, ConversationKind, Message, OrganisationId, Role, User, UserId};
 
 /// The parts of a user the rules look at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +82,87 @@ pub fn can_see_by_kind(
     }
 }
 
+/// Whether `actor` manages Parley: users, channels, settings, the audit log, exports.
+pub fn can_administer(actor: &Actor) -> bool {
+    actor.role == Role::Admin
+}
+
+/// Whether `actor` may change `message`'s text at `now_ms`: only its author (admins are
+/// refused too: nobody edits other people's words), only within `edit_window_ms` of
+/// sending, never once deleted.
+pub fn check_edit(
+    actor: &Actor,
+    audience: &Audience,
+    message: &Message,
+    now_ms: i64,
+    edit_window_ms: i64,
+) -> Result<(), ApiError> {
+    if !can_see(actor, audience) || message.deleted {
+        return Err(ApiError::not_found("message"));
+    }
+    if message.sender_id != actor.id || !can(actor, audience, Action::EditOwn) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "Only its author may edit a message.",
+        ));
+    }
+    if now_ms - message.created_at_ms > edit_window_ms {
+        return Err(ApiError::new(
+            ErrorCode::EditWindowClosed,
+            format!(
+                "Messages may be edited for {} after sending; this one is older.",
+                minutes(edit_window_ms)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `actor` may delete `message`: its author any time, admins any message they
+/// can see.
+pub fn check_delete(actor: &Actor, audience: &Audience, message: &Message) -> Result<(), ApiError> {
+    if !can_see(actor, audience) {
+        return Err(ApiError::not_found("message"));
+    }
+    let action = if message.sender_id == actor.id {
+        Action::DeleteOwn
+    } else {
+        Action::DeleteOthers
+    };
+    if !can(actor, audience, action) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "Only its author or an admin may delete a message.",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `actor` may react to, or reply to, `message`: whoever may post in its
+/// conversation, while it is not deleted.
+pub fn check_respond(
+    actor: &Actor,
+    audience: &Audience,
+    message: &Message,
+) -> Result<(), ApiError> {
+    if !can_see(actor, audience) || message.deleted {
+        return Err(ApiError::not_found("message"));
+    }
+    if !can(actor, audience, Action::Post) {
+        return Err(ApiError::forbidden());
+    }
+    Ok(())
+}
+
+/// "15 minutes", "1 minute", "30 seconds".
+fn minutes(ms: i64) -> String {
+    match ms / 60_000 {
+        0 => format!("{} seconds", ms / 1000),
+        1 => "1 minute".to_string(),
+        n => format!("{n} minutes"),
+    }
+}
+
 /// A direct message needs two different people, and guests may only message internal
 /// staff (a client never reaches a manufacturer, or another client, directly).
 pub fn can_start_direct(actor: &Actor, other: &Actor) -> bool {
@@ -110,6 +192,7 @@ pub fn can_see_order(actor: &Actor, linked: &[OrganisationId]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use ConversationKind::*;
     use Role::*;
     use rstest::rstest;
@@ -263,6 +346,93 @@ mod tests {
         #[case] visible: bool,
     ) {
         assert_eq!(can_see_order(&actor(role), linked), visible);
+    }
+
+    fn message_by(sender: UserId, created_at_ms: i64) -> Message {
+        Message::new(
+            crate::model::MessageId(1),
+            crate::model::ConversationId(1),
+            1,
+            (sender, "Someone".into()),
+            uuid::Uuid::nil(),
+            "hello".into(),
+            created_at_ms,
+        )
+    }
+
+    const WINDOW: i64 = 15 * 60_000;
+
+    #[rstest]
+    // Own message, inside the window: allowed, for every role.
+    #[case(Admin, true, 0, None)]
+    #[case(Member, true, WINDOW, None)]
+    #[case(Guest, true, 1_000, None)]
+    // After the window.
+    #[case(Member, true, WINDOW + 1, Some(ErrorCode::EditWindowClosed))]
+    // Somebody else's words: refused, admins included.
+    #[case(Admin, false, 0, Some(ErrorCode::Forbidden))]
+    #[case(Member, false, 0, Some(ErrorCode::Forbidden))]
+    fn only_authors_edit_within_the_window(
+        #[case] role: Role,
+        #[case] own: bool,
+        #[case] age_ms: i64,
+        #[case] refused: Option<ErrorCode>,
+    ) {
+        let who = actor(role);
+        let sender = if own { who.id } else { UserId(77) };
+        let conv = audience(Channel, role, true);
+        let message = message_by(sender, 1_000_000);
+        let result = check_edit(&who, &conv, &message, 1_000_000 + age_ms, WINDOW);
+        assert_eq!(result.err().map(|e| e.code), refused);
+    }
+
+    #[test]
+    fn deleted_and_unseen_messages_are_not_found() {
+        let who = actor(Member);
+        let mut message = message_by(who.id, 0);
+        message.deleted = true;
+        let seen = audience(Channel, Member, true);
+        let unseen = audience(Channel, Member, false);
+        assert_eq!(
+            check_edit(&who, &seen, &message, 0, WINDOW)
+                .unwrap_err()
+                .code,
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            check_respond(&who, &seen, &message).unwrap_err().code,
+            ErrorCode::NotFound
+        );
+        let fresh = message_by(UserId(77), 0);
+        for result in [
+            check_edit(&who, &unseen, &fresh, 0, WINDOW),
+            check_delete(&who, &unseen, &fresh),
+            check_respond(&who, &unseen, &fresh),
+        ] {
+            assert_eq!(result.unwrap_err().code, ErrorCode::NotFound);
+        }
+    }
+
+    #[rstest]
+    #[case(Admin, false, true)]
+    #[case(Admin, true, true)]
+    #[case(Member, true, true)]
+    #[case(Member, false, false)]
+    #[case(Guest, true, true)]
+    #[case(Guest, false, false)]
+    fn authors_and_admins_delete(#[case] role: Role, #[case] own: bool, #[case] allowed: bool) {
+        let who = actor(role);
+        let sender = if own { who.id } else { UserId(77) };
+        let message = message_by(sender, 0);
+        let conv = audience(Order, role, true);
+        assert_eq!(check_delete(&who, &conv, &message).is_ok(), allowed);
+    }
+
+    #[test]
+    fn only_admins_administer() {
+        assert!(can_administer(&actor(Admin)));
+        assert!(!can_administer(&actor(Member)));
+        assert!(!can_administer(&actor(Guest)));
     }
 
     /// The demo world of SPEC.md §8: carol and dave never see `#internal`, carol never

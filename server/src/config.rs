@@ -89,6 +89,10 @@ pub struct Config {
         default_value_t = 500
     )]
     pub resume_max_per_conversation: u64,
+    /// How long after sending, in seconds, its author may edit a message, until an admin
+    /// chooses at /admin.
+    #[arg(long, env = "PARLEY_EDIT_WINDOW_SECS", default_value_t = 900)]
+    pub edit_window_secs: i64,
     /// A tab without input for this many seconds counts as idle (presence "away").
     #[arg(long, env = "PARLEY_IDLE_AFTER_SECS", default_value_t = 300)]
     pub idle_after_secs: u32,

@@ -8,7 +8,8 @@ use app::model::{ConversationId, Order, OrganisationId, Role, UserId};
 
 use crate::auth::hash_password;
 use crate::clock::now_ms;
-use crate::store::{NewMessage, NewUser, OrganisationKind, Store, StoreResult};
+use crate::store::prelude::*;
+use crate::store::{NewMessage, NewUser, OrganisationKind, StoreResult, Write};
 
 const DEMO_SEEDED: &str = "demo_seeded";
 pub const DEMO_PASSWORD: &str = "parley-demo";
@@ -203,15 +204,16 @@ async fn seed_demo(store: &dyn Store) -> StoreResult<OrganisationId> {
     let start = now - 1000 * 60 * 60 * 3;
     for (i, (conversation, sender, body)) in history.into_iter().enumerate() {
         store
-            .append_message(
-                NewMessage {
+            .write(
+                Write::Append(NewMessage {
                     conversation_id: conversation,
                     sender_id: sender,
                     sender_name: names[&sender].to_string(),
                     client_id: uuid::Uuid::new_v4(),
                     body: body.into(),
                     created_at_ms: start + i as i64 * 1000 * 60 * 12,
-                },
+                    reply_to: None,
+                }),
                 Box::new(|_| {}),
             )
             .await?;

@@ -65,6 +65,7 @@ pub async fn start(
             resume_max_per_conversation: config.resume_max_per_conversation.max(1),
             idle_after_ms: config.idle_after_secs.saturating_mul(1000),
             default_connection_mode: config.connection_mode,
+            edit_window_ms: config.edit_window_secs.max(0).saturating_mul(1000),
         },
     ));
     // Sessions end on time for live connections too, not only for the next request.

@@ -58,6 +58,9 @@ fn error_frame(error: ApiError) -> ServerFrame {
 
 /// The direct answer to a client frame: ready now, or (for a `send`) once the message is
 /// committed. Answers go back in the order the frames came.
+// A reply lives for one frame on the stack; boxing the big variant would cost an
+// allocation per frame instead.
+#[allow(clippy::large_enum_variant)]
 pub enum Reply {
     Now(Option<ServerFrame>),
     Later(Pin<Box<dyn Future<Output = ServerFrame> + Send>>),
@@ -136,8 +139,9 @@ async fn execute(
             client_id,
             conversation_id,
             body,
+            reply_to,
         } => match chat
-            .submit_message(user, client_id, conversation_id, &body)
+            .submit_message(user, client_id, conversation_id, &body, reply_to)
             .await
         {
             Ok(pending) => {

@@ -256,6 +256,7 @@ async fn send(
         client_id,
         conversation_id,
         body,
+        reply_to: None,
     };
     socket
         .send(WsMessage::Text(

@@ -107,6 +107,7 @@ async fn resend_of_client_id_returns_first_ack() {
         client_id: uuid::Uuid::new_v4(),
         conversation_id: channel.id,
         body: "only once".into(),
+        reply_to: None,
     };
     alice.send_frame(&frame).await;
     let first = alice.until(ack_of).await;
@@ -341,7 +342,17 @@ async fn a_direct_message_appears_for_the_other_person() {
         )
         .await
         .unwrap_err();
-    assert_eq!(refused.code, ErrorCode::Forbidden);
+    // Refused exactly as a person who does not exist, so a guest cannot find out who does.
+    let unknown = server
+        .call::<app::model::ConversationSummary>(
+            &carol_cookie,
+            "open_direct",
+            &[("other", "987654".to_string())],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused, unknown);
+    assert_eq!(refused.code, ErrorCode::NotFound);
 
     let carol_id = server.bootstrap(&carol_cookie).await.me.id;
     let dm: app::model::ConversationSummary = server

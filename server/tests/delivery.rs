@@ -389,6 +389,7 @@ async fn server_sent_events_carry_the_same_protocol() {
         client_id,
         conversation_id: channel.id,
         body: "over SSE".into(),
+        reply_to: None,
     };
     let ack = carol.post(&server, &carol_cookie, &send).await;
     assert!(matches!(ack, Some(ServerFrame::Ack { client_id: c, .. }) if c == client_id));
@@ -411,6 +412,7 @@ async fn server_sent_events_carry_the_same_protocol() {
                 client_id: uuid::Uuid::new_v4(),
                 conversation_id: server.channel(&alice_cookie, "internal").await.id,
                 body: "no".into(),
+                reply_to: None,
             },
         )
         .await;

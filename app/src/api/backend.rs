@@ -9,8 +9,8 @@ use leptos::prelude::*;
 
 use crate::error::ApiError;
 use crate::model::{
-    Bootstrap, ConnectionMode, ConversationId, ConversationSummary, HistoryPage, Message, Order,
-    Person, Seq, User, UserId,
+    Bootstrap, ConnectionMode, ConversationId, ConversationSummary, Emoji, HistoryPage, Message,
+    MessageId, MessageVersion, Order, Person, Seq, User, UserId,
 };
 
 /// The signed-in user of the current request, placed in the request's extensions by the
@@ -51,6 +51,28 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<ConversationSummary, ApiError>;
     async fn connection_mode(&self, me: &User) -> Result<ConnectionMode, ApiError>;
     async fn set_connection_mode(&self, me: &User, mode: ConnectionMode) -> Result<(), ApiError>;
+    async fn edit_message(
+        &self,
+        me: &User,
+        message: MessageId,
+        version: u32,
+        body: &str,
+    ) -> Result<Message, ApiError>;
+    async fn delete_message(&self, me: &User, message: MessageId) -> Result<Message, ApiError>;
+    async fn react(
+        &self,
+        me: &User,
+        message: MessageId,
+        emoji: Emoji,
+        on: bool,
+    ) -> Result<Message, ApiError>;
+    async fn edit_history(
+        &self,
+        me: &User,
+        message: MessageId,
+    ) -> Result<Vec<MessageVersion>, ApiError>;
+    async fn edit_window_secs(&self, me: &User) -> Result<i64, ApiError>;
+    async fn set_edit_window(&self, me: &User, secs: i64) -> Result<(), ApiError>;
 }
 
 /// How the backend travels in Leptos context.

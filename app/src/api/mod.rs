@@ -15,21 +15,31 @@ pub fn respond_not_found() {}
 mod bootstrap;
 mod connection_mode;
 mod conversation;
+mod delete_message;
+mod edit_history;
+mod edit_message;
+mod edit_window;
 mod history;
 mod history_after;
 mod open_direct;
 mod open_order_thread;
 mod orders;
 mod people;
+mod react;
 
 pub use bootstrap::{GetBootstrap, get_bootstrap};
 pub use connection_mode::{
     GetConnectionMode, SetConnectionMode, get_connection_mode, set_connection_mode,
 };
 pub use conversation::{GetConversation, get_conversation};
+pub use delete_message::{DeleteMessage, delete_message};
+pub use edit_history::{EditHistory, edit_history};
+pub use edit_message::{EditMessage, edit_message};
+pub use edit_window::{GetEditWindow, SetEditWindow, get_edit_window, set_edit_window};
 pub use history::{ListHistory, list_history};
 pub use history_after::{ListAfter, list_after};
 pub use open_direct::{OpenDirect, open_direct};
 pub use open_order_thread::{OpenOrderThread, open_order_thread};
 pub use orders::{GetOrder, ListOrders, get_order, list_orders};
 pub use people::{ListPeople, list_people};
+pub use react::{React, react};

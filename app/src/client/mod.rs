@@ -18,6 +18,31 @@ mod ws;
 #[cfg(feature = "hydrate")]
 pub use browser::{connect, page_visible};
 
+/// A fresh client id (a random UUID) for a message. Taken from `crypto.getRandomValues`,
+/// which browsers offer on plain-HTTP pages too (`crypto.randomUUID` needs HTTPS or
+/// localhost, so a self-hosted Parley at `http://chat.internal:3000` could not send).
+#[cfg(feature = "hydrate")]
+pub fn new_client_id() -> crate::model::ClientId {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        // No Web Crypto at all (very old browsers): Math.random is not secret, but ids
+        // only need to be unique per user, which it gives.
+        for byte in &mut bytes {
+            *byte = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// Rendering on the server nothing is sent; this is never called there.
+#[cfg(not(feature = "hydrate"))]
+pub fn new_client_id() -> crate::model::ClientId {
+    uuid::Uuid::nil()
+}
+
 /// Rendering on the server: there is no connection to open.
 #[cfg(not(feature = "hydrate"))]
 pub fn connect(_state: crate::ui::state::ChatState) {}

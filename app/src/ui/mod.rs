@@ -14,6 +14,7 @@ pub mod conversation_list;
 pub mod dashboard;
 pub mod login;
 pub mod message;
+pub mod message_extras;
 pub mod password;
 pub mod people_picker;
 pub mod presence;

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::ErrorNotice;
-use super::message::{MessageItem, OutgoingItem};
-use super::state::{ChatState, use_chat};
+use super::message::{MessageItem, OutgoingItem, article_id};
+use super::state::use_chat;
 use crate::api::list_history;
 use crate::model::{ConversationId, DEFAULT_MAX_MESSAGE_CHARS, Seq, validate_body};
 
@@ -121,6 +121,22 @@ fn Log(conversation: ConversationId) -> impl IntoView {
             load_older();
         }
     };
+    // A message asked for (a reply's original): scroll to it and move focus there.
+    Effect::new(move |_| {
+        if let Some((c, seq)) = state.focus.get()
+            && c == conversation
+        {
+            stick.set_value(false);
+            request_animation_frame(move || {
+                if let Some(el) = document().get_element_by_id(&article_id(conversation, seq)) {
+                    el.scroll_into_view();
+                    if let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el) {
+                        let _ = el.focus();
+                    }
+                }
+            });
+        }
+    });
     // New messages: scroll to them if the user was reading the newest; count them read.
     Effect::new(move |_| {
         messages.track();
@@ -167,6 +183,15 @@ fn Composer(conversation: ConversationId) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
     let input = NodeRef::<Textarea>::new();
+    let replying = Memo::new(move |_| state.replying.with(|r| r.get(&conversation).cloned()));
+    // Choosing "Reply" on a message puts the cursor here.
+    Effect::new(move |_| {
+        if replying.with(Option::is_some)
+            && let Some(el) = input.get_untracked()
+        {
+            let _ = el.focus();
+        }
+    });
     // Say "typing" at most this often while keys are pressed.
     let last_typing = StoredValue::new(0.0_f64);
     let submit = move || {
@@ -178,7 +203,9 @@ fn Composer(conversation: ConversationId) -> impl IntoView {
         match validate_body(&body, limit) {
             Ok(body) => {
                 last_typing.set_value(0.0);
-                send(state, conversation, body);
+                let reply_to = replying.get_untracked();
+                state.cancel_reply(conversation);
+                state.send_message(conversation, body, crate::client::new_client_id(), reply_to);
                 text.set(String::new());
                 problem.set(None);
             }
@@ -200,10 +227,20 @@ fn Composer(conversation: ConversationId) -> impl IntoView {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             submit();
+        } else if ev.key() == "Escape" && replying.with_untracked(Option::is_some) {
+            state.cancel_reply(conversation);
         }
     };
     view! {
         <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            {move || replying.get().map(|quote| view! {
+                <div class="replying">
+                    <span>{format!("Replying to {}", quote.sender_name)}</span>
+                    <button type="button" class="link-button" on:click=move |_| state.cancel_reply(conversation)>
+                        "Cancel reply"
+                    </button>
+                </div>
+            })}
             <textarea
                 node_ref=input
                 aria-label="Message"
@@ -250,16 +287,5 @@ fn SeenLine(conversation: ConversationId, seq: Seq, newest: Memo<Seq>) -> impl I
         <Show when=move || !names().is_empty()>
             <p class="seen-by">{move || format!("Seen by {}", names().join(", "))}</p>
         </Show>
-    }
-}
-
-fn send(state: ChatState, conversation: ConversationId, body: String) {
-    let id = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .map(|c| c.random_uuid())
-        .and_then(|s| s.parse().ok());
-    match id {
-        Some(client_id) => state.send_message(conversation, body, client_id),
-        None => leptos::logging::error!("this browser cannot make message ids"),
     }
 }

@@ -23,7 +23,8 @@ use app::protocol::SESSION_PROBE;
 use crate::clock::now_ms;
 use crate::http::{AppState, error_response, origin_allowed};
 use crate::hub::Hub;
-use crate::store::{Store, StoreResult};
+use crate::store::StoreResult;
+use crate::store::prelude::*;
 
 pub const SESSION_COOKIE: &str = "parley_session";
 

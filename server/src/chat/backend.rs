@@ -3,8 +3,8 @@
 use app::api::backend::Backend;
 use app::error::ApiError;
 use app::model::{
-    Bootstrap, ConnectionMode, ConversationId, ConversationSummary, HistoryPage, Message, Order,
-    Person, Seq, User, UserId,
+    Bootstrap, ConnectionMode, ConversationId, ConversationSummary, Emoji, HistoryPage, Message,
+    MessageId, MessageVersion, Order, Person, Seq, User, UserId,
 };
 
 use super::Chat;
@@ -71,5 +71,45 @@ impl Backend for Chat {
 
     async fn set_connection_mode(&self, me: &User, mode: ConnectionMode) -> Result<(), ApiError> {
         Chat::set_connection_mode(self, me, mode).await
+    }
+
+    async fn edit_message(
+        &self,
+        me: &User,
+        message: MessageId,
+        version: u32,
+        body: &str,
+    ) -> Result<Message, ApiError> {
+        Chat::edit_message(self, me, message, version, body).await
+    }
+
+    async fn delete_message(&self, me: &User, message: MessageId) -> Result<Message, ApiError> {
+        Chat::delete_message(self, me, message).await
+    }
+
+    async fn react(
+        &self,
+        me: &User,
+        message: MessageId,
+        emoji: Emoji,
+        on: bool,
+    ) -> Result<Message, ApiError> {
+        Chat::react(self, me, message, emoji, on).await
+    }
+
+    async fn edit_history(
+        &self,
+        me: &User,
+        message: MessageId,
+    ) -> Result<Vec<MessageVersion>, ApiError> {
+        Chat::edit_history(self, me, message).await
+    }
+
+    async fn edit_window_secs(&self, _me: &User) -> Result<i64, ApiError> {
+        Ok(Chat::edit_window_ms(self).await? / 1000)
+    }
+
+    async fn set_edit_window(&self, me: &User, secs: i64) -> Result<(), ApiError> {
+        Chat::set_edit_window(self, me, secs).await
     }
 }

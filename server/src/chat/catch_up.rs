@@ -75,10 +75,19 @@ impl Chat {
                 last_own_read.insert(event.conversation_id, event.id);
             }
         }
+        // A replayed change cannot say whom the message mentioned before it, so the
+        // client's counts for those conversations are set afresh after their last event.
+        let mut last_change: HashMap<ConversationId, EventId> = HashMap::new();
+        for event in &events {
+            if let StoredEventKind::MessageChanged(_) = event.kind {
+                last_change.insert(event.conversation_id, event.id);
+            }
+        }
         for event in events {
             let Some(conversation) = visible.get(&event.conversation_id) else {
                 continue;
             };
+            let recount = last_change.get(&event.conversation_id) == Some(&event.id);
             let frame = match event.kind {
                 StoredEventKind::Message(message) => ServerFrame::Message {
                     event_id: event.id,
@@ -103,12 +112,26 @@ impl Chat {
                     name,
                     seq,
                 },
+                StoredEventKind::MessageChanged(message) => ServerFrame::MessageChanged {
+                    event_id: event.id,
+                    mentions_before: message.mentions(),
+                    message,
+                },
                 StoredEventKind::Conversation => ServerFrame::Conversation {
                     event_id: event.id,
                     conversation: Self::summary(me, conversation.clone()),
                 },
             };
             frames.push(frame);
+            if recount {
+                frames.push(ServerFrame::Read {
+                    event_id: event.id,
+                    conversation_id: event.conversation_id,
+                    last_read_seq: conversation.last_read_seq,
+                    unread: conversation.unread,
+                    mentions: conversation.mentions,
+                });
+            }
         }
         frames.push(ServerFrame::CaughtUp {
             last_event_id: upto,

@@ -3,8 +3,8 @@
 
 use app::error::ApiError;
 use app::model::{
-    Bootstrap, ClientSettings, ConnectionMode, ConversationKind, ConversationSummary, Order,
-    Person, Role, User, UserId,
+    Audience, Bootstrap, ClientSettings, ConnectionMode, ConversationKind, ConversationSummary,
+    Order, Person, User, UserId,
 };
 use app::protocol::ServerFrame;
 use app::rules::{self, Actor};
@@ -12,9 +12,14 @@ use app::rules::{self, Actor};
 use super::{Chat, internal};
 use crate::clock::now_ms;
 use crate::hub::Recipients;
+use crate::store::{AfterCommit, Opened, Write, Written};
 
 /// The `meta` key of the admin's connection-mode choice.
 const CONNECTION_MODE: &str = "connection_mode";
+/// The `meta` key of the admin's edit window, in seconds.
+const EDIT_WINDOW_SECS: &str = "edit_window_secs";
+/// The longest edit window an admin may choose: a week.
+const MAX_EDIT_WINDOW_SECS: i64 = 7 * 24 * 3600;
 
 impl Chat {
     pub async fn bootstrap(&self, me: &User) -> Result<Bootstrap, ApiError> {
@@ -48,7 +53,39 @@ impl Chat {
             connection_mode: self.connection_mode().await?,
             idle_after_ms: self.limits.idle_after_ms,
             max_message_chars: self.limits.max_message_chars,
+            edit_window_ms: self.edit_window_ms().await?,
         })
+    }
+
+    /// How long after sending its author may edit a message: the admin's choice, or the
+    /// configured default.
+    pub async fn edit_window_ms(&self) -> Result<i64, ApiError> {
+        Ok(self
+            .store
+            .meta(EDIT_WINDOW_SECS)
+            .await
+            .map_err(internal)?
+            .and_then(|s| s.parse::<i64>().ok())
+            .map_or(self.limits.edit_window_ms, |secs| secs * 1000))
+    }
+
+    /// Admins only: sets the edit window, in seconds (0 turns editing off).
+    pub async fn set_edit_window(&self, me: &User, secs: i64) -> Result<(), ApiError> {
+        if !rules::can_administer(&Actor::from(me)) {
+            return Err(ApiError::forbidden());
+        }
+        if !(0..=MAX_EDIT_WINDOW_SECS).contains(&secs) {
+            return Err(ApiError::new(
+                app::error::ErrorCode::BadRequest,
+                format!("The edit window must be between 0 and {MAX_EDIT_WINDOW_SECS} seconds."),
+            ));
+        }
+        self.store
+            .set_meta(EDIT_WINDOW_SECS, &secs.to_string())
+            .await
+            .map_err(internal)?;
+        tracing::info!(admin = %me.username, secs, "edit window changed");
+        Ok(())
     }
 
     pub async fn connection_mode(&self) -> Result<ConnectionMode, ApiError> {
@@ -67,7 +104,7 @@ impl Chat {
         me: &User,
         mode: ConnectionMode,
     ) -> Result<(), ApiError> {
-        if me.role != Role::Admin {
+        if !rules::can_administer(&Actor::from(me)) {
             return Err(ApiError::forbidden());
         }
         self.store
@@ -111,43 +148,74 @@ impl Chat {
     }
 
     /// The direct conversation with `other`, created on first use; on creation both
-    /// people's lists gain it at once, each under their own title for it.
+    /// people's lists gain it at once, each under their own title for it. An unknown
+    /// person and one `me` may not message are refused alike, so nobody learns who exists.
     pub async fn open_direct(
         &self,
         me: &User,
         other: UserId,
     ) -> Result<ConversationSummary, ApiError> {
-        let users = self.store.users().await.map_err(internal)?;
-        let other = users
-            .iter()
-            .find(|u| u.id == other)
-            .ok_or_else(|| ApiError::not_found("person"))?;
-        if !rules::can_start_direct(&Actor::from(me), &Actor::from(other)) {
-            return Err(ApiError::forbidden());
-        }
-        let opened = self
+        let other = self
             .store
-            .open_direct(me.id, other.id, now_ms())
+            .user(other)
+            .await
+            .map_err(internal)?
+            .filter(|other| rules::can_start_direct(&Actor::from(me), &Actor::from(other)))
+            .ok_or_else(|| ApiError::not_found("person"))?;
+        let other_id = other.id;
+        let hub = self.hub.clone();
+        let people = [me.clone(), other];
+        let announce: AfterCommit = Box::new(move |written: &Written| {
+            let Written::Opened(Opened {
+                id,
+                created: Some(event_id),
+            }) = written
+            else {
+                return;
+            };
+            let (lo, hi) = (
+                people[0].id.min(people[1].id),
+                people[0].id.max(people[1].id),
+            );
+            for (viewer, partner) in [(&people[0], &people[1]), (&people[1], &people[0])] {
+                hub.publish(
+                    Recipients::Users(&[viewer.id]),
+                    &ServerFrame::Conversation {
+                        event_id: *event_id,
+                        conversation: ConversationSummary {
+                            id: *id,
+                            kind: ConversationKind::Direct,
+                            slug: format!("dm-{lo}-{hi}"),
+                            title: partner.display_name.clone(),
+                            last_seq: 0,
+                            last_read_seq: 0,
+                            unread: 0,
+                            mentions: 0,
+                            audience: Audience {
+                                kind: ConversationKind::Direct,
+                                organisations: vec![],
+                                members: vec![lo, hi],
+                            },
+                        },
+                    },
+                );
+            }
+        });
+        let written = self
+            .store
+            .write(
+                Write::OpenDirect {
+                    a: me.id,
+                    b: other_id,
+                    now_ms: now_ms(),
+                },
+                announce,
+            )
             .await
             .map_err(internal)?;
-        if let Some(event_id) = opened.created {
-            for user in [me, other] {
-                let stored = self
-                    .store
-                    .conversation(opened.id, user.id)
-                    .await
-                    .map_err(internal)?;
-                if let Some(stored) = stored {
-                    self.hub.publish(
-                        Recipients::Users(&[user.id]),
-                        &ServerFrame::Conversation {
-                            event_id,
-                            conversation: Self::summary(user, stored),
-                        },
-                    );
-                }
-            }
-        }
+        let Written::Opened(opened) = written else {
+            return Err(ApiError::internal());
+        };
         self.summary_for(me, opened.id).await
     }
 
@@ -179,30 +247,58 @@ impl Chat {
         number: i64,
     ) -> Result<ConversationSummary, ApiError> {
         let order = self.order(me, number).await?;
-        let opened = self
-            .store
-            .open_order_thread(number, &order.organisations, now_ms())
-            .await
-            .map_err(internal)?;
-        let summary = self.summary_for(me, opened.id).await?;
-        if let Some(event_id) = opened.created {
+        let audience = Audience {
+            kind: ConversationKind::Order,
+            organisations: order.organisations.clone(),
+            members: vec![],
+        };
+        let hub = self.hub.clone();
+        let announce: AfterCommit = Box::new(move |written: &Written| {
+            let Written::Opened(Opened {
+                id,
+                created: Some(event_id),
+            }) = written
+            else {
+                return;
+            };
             let fresh = ConversationSummary {
+                id: *id,
+                kind: ConversationKind::Order,
+                slug: format!("order-{number}"),
+                title: format!("Order {number}"),
+                last_seq: 0,
                 last_read_seq: 0,
                 unread: 0,
                 mentions: 0,
-                ..summary.clone()
+                audience: audience.clone(),
             };
-            self.hub.publish(
+            hub.publish(
                 Recipients::Audience {
-                    audience: &summary.audience,
+                    audience: &audience,
                     except: None,
                 },
                 &ServerFrame::Conversation {
-                    event_id,
+                    event_id: *event_id,
                     conversation: fresh,
                 },
             );
-        }
+        });
+        let written = self
+            .store
+            .write(
+                Write::OpenOrderThread {
+                    number,
+                    organisations: order.organisations,
+                    now_ms: now_ms(),
+                },
+                announce,
+            )
+            .await
+            .map_err(internal)?;
+        let Written::Opened(opened) = written else {
+            return Err(ApiError::internal());
+        };
+        let summary = self.summary_for(me, opened.id).await?;
         Ok(summary)
     }
 }

@@ -2,15 +2,15 @@
 
 use app::error::{ApiError, ErrorCode};
 use app::model::{
-    ClientId, ConversationId, HistoryPage, Message, SeenBy, Seq, User, validate_body,
+    ClientId, ConversationId, HistoryPage, Message, MessageId, SeenBy, Seq, User, validate_body,
 };
 use app::protocol::ServerFrame;
-use app::rules::Action;
+use app::rules::{self, Action, Actor};
 
 use super::{Ack, Chat, internal, publish_to_audience};
 use crate::clock::now_ms;
 use crate::hub::Recipients;
-use crate::store::{AfterCommit, Appended, NewMessage};
+use crate::store::{AfterCommit, NewMessage, Write, Written};
 
 /// A submitted message's ack, once committed.
 pub type PendingAck =
@@ -28,8 +28,9 @@ impl Chat {
         client_id: ClientId,
         conversation: ConversationId,
         body: &str,
+        reply_to: Option<MessageId>,
     ) -> Result<Ack, ApiError> {
-        self.submit_message(me, client_id, conversation, body)
+        self.submit_message(me, client_id, conversation, body, reply_to)
             .await?
             .await
     }
@@ -44,14 +45,27 @@ impl Chat {
         client_id: ClientId,
         conversation: ConversationId,
         body: &str,
+        reply_to: Option<MessageId>,
     ) -> Result<PendingAck, ApiError> {
         let body = validate_body(body, self.limits.max_message_chars)?;
         let audience = self.checked(me, conversation, Action::Post).await?;
+        if let Some(original) = reply_to {
+            let original = self
+                .store
+                .message(original)
+                .await
+                .map_err(internal)?
+                .filter(|m| m.conversation_id == conversation)
+                .ok_or_else(|| ApiError::not_found("message to reply to"))?;
+            rules::check_respond(&Actor::from(me), &audience, &original)?;
+        }
         // Fan-out runs in the writer, right after the commit and in commit order.
         let hub = self.hub.clone();
         let metrics = self.metrics.clone();
-        let fan_out: AfterCommit = Box::new(move |appended: &Appended| {
-            if let Some(event_id) = appended.event_id {
+        let fan_out: AfterCommit = Box::new(move |written: &Written| {
+            if let Written::Appended(appended) = written
+                && let Some(event_id) = appended.event_id
+            {
                 metrics.messages_stored.inc();
                 let frame = ServerFrame::Message {
                     event_id,
@@ -62,21 +76,25 @@ impl Chat {
         });
         let pending = self
             .store
-            .submit_append(
-                NewMessage {
+            .submit(
+                Write::Append(NewMessage {
                     conversation_id: conversation,
                     sender_id: me.id,
                     sender_name: me.display_name.clone(),
                     client_id,
                     body,
                     created_at_ms: now_ms(),
-                },
+                    reply_to,
+                }),
                 fan_out,
             )
             .await
             .map_err(internal)?;
         Ok(Box::pin(async move {
-            let message = pending.await.map_err(internal)?.message;
+            let Written::Appended(appended) = pending.await.map_err(internal)? else {
+                return Err(ApiError::internal());
+            };
+            let message = appended.message;
             Ok(Ack {
                 client_id,
                 conversation_id: message.conversation_id,
@@ -101,34 +119,50 @@ impl Chat {
             ));
         }
         let audience = self.checked(me, conversation, Action::See).await?;
-        let position = self
-            .store
-            .mark_read(me.id, conversation, seq, now_ms())
+        // Published right after the commit, in event order, like every other event.
+        let hub = self.hub.clone();
+        let reader = me.clone();
+        let publish: AfterCommit = Box::new(move |written: &Written| {
+            let Written::Read(position) = written else {
+                return;
+            };
+            let Some(event_id) = position.event_id else {
+                return;
+            };
+            hub.publish(
+                Recipients::Users(&[reader.id]),
+                &ServerFrame::Read {
+                    event_id,
+                    conversation_id: conversation,
+                    last_read_seq: position.last_read_seq,
+                    unread: position.unread,
+                    mentions: position.mentions,
+                },
+            );
+            publish_to_audience(
+                &hub,
+                &audience,
+                &ServerFrame::SeenBy {
+                    event_id,
+                    conversation_id: conversation,
+                    user_id: reader.id,
+                    name: reader.display_name.clone(),
+                    seq: position.last_read_seq,
+                },
+            );
+        });
+        self.store
+            .write(
+                Write::MarkRead {
+                    user: me.id,
+                    conversation,
+                    seq,
+                    now_ms: now_ms(),
+                },
+                publish,
+            )
             .await
             .map_err(internal)?;
-        let Some(event_id) = position.event_id else {
-            return Ok(());
-        };
-        self.hub.publish(
-            Recipients::Users(&[me.id]),
-            &ServerFrame::Read {
-                event_id,
-                conversation_id: conversation,
-                last_read_seq: position.last_read_seq,
-                unread: position.unread,
-                mentions: position.mentions,
-            },
-        );
-        self.publish_to_audience(
-            &audience,
-            &ServerFrame::SeenBy {
-                event_id,
-                conversation_id: conversation,
-                user_id: me.id,
-                name: me.display_name.clone(),
-                seq: position.last_read_seq,
-            },
-        );
         Ok(())
     }
 

@@ -5,7 +5,8 @@
 //! become `internal`.
 //!
 //! - [`messages`]: send, read, typing, history
-//! - [`conversations`]: the list, direct messages, order threads, people, orders
+//! - [`changes`]: edits, deletes, reactions, edit history
+//! - [`conversations`]: the list, direct messages, order threads, people, orders, settings
 //! - [`catch_up`]: what a reconnecting client missed
 
 use std::collections::HashMap;
@@ -21,10 +22,12 @@ use app::rules::{self, Action, Actor};
 
 use crate::hub::{Hub, Recipients};
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError, StoredConversation};
+use crate::store::prelude::*;
+use crate::store::{StoreError, StoredConversation};
 
 mod backend;
 pub mod catch_up;
+mod changes;
 mod conversations;
 mod messages;
 
@@ -42,6 +45,8 @@ pub struct Limits {
     pub idle_after_ms: u32,
     /// The connection mode when no admin has chosen one.
     pub default_connection_mode: ConnectionMode,
+    /// How long after sending its author may edit a message, until an admin chooses.
+    pub edit_window_ms: i64,
 }
 
 pub struct Chat {
@@ -161,11 +166,6 @@ impl Chat {
         self.access
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Queues `frame` for every connection of everyone who can see `conversation`.
-    fn publish_to_audience(&self, audience: &Audience, frame: &ServerFrame) {
-        publish_to_audience(&self.hub, audience, frame);
     }
 
     /// The conversation as `me` sees it in their list.

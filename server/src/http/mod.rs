@@ -17,7 +17,7 @@ use app::error::ApiError;
 
 use crate::chat::Chat;
 use crate::config::Config;
-use crate::store::Store;
+use crate::store::prelude::*;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]

@@ -4,8 +4,8 @@
 //! or the small records below. Nothing here checks permissions: that is `chat`'s job.
 
 use app::model::{
-    Audience, ClientId, ConversationId, ConversationKind, EventId, Message, Order, OrganisationId,
-    Role, Seq, User, UserId,
+    Audience, ClientId, ConversationId, ConversationKind, Emoji, EventId, Mentions, Message,
+    MessageId, MessageVersion, Order, OrganisationId, Role, Seq, User, UserId,
 };
 
 pub mod sqlite;
@@ -85,6 +85,8 @@ pub struct NewMessage {
     pub client_id: ClientId,
     pub body: String,
     pub created_at_ms: i64,
+    /// The message it answers, checked to be in the same conversation.
+    pub reply_to: Option<MessageId>,
 }
 
 /// The outcome of an append: the stored message, and its new event, or `None` when it
@@ -95,20 +97,11 @@ pub struct Appended {
     pub event_id: Option<EventId>,
 }
 
-/// Runs right after the append's transaction commits, in commit order: how fan-out keeps
-/// each conversation's `seq` order even when many appends are committed together. It
-/// must not block.
-pub type AfterCommit = Box<dyn FnOnce(&Appended) + Send + Sync>;
-
-/// An append that is queued in commit order and resolves once committed (or failed).
-pub type PendingAppend =
-    std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<Appended>> + Send>>;
-
-/// Where a read position stands after `mark_read`.
+/// Where a read position stands after a [`Write::MarkRead`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadPosition {
     pub last_read_seq: Seq,
-    /// Messages by others after `last_read_seq`.
+    /// Messages by others after `last_read_seq` (deleted ones do not count).
     pub unread: u32,
     /// Of those, the ones mentioning the reader (or everyone).
     pub mentions: u32,
@@ -124,6 +117,89 @@ pub struct Opened {
     pub created: Option<EventId>,
 }
 
+/// A message after an edit, a delete or a reaction.
+#[derive(Clone, Debug)]
+pub struct Changed {
+    /// The message as it now is.
+    pub message: Message,
+    /// Who it mentioned before the change.
+    pub mentions_before: Mentions,
+    /// The event recording the change; `None` when nothing changed (a repeated request).
+    pub event_id: Option<EventId>,
+}
+
+/// Every change that writes to the event stream. They all go through one writer, one
+/// after another, so event ids follow commit order and each change is published, right
+/// after its commit, in that order: a client that saw event N has seen every event before N.
+#[derive(Clone, Debug)]
+pub enum Write {
+    /// A message with the conversation's next `seq`, its event, and the sender's read
+    /// position moved to it; or, for a (sender, client id) stored before, that message.
+    Append(NewMessage),
+    /// `user`'s read position moved forward to `seq` (never back, never past the newest
+    /// message), with an event when it moved.
+    MarkRead {
+        user: UserId,
+        conversation: ConversationId,
+        seq: Seq,
+        now_ms: i64,
+    },
+    /// The direct conversation of two users, created (with its event) if missing.
+    OpenDirect { a: UserId, b: UserId, now_ms: i64 },
+    /// The thread of order `number`, created (with its event) if missing, admitting
+    /// `organisations`.
+    OpenOrderThread {
+        number: i64,
+        organisations: Vec<OrganisationId>,
+        now_ms: i64,
+    },
+    /// A new text for a message, replacing version `replaces` (kept in its history). The
+    /// same edit repeated changes nothing; any other edit of another version is stale.
+    Edit {
+        message: MessageId,
+        replaces: u32,
+        body: String,
+        now_ms: i64,
+    },
+    /// A soft delete: the text and its history go, the row and its place stay; recorded
+    /// in the audit log with who did it.
+    Delete {
+        message: MessageId,
+        actor: UserId,
+        now_ms: i64,
+    },
+    /// `user`'s reaction `emoji` set (`on`) or removed; repeating it changes nothing.
+    React {
+        message: MessageId,
+        user: UserId,
+        emoji: Emoji,
+        on: bool,
+        now_ms: i64,
+    },
+}
+
+/// What a [`Write`] did.
+#[derive(Clone, Debug)]
+pub enum Written {
+    Appended(Appended),
+    Read(ReadPosition),
+    Opened(Opened),
+    Changed(Changed),
+    /// The change no longer applies: the message was deleted, or (an edit) another edit
+    /// landed first. Here is the message as it is.
+    Stale(Message),
+    /// No such message.
+    Missing,
+}
+
+/// Runs right after the write's transaction commits, in commit order: how fan-out keeps
+/// the event order even when many writes are committed together. It must not block.
+pub type AfterCommit = Box<dyn FnOnce(&Written) + Send + Sync>;
+
+/// A write that is queued in commit order and resolves once committed (or failed).
+pub type PendingWrite =
+    std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<Written>> + Send>>;
+
 /// One entry of the durable event stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredEvent {
@@ -135,6 +211,8 @@ pub struct StoredEvent {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoredEventKind {
     Message(Message),
+    /// Edited, deleted or reacted to: the message as it is now.
+    MessageChanged(Message),
     Read {
         user_id: UserId,
         name: String,
@@ -151,10 +229,19 @@ pub struct Reader {
     pub last_read_seq: Seq,
 }
 
-/// Everything Parley stores, behind one narrow interface.
+/// Everything Parley stores, behind one narrow interface made of its sections.
+pub trait Store: Accounts + Conversations + Messages + Events + Orders + Settings + Writes {}
+
+impl<T: Accounts + Conversations + Messages + Events + Orders + Settings + Writes> Store for T {}
+
+/// The section traits, for callers of a [`Store`].
+pub mod prelude {
+    pub use super::{Accounts, Conversations, Events, Messages, Orders, Settings, Store, Writes};
+}
+
+/// Users, organisations and sessions.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
-    // --- accounts and sessions
+pub trait Accounts: Send + Sync + 'static {
     async fn user_count(&self) -> StoreResult<i64>;
     async fn create_organisation(
         &self,
@@ -165,6 +252,7 @@ pub trait Store: Send + Sync + 'static {
     /// The user and their password hash, by username.
     async fn credentials(&self, username: &str) -> StoreResult<Option<(User, String)>>;
     async fn users(&self) -> StoreResult<Vec<User>>;
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn create_session(
         &self,
         token_hash: &str,
@@ -172,7 +260,6 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
         expires_at_ms: i64,
     ) -> StoreResult<()>;
-    /// The user of an unexpired session.
     /// The user of an unexpired session, and whether they must choose a new password.
     async fn session_user(
         &self,
@@ -184,8 +271,11 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
     /// Deletes every session expired at `now_ms`; returns their token hashes.
     async fn delete_expired_sessions(&self, now_ms: i64) -> StoreResult<Vec<String>>;
+}
 
-    // --- conversations
+/// Conversations and who they admit.
+#[async_trait::async_trait]
+pub trait Conversations: Send + Sync + 'static {
     async fn create_channel(
         &self,
         name: &str,
@@ -208,35 +298,11 @@ pub trait Store: Send + Sync + 'static {
         slug: &str,
         viewer: UserId,
     ) -> StoreResult<Option<StoredConversation>>;
-    /// The direct conversation of two users, created if missing (with an event).
-    async fn open_direct(&self, a: UserId, b: UserId, now_ms: i64) -> StoreResult<Opened>;
-    /// The thread of order `number`, created if missing (with an event), admitting
-    /// `organisations`.
-    async fn open_order_thread(
-        &self,
-        number: i64,
-        organisations: &[OrganisationId],
-        now_ms: i64,
-    ) -> StoreResult<Opened>;
+}
 
-    // --- messages and read state
-    /// Appends a message with the conversation's next `seq`, its event, and the sender's
-    /// read position moved to it, in one transaction; or returns the message stored
-    /// earlier under the same (sender, client id).
-    async fn append_message(
-        &self,
-        message: NewMessage,
-        after_commit: AfterCommit,
-    ) -> StoreResult<Appended> {
-        self.submit_append(message, after_commit).await?.await
-    }
-    /// Queues an append behind every append submitted before it (so one connection's
-    /// messages keep their order) and returns without waiting for the commit.
-    async fn submit_append(
-        &self,
-        message: NewMessage,
-        after_commit: AfterCommit,
-    ) -> StoreResult<PendingAppend>;
+/// Messages, their histories, and read positions.
+#[async_trait::async_trait]
+pub trait Messages: Send + Sync + 'static {
     /// Up to `limit` messages with `seq < before` (all when `None`), newest first.
     async fn history(
         &self,
@@ -244,15 +310,10 @@ pub trait Store: Send + Sync + 'static {
         before: Option<Seq>,
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
-    /// Moves `user`'s read position forward to `seq` (never back, never past the newest
-    /// message), recording an event when it moved.
-    async fn mark_read(
-        &self,
-        user: UserId,
-        conversation: ConversationId,
-        seq: Seq,
-        now_ms: i64,
-    ) -> StoreResult<ReadPosition>;
+    /// One message as it is now.
+    async fn message(&self, id: MessageId) -> StoreResult<Option<Message>>;
+    /// A message's texts, oldest first, the current one last; empty once deleted.
+    async fn versions(&self, id: MessageId) -> StoreResult<Vec<MessageVersion>>;
     /// Everyone's read position in a conversation, furthest first.
     async fn readers(&self, conversation: ConversationId) -> StoreResult<Vec<Reader>>;
     /// Up to `limit` messages with `seq > after`, oldest first (filling a gap).
@@ -262,8 +323,11 @@ pub trait Store: Send + Sync + 'static {
         after: Seq,
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
+}
 
-    // --- the event stream
+/// The durable event stream.
+#[async_trait::async_trait]
+pub trait Events: Send + Sync + 'static {
     /// The newest event's id (0 when there is none).
     async fn last_event_id(&self) -> StoreResult<EventId>;
     /// How many message events each conversation has in `(after, upto]`.
@@ -280,13 +344,33 @@ pub trait Store: Send + Sync + 'static {
         upto: EventId,
         skip: &[ConversationId],
     ) -> StoreResult<Vec<StoredEvent>>;
+}
 
-    // --- the dashboard's demo orders
+/// The dashboard's demo orders.
+#[async_trait::async_trait]
+pub trait Orders: Send + Sync + 'static {
     async fn create_order(&self, order: &Order) -> StoreResult<()>;
     async fn orders(&self) -> StoreResult<Vec<Order>>;
     async fn order(&self, number: i64) -> StoreResult<Option<Order>>;
+}
 
-    // --- one-off facts
+/// One-off facts and settings.
+#[async_trait::async_trait]
+pub trait Settings: Send + Sync + 'static {
     async fn meta(&self, key: &str) -> StoreResult<Option<String>>;
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+}
+
+/// The one ordered path for every change that writes an event.
+#[async_trait::async_trait]
+pub trait Writes: Send + Sync + 'static {
+    /// Queues `write` behind every write submitted before it (so one connection's
+    /// messages keep their order) and returns without waiting for the commit.
+    /// `after_commit` runs right after the commit, in commit order.
+    async fn submit(&self, write: Write, after_commit: AfterCommit) -> StoreResult<PendingWrite>;
+
+    /// Submits `write` and waits for its commit.
+    async fn write(&self, write: Write, after_commit: AfterCommit) -> StoreResult<Written> {
+        self.submit(write, after_commit).await?.await
+    }
 }

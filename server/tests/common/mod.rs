@@ -269,11 +269,21 @@ impl Client {
     }
 
     pub async fn send_message(&mut self, conversation: ConversationId, body: &str) -> ClientId {
+        self.send_reply(conversation, body, None).await
+    }
+
+    pub async fn send_reply(
+        &mut self,
+        conversation: ConversationId,
+        body: &str,
+        reply_to: Option<app::model::MessageId>,
+    ) -> ClientId {
         let client_id = uuid::Uuid::new_v4();
         self.send_frame(&ClientFrame::Send {
             client_id,
             conversation_id: conversation,
             body: body.to_string(),
+            reply_to,
         })
         .await;
         client_id

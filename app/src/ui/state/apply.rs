@@ -28,6 +28,11 @@ impl ChatState {
                 seq,
             } => self.on_ack(client_id, conversation_id, id, seq),
             ServerFrame::Message { message, .. } => self.on_message(message),
+            ServerFrame::MessageChanged {
+                message,
+                mentions_before,
+                ..
+            } => self.on_message_changed(message, &mentions_before),
             ServerFrame::Conversation { conversation, .. } => {
                 if self.conversation(conversation.id).as_ref() != Some(&conversation) {
                     self.upsert_conversation(conversation);
@@ -115,16 +120,17 @@ impl ChatState {
         self.discard(client_id);
         if let Some(me) = self.me.get_untracked() {
             // The fan-out brings the server's copy right after; until then show ours.
-            self.on_message(Message {
+            let mut message = Message::new(
                 id,
                 conversation_id,
                 seq,
-                sender_id: me.id,
-                sender_name: me.display_name,
+                (me.id, me.display_name),
                 client_id,
-                body: sent.body,
-                created_at_ms: js_sys::Date::now() as i64,
-            });
+                sent.body,
+                js_sys::Date::now() as i64,
+            );
+            message.reply_to = sent.reply_to;
+            self.on_message(message);
         }
     }
 
@@ -133,12 +139,10 @@ impl ChatState {
         let seq = message.seq;
         let sender = message.sender_id;
         let (mine, mentioned) = self.me.with_untracked(|me| match me {
-            Some(me) => (
-                me.id == sender,
-                Mentions::of(&message.body).include(&me.username),
-            ),
+            Some(me) => (me.id == sender, message.mentions().include(&me.username)),
             None => (false, false),
         });
+        let counts = !message.deleted;
         // Whoever sent a message has stopped typing it.
         if self.typing.with_untracked(|t| {
             t.iter()
@@ -177,7 +181,7 @@ impl ChatState {
                     c.last_read_seq = c.last_read_seq.max(seq);
                     c.unread = 0;
                     c.mentions = 0;
-                } else if seq > c.last_read_seq && !viewing {
+                } else if seq > c.last_read_seq && !viewing && counts {
                     c.unread += 1;
                     if mentioned {
                         c.mentions += 1;
@@ -188,6 +192,36 @@ impl ChatState {
         if viewing && !mine {
             self.mark_read(conversation);
         }
+    }
+
+    /// A message was edited, deleted or reacted to: show the new copy, and keep the
+    /// unread and mention counts right (a deleted message no longer counts; an edit may
+    /// add or remove a mention of me).
+    fn on_message_changed(&self, message: Message, mentions_before: &Mentions) {
+        self.replace_message(&message);
+        let Some(me) = self.me.get_untracked() else {
+            return;
+        };
+        if message.sender_id == me.id {
+            return;
+        }
+        let counted = |deleted: bool, mentions: &Mentions| {
+            let unread = u32::from(!deleted);
+            (unread, unread * u32::from(mentions.include(&me.username)))
+        };
+        let before = counted(false, mentions_before);
+        let after = counted(message.deleted, &message.mentions());
+        if before == after {
+            return;
+        }
+        self.conversations.update(|cs| {
+            if let Some(c) = cs.iter_mut().find(|c| c.id == message.conversation_id)
+                && message.seq > c.last_read_seq
+            {
+                c.unread = (c.unread + after.0).saturating_sub(before.0);
+                c.mentions = (c.mentions + after.1).saturating_sub(before.1);
+            }
+        });
     }
 
     /// Fetches the messages between the last one known and one that arrived after a

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::{ChatState, Outgoing};
 use crate::client::outbox;
-use crate::model::{ClientId, ConversationId};
+use crate::model::{ClientId, ConversationId, Message, ReplyQuote, Seq, excerpt};
 use crate::protocol::ClientFrame;
 
 impl ChatState {
@@ -16,11 +16,18 @@ impl ChatState {
 
     /// Queues a message: it shows as sending at once, is saved for reloads, and goes
     /// out now or when the connection returns.
-    pub fn send_message(&self, conversation_id: ConversationId, body: String, client_id: ClientId) {
+    pub fn send_message(
+        &self,
+        conversation_id: ConversationId,
+        body: String,
+        client_id: ClientId,
+        reply_to: Option<ReplyQuote>,
+    ) {
         let outgoing = Outgoing {
             client_id,
             conversation_id,
             body,
+            reply_to,
             failed: None,
         };
         self.outbox.update(|o| o.push(outgoing.clone()));
@@ -35,6 +42,7 @@ impl ChatState {
             client_id: outgoing.client_id,
             conversation_id: outgoing.conversation_id,
             body: outgoing.body.clone(),
+            reply_to: outgoing.reply_to.as_ref().map(|q| q.id),
         });
     }
 
@@ -125,6 +133,54 @@ impl ChatState {
                 seq,
             });
         }
+    }
+
+    /// Makes the composer's next message in that conversation a reply to `message`.
+    pub fn reply_to(&self, message: &Message) {
+        let quote = ReplyQuote {
+            id: message.id,
+            seq: message.seq,
+            sender_name: message.sender_name.clone(),
+            excerpt: excerpt(&message.body),
+            deleted: message.deleted,
+        };
+        self.replying.update(|r| {
+            r.insert(message.conversation_id, quote);
+        });
+    }
+
+    pub fn cancel_reply(&self, conversation: ConversationId) {
+        self.replying.update(|r| {
+            r.remove(&conversation);
+        });
+    }
+
+    /// Shows message `seq` of `conversation` (marked `aria-current`), loading older
+    /// history until it is on the page.
+    pub fn show_message(&self, conversation: ConversationId, seq: Seq) {
+        let state = *self;
+        leptos::task::spawn_local(async move {
+            loop {
+                let loaded = state
+                    .messages
+                    .with_untracked(|m| m.get(&conversation).is_some_and(|t| t.contains_key(&seq)));
+                if loaded {
+                    break;
+                }
+                let cursor = state
+                    .older_cursor
+                    .with_untracked(|c| c.get(&conversation).copied().flatten());
+                let Some(before) = cursor else { break };
+                match crate::api::list_history(conversation, Some(before)).await {
+                    Ok(page) => state.merge_page(conversation, &page.messages, page.next_before),
+                    Err(e) => {
+                        leptos::logging::warn!("could not load older messages: {e}");
+                        break;
+                    }
+                }
+            }
+            state.focus.set(Some((conversation, seq)));
+        });
     }
 
     pub fn say_typing(&self, conversation: ConversationId) {

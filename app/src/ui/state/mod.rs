@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::model::{
     Bootstrap, ClientId, ClientSettings, ConversationId, ConversationSummary, EventId, Message,
-    Presence, SeenBy, Seq, User, UserId,
+    Presence, ReplyQuote, SeenBy, Seq, User, UserId,
 };
 use crate::protocol::ClientFrame;
 
@@ -45,6 +45,9 @@ pub struct Outgoing {
     pub client_id: ClientId,
     pub conversation_id: ConversationId,
     pub body: String,
+    /// The message it answers.
+    #[serde(default)]
+    pub reply_to: Option<ReplyQuote>,
     /// `None` while sending; the server's refusal once it refused.
     pub failed: Option<ApiError>,
 }
@@ -97,6 +100,10 @@ pub struct ChatState {
     pub now_ms: RwSignal<f64>,
     /// Bumped when lists and threads must refetch (a conversation went stale).
     pub resync: RwSignal<u32>,
+    /// Per conversation, the message the composer's next message answers.
+    pub replying: RwSignal<HashMap<ConversationId, ReplyQuote>>,
+    /// The message to show and mark `aria-current` (a reply's original, a search hit).
+    pub focus: RwSignal<Option<(ConversationId, Seq)>>,
     /// Where outgoing frames go while a connection is up.
     sender: StoredValue<Option<UnboundedSender<ClientFrame>>>,
 }
@@ -122,6 +129,8 @@ impl ChatState {
             hydrated: RwSignal::new(false),
             now_ms: RwSignal::new(0.0),
             resync: RwSignal::new(0),
+            replying: RwSignal::new(HashMap::new()),
+            focus: RwSignal::new(None),
             sender: StoredValue::new(None),
         }
     }
@@ -183,6 +192,43 @@ impl ChatState {
                 }
             });
         }
+    }
+
+    /// Replaces a message this page knows with a newer copy (edited, deleted, reacted
+    /// to), and the quotes of it in replies. A message not loaded stays unloaded.
+    pub fn replace_message(&self, message: &Message) {
+        let conversation = message.conversation_id;
+        let stale = self.messages.with_untracked(|m| {
+            m.get(&conversation).is_some_and(|thread| {
+                thread.get(&message.seq).is_some_and(|have| have != message)
+                    || thread.values().any(|m| {
+                        m.reply_to
+                            .as_ref()
+                            .is_some_and(|q| q.id == message.id && q.deleted != message.deleted)
+                    })
+            })
+        });
+        if !stale {
+            return;
+        }
+        self.messages.update(|m| {
+            let Some(thread) = m.get_mut(&conversation) else {
+                return;
+            };
+            if let Some(have) = thread.get_mut(&message.seq) {
+                *have = message.clone();
+            }
+            for reply in thread.values_mut() {
+                if let Some(quote) = reply.reply_to.as_mut().filter(|q| q.id == message.id) {
+                    quote.deleted = message.deleted;
+                    quote.excerpt = if message.deleted {
+                        String::new()
+                    } else {
+                        crate::model::excerpt(&message.body)
+                    };
+                }
+            }
+        });
     }
 
     pub fn conversation(&self, id: ConversationId) -> Option<ConversationSummary> {

@@ -1,0 +1,138 @@
+import { expect, test, type Page } from '@playwright/test';
+import { done, live, send, signIn, unique } from './helpers';
+
+/** The article of the message holding `text` in the open conversation's log. */
+function article(page: Page, text: string) {
+  return page.getByRole('log').getByRole('article').filter({ hasText: text });
+}
+
+test('an edit and a delete by alice are seen live by bob, with the edit history', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const bob = await signIn(browser, 'bob');
+  for (const s of [alice, bob]) {
+    await s.page.goto('/chat/oracare-team');
+    await live(s.page);
+  }
+  const first = unique('Order 1042 ships monday');
+  await send(alice.page, first);
+  const mine = article(alice.page, first);
+  await mine.getByRole('button', { name: 'Edit message' }).click();
+  const box = mine.getByRole('textbox', { name: 'Edit message' });
+  await expect(box).toBeFocused();
+  const second = first.replace('monday', 'tuesday');
+  await box.fill(second);
+  await mine.getByRole('button', { name: 'Save' }).click();
+
+  const atBob = article(bob.page, second);
+  await expect(atBob).toContainText('(edited)');
+  await expect(article(bob.page, first)).toHaveCount(0);
+  // Bob may not edit or delete alice's words; he may reply and react.
+  await expect(atBob.getByRole('button', { name: 'Edit message' })).toHaveCount(0);
+  await expect(atBob.getByRole('button', { name: 'Delete message' })).toHaveCount(0);
+  await expect(atBob.getByRole('button', { name: 'Reply' })).toBeVisible();
+  await atBob.getByRole('button', { name: 'Edit history' }).click();
+  const history = atBob.getByRole('region', { name: 'Edit history' });
+  await expect(history.getByRole('listitem')).toHaveCount(2);
+  await expect(history.getByRole('listitem').first()).toContainText(first);
+  await bob.page.screenshot({ path: '../docs/screenshots/edit-history-desktop.png' });
+
+  const edited = article(alice.page, second);
+  await edited.getByRole('button', { name: 'Delete message' }).click();
+  await edited.getByRole('dialog', { name: 'Delete message?' }).getByRole('button', { name: 'Delete' }).click();
+  await expect(bob.page.getByRole('log').getByRole('article').filter({ hasText: 'Message deleted' }).last()).toBeVisible();
+  await expect(bob.page.getByRole('log')).not.toContainText(second);
+  await bob.page.reload();
+  await expect(bob.page.getByRole('log', { name: '#oracare-team' })).not.toContainText(second);
+  await done(alice, bob);
+});
+
+test('reactions toggle live, one per person and emoji', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const carol = await signIn(browser, 'carol');
+  for (const s of [alice, carol]) {
+    await s.page.goto('/chat/oracare-team');
+    await live(s.page);
+  }
+  const text = unique('Shipped the replacement pallet');
+  await send(alice.page, text);
+  const atCarol = article(carol.page, text);
+  await atCarol.getByRole('button', { name: 'Add reaction' }).click();
+  await carol.page.getByRole('menu', { name: 'Reactions' }).getByRole('menuitem', { name: 'thumbs up' }).click();
+  await expect(atCarol.getByRole('button', { name: 'thumbs up: 1' })).toHaveAttribute('aria-pressed', 'true');
+
+  const atAlice = article(alice.page, text);
+  const up = atAlice.getByRole('button', { name: 'thumbs up: 1' });
+  await expect(up).toHaveAttribute('aria-pressed', 'false');
+  await up.click();
+  await expect(atAlice.getByRole('button', { name: 'thumbs up: 2' })).toHaveAttribute('aria-pressed', 'true');
+  await expect(atCarol.getByRole('button', { name: 'thumbs up: 2' })).toHaveAttribute('aria-pressed', 'true');
+  await carol.page.screenshot({ path: '../docs/screenshots/reactions-desktop.png' });
+
+  await atCarol.getByRole('button', { name: 'thumbs up: 2' }).click();
+  await expect(atAlice.getByRole('button', { name: 'thumbs up: 1' })).toHaveAttribute('aria-pressed', 'true');
+  await done(alice, carol);
+});
+
+test('a reply quotes its original and jumps to it, loading older history', async ({ browser }) => {
+  const bob = await signIn(browser, 'bob');
+  const carol = await signIn(browser, 'carol');
+  await carol.page.goto('/chat/oracare-team');
+  await live(carol.page);
+  const question = unique('When does order 1042 arrive?');
+  await send(carol.page, question);
+
+  await bob.page.goto('/chat/oracare-team');
+  await live(bob.page);
+  await article(bob.page, question).getByRole('button', { name: 'Reply' }).click();
+  await expect(bob.page.getByText('Replying to Carol Chen')).toBeVisible();
+  const box = bob.page.getByRole('textbox', { name: 'Message' });
+  await expect(box).toBeFocused();
+  const answer = unique('Tuesday morning');
+  await send(bob.page, answer);
+  await expect(bob.page.getByText('Replying to Carol Chen')).toHaveCount(0);
+  // Enough newer messages that the question is no longer on the first page.
+  for (let n = 0; n < 22; n++) {
+    await send(bob.page, `filler ${n} ${answer}`);
+  }
+  await expect(article(carol.page, `filler 21 ${answer}`)).toHaveCount(1);
+
+  await carol.page.reload();
+  await live(carol.page);
+  await expect(article(carol.page, question)).toHaveCount(0);
+  const reply = article(carol.page, answer).filter({ hasNotText: 'filler' });
+  await expect(reply).toHaveCount(0); // it is older than the first page too
+  // Bring the reply into view by scrolling to the top, then follow its quote.
+  const log = carol.page.getByRole('log', { name: '#oracare-team' });
+  while ((await reply.count()) === 0) {
+    await log.evaluate((el) => el.scrollTo(0, 0));
+    await carol.page.waitForTimeout(200);
+  }
+  await reply.getByRole('link', { name: 'Go to the original message' }).click();
+  const original = article(carol.page, question);
+  await expect(original).toHaveAttribute('aria-current', 'true');
+  await expect(original).toBeInViewport();
+  await carol.page.screenshot({ path: '../docs/screenshots/reply-jump-desktop.png' });
+  await done(bob, carol);
+});
+
+test('Markdown renders safely: formatting yes, HTML and script links never', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  await alice.page.goto('/chat/internal');
+  await live(alice.page);
+  const tag = unique('md');
+  await send(alice.page, `**bold ${tag}** and \`code\` <img src=x onerror="window.__pwned=1"> [site](https://example.com) [bad](javascript:alert(1))`);
+  const body = article(alice.page, tag);
+  await expect(body.locator('strong')).toHaveText(`bold ${tag}`);
+  await expect(body.locator('code')).toHaveText('code');
+  await expect(body.locator('img')).toHaveCount(0);
+  await expect(body).toContainText('<img src=x');
+  const link = body.getByRole('link', { name: 'site' });
+  await expect(link).toHaveAttribute('rel', 'noopener noreferrer nofollow');
+  await expect(body.getByRole('link', { name: 'bad' })).toHaveCount(0);
+  expect(await alice.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  // The server's first paint renders it the same way (no hydration mismatch on reload).
+  await alice.page.reload();
+  await live(alice.page);
+  await expect(article(alice.page, tag).locator('strong')).toHaveText(`bold ${tag}`);
+  await done(alice);
+});

@@ -1,0 +1,154 @@
+//! Users, organisations and sessions.
+
+use sqlx::Row;
+
+use app::model::{OrganisationId, User, UserId};
+
+use super::SqliteStore;
+use super::rows::{USER_COLUMNS, user_from_row};
+use crate::store::{Accounts, NewUser, OrganisationKind, StoreResult};
+
+#[async_trait::async_trait]
+impl Accounts for SqliteStore {
+    async fn user_count(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    async fn create_organisation(
+        &self,
+        name: &str,
+        kind: OrganisationKind,
+    ) -> StoreResult<OrganisationId> {
+        let row = sqlx::query("INSERT INTO organisations (name, kind) VALUES (?, ?) RETURNING id")
+            .bind(name)
+            .bind(kind.as_str())
+            .fetch_one(&self.writer)
+            .await?;
+        Ok(OrganisationId(row.try_get("id")?))
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<UserId> {
+        let row = sqlx::query(
+            "INSERT INTO users (username, display_name, password_hash, role, organisation_id, \
+             password_change_required, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&user.username)
+        .bind(&user.display_name)
+        .bind(&user.password_hash)
+        .bind(user.role.as_str())
+        .bind(user.organisation_id.0)
+        .bind(user.password_change_required)
+        .bind(crate::clock::now_ms())
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(UserId(row.try_get("id")?))
+    }
+
+    async fn credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
+        let row = sqlx::query(&format!(
+            "SELECT u.password_hash, {USER_COLUMNS} WHERE u.username = ?"
+        ))
+        .bind(username)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
+            .transpose()
+    }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        sqlx::query(&format!("SELECT {USER_COLUMNS} ORDER BY u.display_name"))
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(user_from_row)
+            .collect()
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        sqlx::query(&format!("SELECT {USER_COLUMNS} WHERE u.id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE expires_at_ms <= ?")
+            .bind(now_ms)
+            .execute(&self.writer)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user.0)
+        .bind(now_ms)
+        .bind(expires_at_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<(User, bool)>> {
+        let row = sqlx::query(&format!(
+            "SELECT u.password_change_required, {USER_COLUMNS} \
+             JOIN sessions s ON s.user_id = u.id \
+             WHERE s.token_hash = ? AND s.expires_at_ms > ?"
+        ))
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|row| {
+            Ok((
+                user_from_row(&row)?,
+                row.try_get("password_change_required")?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn set_password(&self, user: UserId, password_hash: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET password_hash = ?, password_change_required = 0 WHERE id = ?",
+        )
+        .bind(password_hash)
+        .bind(user.0)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_expired_sessions(&self, now_ms: i64) -> StoreResult<Vec<String>> {
+        let hashes = sqlx::query_scalar(
+            "DELETE FROM sessions WHERE expires_at_ms <= ? RETURNING token_hash",
+        )
+        .bind(now_ms)
+        .fetch_all(&self.writer)
+        .await?;
+        Ok(hashes)
+    }
+}

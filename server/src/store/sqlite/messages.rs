@@ -1,0 +1,145 @@
+//! Messages as readers see them: history pages, one message, its edit history, and who
+//! has read how far. Appends, edits, deletes and reactions are writes with events: they
+//! go through the writer (`writer/`).
+
+use sqlx::Row;
+
+use app::model::{ConversationId, Message, MessageId, MessageVersion, Seq, UserId};
+
+use super::SqliteStore;
+use super::rows::{
+    MESSAGE_JOINS, MESSAGE_SELECT, MessageRow, group_reactions, id_list, reactions_sql,
+};
+use crate::store::{Messages, Reader, StoreResult};
+
+impl SqliteStore {
+    /// Messages matching `condition` (over `messages m`, binding `binds` in order), in
+    /// `order`, with their reactions.
+    async fn load_messages(
+        &self,
+        condition: &str,
+        order: &str,
+        binds: &[i64],
+    ) -> StoreResult<Vec<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_SELECT} FROM messages m {MESSAGE_JOINS} WHERE {condition} {order}"
+        );
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        let rows = query
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(MessageRow::from_sqlx)
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.with_reactions(rows).await
+    }
+
+    /// Completes message rows with their reactions (one query for all of them).
+    pub(super) async fn with_reactions(&self, rows: Vec<MessageRow>) -> StoreResult<Vec<Message>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = id_list(rows.iter().map(|r| r.id));
+        let reaction_rows = sqlx::query(&reactions_sql(&ids))
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("message_id")?,
+                    row.try_get("emoji")?,
+                    row.try_get("user_id")?,
+                ))
+            })
+            .collect::<StoreResult<Vec<(i64, String, i64)>>>()?;
+        // One message may come several times (a replay of its events).
+        let reactions = group_reactions(reaction_rows)?;
+        rows.into_iter()
+            .map(|row| {
+                let its = reactions.get(&row.id).cloned().unwrap_or_default();
+                row.into_message(its)
+            })
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl Messages for SqliteStore {
+    async fn history(
+        &self,
+        conversation: ConversationId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        self.load_messages(
+            "m.conversation_id = ? AND m.seq < ?",
+            "ORDER BY m.seq DESC LIMIT ?",
+            &[conversation.0, before.unwrap_or(i64::MAX), i64::from(limit)],
+        )
+        .await
+    }
+
+    async fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
+        Ok(self.load_messages("m.id = ?", "", &[id.0]).await?.pop())
+    }
+
+    async fn versions(&self, id: MessageId) -> StoreResult<Vec<MessageVersion>> {
+        let rows = sqlx::query(
+            "SELECT version, body, created_at_ms FROM message_versions WHERE message_id = ?1 \
+             UNION ALL \
+             SELECT version, body, COALESCE(edited_at_ms, created_at_ms) FROM messages \
+             WHERE id = ?1 AND deleted_at_ms IS NULL \
+             ORDER BY version",
+        )
+        .bind(id.0)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let version: i64 = row.try_get("version")?;
+                Ok(MessageVersion {
+                    version: u32::try_from(version).unwrap_or(1),
+                    body: row.try_get("body")?,
+                    created_at_ms: row.try_get("created_at_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn readers(&self, conversation: ConversationId) -> StoreResult<Vec<Reader>> {
+        sqlx::query(
+            "SELECT r.user_id, u.display_name, r.last_read_seq FROM read_state r \
+             JOIN users u ON u.id = r.user_id WHERE r.conversation_id = ? \
+             ORDER BY r.last_read_seq DESC, u.display_name",
+        )
+        .bind(conversation.0)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Reader {
+                user_id: UserId(row.try_get("user_id")?),
+                display_name: row.try_get("display_name")?,
+                last_read_seq: row.try_get("last_read_seq")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn messages_after(
+        &self,
+        conversation: ConversationId,
+        after: Seq,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        self.load_messages(
+            "m.conversation_id = ? AND m.seq > ?",
+            "ORDER BY m.seq LIMIT ?",
+            &[conversation.0, after, i64::from(limit)],
+        )
+        .await
+    }
+}

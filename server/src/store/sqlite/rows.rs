@@ -1,0 +1,182 @@
+//! Turning rows into `app` types, shared by the sqlx reads and the writer thread's
+//! rusqlite connection: the column lists are one text, and both row kinds fill the same
+//! plain [`MessageRow`] before it becomes a [`Message`].
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use app::model::{
+    ConversationId, Emoji, Message, MessageId, OrganisationId, Reaction, ReplyQuote, Role, User,
+    UserId, excerpt,
+};
+
+use crate::store::{StoreError, StoreResult};
+
+pub(super) const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.organisation_id, \
+     o.name AS organisation_name FROM users u JOIN organisations o ON o.id = u.organisation_id";
+
+pub(super) fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: UserId(row.try_get("id")?),
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+        organisation_id: OrganisationId(row.try_get("organisation_id")?),
+        organisation_name: row.try_get("organisation_name")?,
+    })
+}
+
+/// The columns of a message, its sender's name and the message it replies to, in the
+/// order [`MessageRow`] reads them. Follow with a `FROM` that names `m`, `u`, `r`, `ru`.
+pub(crate) const MESSAGE_SELECT: &str = "m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, \
+     m.body, m.created_at_ms, m.version, m.deleted_at_ms IS NOT NULL AS deleted, \
+     u.display_name AS sender_name, m.reply_to, r.seq AS reply_seq, r.body AS reply_body, \
+     r.deleted_at_ms IS NOT NULL AS reply_deleted, ru.display_name AS reply_sender";
+
+/// The joins [`MESSAGE_SELECT`] needs, after `FROM messages m`.
+pub(crate) const MESSAGE_JOINS: &str = "JOIN users u ON u.id = m.sender_id \
+     LEFT JOIN messages r ON r.id = m.reply_to LEFT JOIN users ru ON ru.id = r.sender_id";
+
+/// One message row, whichever driver read it.
+pub(crate) struct MessageRow {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub seq: i64,
+    pub sender_id: i64,
+    pub client_id: String,
+    pub body: String,
+    pub created_at_ms: i64,
+    pub version: i64,
+    pub deleted: bool,
+    pub sender_name: String,
+    pub reply_to: Option<i64>,
+    pub reply_seq: Option<i64>,
+    pub reply_body: Option<String>,
+    pub reply_deleted: Option<bool>,
+    pub reply_sender: Option<String>,
+}
+
+impl MessageRow {
+    pub fn from_sqlx(row: &SqliteRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            conversation_id: row.try_get("conversation_id")?,
+            seq: row.try_get("seq")?,
+            sender_id: row.try_get("sender_id")?,
+            client_id: row.try_get("client_id")?,
+            body: row.try_get("body")?,
+            created_at_ms: row.try_get("created_at_ms")?,
+            version: row.try_get("version")?,
+            deleted: row.try_get("deleted")?,
+            sender_name: row.try_get("sender_name")?,
+            reply_to: row.try_get("reply_to")?,
+            reply_seq: row.try_get("reply_seq")?,
+            reply_body: row.try_get("reply_body")?,
+            reply_deleted: row.try_get("reply_deleted")?,
+            reply_sender: row.try_get("reply_sender")?,
+        })
+    }
+
+    /// Reads the columns of [`MESSAGE_SELECT`] starting at index `at`.
+    pub fn from_rusqlite(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(at)?,
+            conversation_id: row.get(at + 1)?,
+            seq: row.get(at + 2)?,
+            sender_id: row.get(at + 3)?,
+            client_id: row.get(at + 4)?,
+            body: row.get(at + 5)?,
+            created_at_ms: row.get(at + 6)?,
+            version: row.get(at + 7)?,
+            deleted: row.get(at + 8)?,
+            sender_name: row.get(at + 9)?,
+            reply_to: row.get(at + 10)?,
+            reply_seq: row.get(at + 11)?,
+            reply_body: row.get(at + 12)?,
+            reply_deleted: row.get(at + 13)?,
+            reply_sender: row.get(at + 14)?,
+        })
+    }
+
+    pub fn into_message(self, reactions: Vec<Reaction>) -> StoreResult<Message> {
+        let client_id = self
+            .client_id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("client id {}", self.client_id)))?;
+        let reply_to = match (self.reply_to, self.reply_seq, self.reply_sender) {
+            (Some(id), Some(seq), Some(sender_name)) => {
+                let deleted = self.reply_deleted.unwrap_or(false);
+                Some(ReplyQuote {
+                    id: MessageId(id),
+                    seq,
+                    sender_name,
+                    excerpt: if deleted {
+                        String::new()
+                    } else {
+                        excerpt(self.reply_body.as_deref().unwrap_or_default())
+                    },
+                    deleted,
+                })
+            }
+            _ => None,
+        };
+        Ok(Message {
+            id: MessageId(self.id),
+            conversation_id: ConversationId(self.conversation_id),
+            seq: self.seq,
+            sender_id: UserId(self.sender_id),
+            sender_name: self.sender_name,
+            client_id,
+            body: self.body,
+            created_at_ms: self.created_at_ms,
+            version: u32::try_from(self.version).unwrap_or(1),
+            deleted: self.deleted,
+            reply_to,
+            reactions,
+        })
+    }
+}
+
+/// Reactions of several messages, from `(message_id, emoji, user_id)` rows in the order
+/// they were made; each message's in the order of [`Emoji::ALL`].
+pub(crate) fn group_reactions(
+    rows: impl IntoIterator<Item = (i64, String, i64)>,
+) -> StoreResult<HashMap<i64, Vec<Reaction>>> {
+    let mut by_message: HashMap<i64, Vec<Reaction>> = HashMap::new();
+    for (message, emoji, user) in rows {
+        let emoji =
+            Emoji::parse(&emoji).ok_or_else(|| StoreError::Corrupt(format!("emoji {emoji}")))?;
+        let reactions = by_message.entry(message).or_default();
+        match reactions.iter_mut().find(|r| r.emoji == emoji) {
+            Some(r) => r.users.push(UserId(user)),
+            None => reactions.push(Reaction {
+                emoji,
+                users: vec![UserId(user)],
+            }),
+        }
+    }
+    for reactions in by_message.values_mut() {
+        reactions.sort_by_key(|r| r.emoji);
+    }
+    Ok(by_message)
+}
+
+/// The query for the reactions of the messages in `ids` (a comma-separated list of
+/// numbers, never user input).
+pub(crate) fn reactions_sql(ids: &str) -> String {
+    format!(
+        "SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN ({ids}) \
+         ORDER BY created_at_ms, user_id"
+    )
+}
+
+/// `1,2,3` for an `IN (…)` list of ids.
+pub(super) fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    ids.into_iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}

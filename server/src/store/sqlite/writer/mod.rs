@@ -1,0 +1,213 @@
+//! The one ordered path: every change that writes an event goes to this writer thread,
+//! which takes whatever writes are waiting (up to a batch limit), runs them in one
+//! `BEGIN IMMEDIATE` transaction and commits once — one fsync for the whole batch — then,
+//! write by write in commit order, answers the caller and runs its [`AfterCommit`]
+//! (fan-out). Event ids are taken in that same order, so every client receives events in
+//! id order and one that resumes after event N has missed nothing below N. If anything
+//! in a batch fails, the batch is rolled back and its writes are committed one by one, so
+//! a bad write fails alone; nothing uncommitted is ever answered or published.
+//!
+//! The thread uses rusqlite directly, synchronously: through sqlx each statement is a
+//! hand-off between threads, and those wake-ups cost more than the SQL (BENCHMARKS.md).
+//!
+//! - [`messages`]: appends, edits, deletes, reactions
+//! - [`reads`]: read positions
+//! - [`conversations`]: direct conversations and order threads opened on first use
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot};
+
+use app::model::EventId;
+
+use crate::store::{AfterCommit, PendingWrite, StoreError, StoreResult, Write, Written};
+
+mod conversations;
+mod messages;
+mod reads;
+
+/// Writes waiting for the writer before callers wait to queue.
+const QUEUE: usize = 4_096;
+
+struct Job {
+    write: Write,
+    after_commit: AfterCommit,
+    reply: oneshot::Sender<StoreResult<Written>>,
+}
+
+/// The handle the store keeps; cloning it is cheap.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// How much of the database file the writer reads through a memory map.
+const WRITER_MMAP_BYTES: i64 = 256 << 20;
+
+impl Writer {
+    /// Opens the writer's own connection to the (already migrated) database and starts
+    /// its thread; batches hold at most `max_batch` writes.
+    pub fn start(path: &Path, busy_timeout: Duration, max_batch: usize) -> StoreResult<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(busy_timeout)?;
+        for (name, value) in super::CONNECTION_PRAGMAS {
+            conn.pragma_update(None, name, value)?;
+        }
+        // Reads map the file instead of copying pages out of the kernel's cache (a larger
+        // page cache was tried too: SQLite then spends a tenth of the writer's time
+        // walking it at the end of every transaction).
+        conn.pragma_update(None, "mmap_size", WRITER_MMAP_BYTES)?;
+        let (jobs, rx) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("parley-writer".into())
+            .spawn(move || run(conn, rx, max_batch.max(1)))
+            .map_err(|e| StoreError::Corrupt(format!("could not start the writer: {e}")))?;
+        Ok(Self { jobs })
+    }
+
+    /// Queues a write (waiting only for room in the queue); the returned future resolves
+    /// when it is committed.
+    pub async fn submit(
+        &self,
+        write: Write,
+        after_commit: AfterCommit,
+    ) -> StoreResult<PendingWrite> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job {
+                write,
+                after_commit,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Corrupt("the writer has stopped".into()))?;
+        Ok(Box::pin(async move {
+            answer
+                .await
+                .map_err(|_| StoreError::Corrupt("the writer dropped a write".into()))?
+        }))
+    }
+}
+
+/// The writer thread: runs until every [`Writer`] is gone.
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+    let mut batch = Vec::with_capacity(max_batch);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&mut conn, &mut batch);
+    }
+}
+
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
+    let results = match apply_all(conn, batch) {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::warn!(error = %e, writes = batch.len(), "batch failed; retrying one by one");
+            batch
+                .iter()
+                .map(|job| apply_alone(conn, &job.write))
+                .collect()
+        }
+    };
+    for (job, result) in batch.drain(..).zip(results) {
+        // The caller hears first, so the sender's connection can ack before the fan-out
+        // reaches it; the fan-out still runs here, in commit order.
+        let written = result.as_ref().ok().cloned();
+        let _ = job.reply.send(result);
+        if let Some(written) = written {
+            (job.after_commit)(&written);
+        }
+    }
+}
+
+/// Every write of the batch in one transaction, one commit.
+fn apply_all(conn: &mut Connection, batch: &[Job]) -> StoreResult<Vec<StoreResult<Written>>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        results.push(Ok(apply(&tx, &job.write)?));
+    }
+    tx.commit()?;
+    Ok(results)
+}
+
+fn apply_alone(conn: &mut Connection, write: &Write) -> StoreResult<Written> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let written = apply(&tx, write)?;
+    tx.commit()?;
+    Ok(written)
+}
+
+/// One write inside the batch's transaction.
+fn apply(tx: &rusqlite::Transaction<'_>, write: &Write) -> StoreResult<Written> {
+    match write {
+        Write::Append(message) => messages::append(tx, message).map(Written::Appended),
+        Write::MarkRead {
+            user,
+            conversation,
+            seq,
+            now_ms,
+        } => reads::mark_read(tx, *user, *conversation, *seq, *now_ms).map(Written::Read),
+        Write::OpenDirect { a, b, now_ms } => {
+            conversations::open_direct(tx, *a, *b, *now_ms).map(Written::Opened)
+        }
+        Write::OpenOrderThread {
+            number,
+            organisations,
+            now_ms,
+        } => conversations::open_order_thread(tx, *number, organisations, *now_ms)
+            .map(Written::Opened),
+        Write::Edit {
+            message,
+            replaces,
+            body,
+            now_ms,
+        } => messages::edit(tx, *message, *replaces, body, *now_ms),
+        Write::Delete {
+            message,
+            actor,
+            now_ms,
+        } => messages::delete(tx, *message, *actor, *now_ms),
+        Write::React {
+            message,
+            user,
+            emoji,
+            on,
+            now_ms,
+        } => messages::react(tx, *message, *user, *emoji, *on, *now_ms),
+    }
+}
+
+/// Appends an event in the transaction that makes the change it records.
+fn insert_event(
+    tx: &rusqlite::Transaction<'_>,
+    kind: &str,
+    conversation: i64,
+    message: Option<i64>,
+    read: Option<(i64, i64)>,
+    now_ms: i64,
+) -> rusqlite::Result<EventId> {
+    tx.prepare_cached(
+        "INSERT INTO events (kind, conversation_id, message_id, user_id, seq, created_at_ms) \
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )?
+    .query_row(
+        params![
+            kind,
+            conversation,
+            message,
+            read.map(|(user, _)| user),
+            read.map(|(_, seq)| seq),
+            now_ms
+        ],
+        |row| row.get(0).map(EventId),
+    )
+}
