@@ -10,7 +10,8 @@ async function keptOffline(page: Page) {
 }
 
 async function bodiesIn(page: Page, conversation: string): Promise<string[]> {
-  return page.getByRole('log', { name: conversation }).getByRole('article').locator('.body').allTextContents();
+  const bodies = await page.getByRole('log', { name: conversation }).getByRole('article').locator('.body').allTextContents();
+  return bodies.map((b) => b.trim());
 }
 
 test('messages written offline survive a reload and arrive exactly once, in order', async ({ browser }) => {

@@ -192,9 +192,14 @@ fn EditForm(message: Message, editing: RwSignal<bool>) -> impl IntoView {
     let input = NodeRef::<Textarea>::new();
     let id = message.id;
     let version = message.version;
+    // The cursor goes to the end of the text once the box is on the page.
     Effect::new(move |_| {
         if let Some(el) = input.get() {
-            let _ = el.focus();
+            request_animation_frame(move || {
+                let _ = el.focus();
+                let end = el.value().len() as u32;
+                let _ = el.set_selection_range(end, end);
+            });
         }
     });
     let save = move || {
