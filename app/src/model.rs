@@ -513,6 +513,22 @@ impl Mentions {
     }
 }
 
+/// The `@…` being typed just before `caret` (a byte index into `text`), if any: where
+/// its `@` is, and what follows it so far. Drives the composer's mention list.
+pub fn mention_at(text: &str, caret: usize) -> Option<(usize, &str)> {
+    let before = text.get(..caret)?;
+    let at = before.rfind('@')?;
+    let typed = &before[at + 1..];
+    let starts_word = before[..at]
+        .chars()
+        .next_back()
+        .is_none_or(|c| c.is_whitespace() || matches!(c, '(' | '"' | '\''));
+    let name_chars = typed
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    (starts_word && name_chars && typed.len() <= 64).then_some((at, typed))
+}
+
 /// Default upper bound on a message's length, in characters.
 pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 4_000;
 
@@ -575,6 +591,29 @@ mod tests {
         assert_eq!(none, Mentions::default());
         assert!(!none.include("me"));
         assert_eq!(Mentions::of("thanks @dave.").usernames, ["dave"]);
+    }
+
+    #[test]
+    fn the_mention_being_typed_is_found_before_the_caret() {
+        assert_eq!(mention_at("hi @ca", 6), Some((3, "ca")));
+        assert_eq!(mention_at("@", 1), Some((0, "")));
+        assert_eq!(mention_at("hi @carol and more", 9), Some((3, "carol")));
+        assert_eq!(
+            mention_at("hi @carol and more", 18),
+            None,
+            "a space ends it"
+        );
+        assert_eq!(mention_at("mail me@example", 15), None, "inside a word");
+        assert_eq!(mention_at("hé @bo", "hé @bo".len()), Some((4, "bo")));
+        assert_eq!(mention_at("abc", 99), None);
+    }
+
+    #[test]
+    fn excerpts_are_one_short_line() {
+        assert_eq!(excerpt("two\n  lines"), "two lines");
+        let long = "word ".repeat(40);
+        let cut = excerpt(&long);
+        assert!(cut.chars().count() <= REPLY_EXCERPT_CHARS && cut.ends_with('…'));
     }
 
     #[test]

@@ -138,3 +138,42 @@ test('Markdown renders safely: formatting yes, HTML and script links never', asy
   await expect(article(alice.page, tag).locator('strong')).toHaveText(`bold ${tag}`);
   await done(alice);
 });
+
+test('@ offers only the people who can see the conversation; the members panel shows presence', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const carol = await signIn(browser, 'carol');
+  await alice.page.goto('/chat/oracare-team');
+  await carol.page.goto('/chat/oracare-team');
+  await live(alice.page);
+  await live(carol.page);
+
+  const members = alice.page.getByRole('complementary', { name: 'Members' });
+  const carolEntry = members.getByRole('listitem').filter({ hasText: 'Carol Chen' });
+  await expect(carolEntry).toContainText('online');
+  await expect(members.getByRole('listitem').filter({ hasText: 'Dave Diaz' })).toHaveCount(0);
+
+  const box = carol.page.getByRole('textbox', { name: 'Message' });
+  await box.fill('');
+  await box.pressSequentially('Thanks @');
+  const list = carol.page.getByRole('listbox', { name: 'Mention someone' });
+  await expect(list.getByRole('option', { name: 'Alice Adams' })).toBeVisible();
+  await expect(list.getByRole('option', { name: 'Bob Baker' })).toBeVisible();
+  await expect(list.getByRole('option', { name: '@channel' })).toBeVisible();
+  await expect(list.getByRole('option', { name: 'Dave Diaz' })).toHaveCount(0);
+  await expect(list.getByRole('option', { name: 'Carol Chen' })).toHaveCount(0);
+  await box.pressSequentially('bo');
+  await expect(list.getByRole('option')).toHaveCount(1);
+  await carol.page.screenshot({ path: '../docs/screenshots/mention-list-desktop.png' });
+  await box.press('Enter');
+  await expect(box).toHaveValue('Thanks @bob ');
+  await expect(list).toHaveCount(0);
+  const text = unique('for the update');
+  await box.pressSequentially(text);
+  await box.press('Enter');
+  await expect(box).toHaveValue('');
+  await alice.page.goto('/chat/internal');
+  const bob = await signIn(browser, 'bob');
+  await bob.page.goto('/chat/oracare-team');
+  await expect(article(bob.page, text)).toHaveClass(/mentions-me/);
+  await done(alice, bob, carol);
+});

@@ -41,6 +41,8 @@ pub trait Backend: Send + Sync + 'static {
         after: Seq,
     ) -> Result<Vec<Message>, ApiError>;
     async fn people(&self, me: &User) -> Result<Vec<Person>, ApiError>;
+    async fn members(&self, me: &User, conversation: ConversationId)
+    -> Result<Vec<User>, ApiError>;
     async fn open_direct(&self, me: &User, other: UserId) -> Result<ConversationSummary, ApiError>;
     async fn orders(&self, me: &User) -> Result<Vec<Order>, ApiError>;
     async fn order(&self, me: &User, number: i64) -> Result<Order, ApiError>;

@@ -9,6 +9,7 @@ use super::SignOut;
 use super::bootstrap::WithBootstrap;
 use super::conversation_list::ConversationList;
 use super::dashboard::Me;
+use super::members::MembersPanel;
 use super::people_picker::PeoplePicker;
 use super::state::use_chat;
 use super::thread::Thread;
@@ -85,7 +86,10 @@ pub fn ChatConversation() -> impl IntoView {
                         <a href="/chat" class="back" aria-label="All conversations">"←"</a>
                         <h1>{title}</h1>
                     </header>
-                    <Thread conversation=id/>
+                    <div class="pane-body">
+                        <Thread conversation=id/>
+                        <MembersPanel conversation=id/>
+                    </div>
                 </div>
             }.into_any(),
             None => view! {

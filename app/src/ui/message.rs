@@ -104,6 +104,7 @@ pub fn MessageItem(message: Message) -> impl IntoView {
             <Actions message=current editing/>
         </article>
     }
+    .into_any()
 }
 
 /// A reply's quote of the message it answers; following it shows that message.

@@ -2,15 +2,16 @@
 //! the first paint; older pages load as the user scrolls up; new messages arrive over
 //! the live connection into [`ChatState`](super::state::ChatState).
 
-use leptos::html::{Div, Textarea};
+use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::ErrorNotice;
+use super::composer::Composer;
 use super::message::{MessageItem, OutgoingItem, article_id};
 use super::state::use_chat;
 use crate::api::list_history;
-use crate::model::{ConversationId, DEFAULT_MAX_MESSAGE_CHARS, Seq, validate_body};
+use crate::model::{ConversationId, Seq};
 
 /// How close to the top (in pixels) scrolling must come before the older page loads.
 const LOAD_OLDER_WITHIN_PX: i32 = 48;
@@ -18,8 +19,6 @@ const LOAD_OLDER_WITHIN_PX: i32 = 48;
 const STICK_TO_BOTTOM_WITHIN_PX: i32 = 80;
 /// "Seen by" is shown under this many of the newest messages at most.
 const SEEN_BY_RECENT: i64 = 20;
-/// While typing, a typing frame goes out at most this often.
-const TYPING_EVERY_MS: f64 = 2_500.0;
 
 #[component]
 pub fn Thread(conversation: ConversationId) -> impl IntoView {
@@ -67,6 +66,7 @@ pub fn Thread(conversation: ConversationId) -> impl IntoView {
             <Composer conversation/>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -174,85 +174,6 @@ fn Log(conversation: ConversationId) -> impl IntoView {
                 <OutgoingItem outgoing/>
             </For>
         </div>
-    }
-}
-
-#[component]
-fn Composer(conversation: ConversationId) -> impl IntoView {
-    let state = use_chat();
-    let text = RwSignal::new(String::new());
-    let problem = RwSignal::new(None::<String>);
-    let input = NodeRef::<Textarea>::new();
-    let replying = Memo::new(move |_| state.replying.with(|r| r.get(&conversation).cloned()));
-    // Choosing "Reply" on a message puts the cursor here.
-    Effect::new(move |_| {
-        if replying.with(Option::is_some)
-            && let Some(el) = input.get_untracked()
-        {
-            let _ = el.focus();
-        }
-    });
-    // Say "typing" at most this often while keys are pressed.
-    let last_typing = StoredValue::new(0.0_f64);
-    let submit = move || {
-        let body = text.get_untracked();
-        let limit = state
-            .settings
-            .with_untracked(|s| s.as_ref().map(|s| s.max_message_chars))
-            .unwrap_or(DEFAULT_MAX_MESSAGE_CHARS);
-        match validate_body(&body, limit) {
-            Ok(body) => {
-                last_typing.set_value(0.0);
-                let reply_to = replying.get_untracked();
-                state.cancel_reply(conversation);
-                state.send_message(conversation, body, crate::client::new_client_id(), reply_to);
-                text.set(String::new());
-                problem.set(None);
-            }
-            Err(e) => problem.set(Some(e.message)),
-        }
-        if let Some(el) = input.get_untracked() {
-            let _ = el.focus();
-        }
-    };
-    let on_input = move |ev: leptos::ev::Event| {
-        text.set(event_target_value(&ev));
-        let now = js_sys::Date::now();
-        if now - last_typing.get_value() > TYPING_EVERY_MS {
-            last_typing.set_value(now);
-            state.say_typing(conversation);
-        }
-    };
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-            ev.prevent_default();
-            submit();
-        } else if ev.key() == "Escape" && replying.with_untracked(Option::is_some) {
-            state.cancel_reply(conversation);
-        }
-    };
-    view! {
-        <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
-            {move || replying.get().map(|quote| view! {
-                <div class="replying">
-                    <span>{format!("Replying to {}", quote.sender_name)}</span>
-                    <button type="button" class="link-button" on:click=move |_| state.cancel_reply(conversation)>
-                        "Cancel reply"
-                    </button>
-                </div>
-            })}
-            <textarea
-                node_ref=input
-                aria-label="Message"
-                placeholder="Write a message…"
-                rows="2"
-                prop:value=text
-                on:input=on_input
-                on:keydown=on_keydown
-            ></textarea>
-            <button type="submit" class="primary">"Send"</button>
-            {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
-        </form>
     }
 }
 

@@ -45,6 +45,14 @@ impl Backend for Chat {
         Chat::people(self, me).await
     }
 
+    async fn members(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+    ) -> Result<Vec<User>, ApiError> {
+        Chat::members(self, me, conversation).await
+    }
+
     async fn open_direct(&self, me: &User, other: UserId) -> Result<ConversationSummary, ApiError> {
         Chat::open_direct(self, me, other).await
     }

@@ -3,11 +3,11 @@
 
 use app::error::ApiError;
 use app::model::{
-    Audience, Bootstrap, ClientSettings, ConnectionMode, ConversationKind, ConversationSummary,
-    Order, Person, User, UserId,
+    Audience, Bootstrap, ClientSettings, ConnectionMode, ConversationId, ConversationKind,
+    ConversationSummary, Order, Person, User, UserId,
 };
 use app::protocol::ServerFrame;
-use app::rules::{self, Actor};
+use app::rules::{self, Action, Actor};
 
 use super::{Chat, internal};
 use crate::clock::now_ms;
@@ -144,6 +144,25 @@ impl Chat {
                 display_name: u.display_name,
                 organisation_name: u.organisation_name,
             })
+            .collect())
+    }
+
+    /// Everyone who can see `conversation`, by display name: its members panel, and the
+    /// people `@` offers to mention. (Loads every user and keeps those the rules admit;
+    /// a per-audience query would scale better with many users.)
+    pub async fn members(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+    ) -> Result<Vec<User>, ApiError> {
+        let audience = self.checked(me, conversation, Action::See).await?;
+        Ok(self
+            .store
+            .users()
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|u| rules::can_see(&Actor::from(u), &audience))
             .collect())
     }
 

@@ -300,7 +300,12 @@ impl ChatState {
         })
     }
 
+    /// Someone's presence; this user's own is this tab's connection.
     pub fn presence_of(&self, user: UserId) -> Presence {
+        let me = self.me.with(|me| me.as_ref().map(|me| me.id)) == Some(user);
+        if me && self.connection.get() == Connection::Online {
+            return Presence::Online;
+        }
         self.presence
             .with(|p| p.get(&user).copied().unwrap_or(Presence::Offline))
     }
