@@ -5,6 +5,7 @@
 //! - [`model`]: wire types (users, conversations, messages) and input checks
 //! - [`protocol`]: every live frame, as serde enums
 //! - [`rules`]: who may do what (SPEC.md §4), pure functions
+//! - [`search`]: what a search asks for (words, phrases, operators)
 //! - [`error`]: the one error envelope
 //! - [`markdown`]: the Markdown subset, rendered safely the same way on both sides
 //! - [`api`]: server functions (history, lists, opening conversations)
@@ -19,6 +20,7 @@ pub mod markdown;
 pub mod model;
 pub mod protocol;
 pub mod rules;
+pub mod search;
 pub mod ui;
 
 pub use ui::{App, shell};

@@ -177,3 +177,35 @@ test('@ offers only the people who can see the conversation; the members panel s
   await expect(article(bob.page, text)).toHaveClass(/mentions-me/);
   await done(alice, bob, carol);
 });
+
+test('search finds what carol may see, highlights it and opens the conversation at it', async ({ browser }) => {
+  const bob = await signIn(browser, 'bob');
+  const carol = await signIn(browser, 'carol');
+  await bob.page.goto('/chat/internal');
+  await live(bob.page);
+  const word = `pallet${Math.random().toString(36).slice(2, 7)}`;
+  await send(bob.page, `Staff only: ${word} was our fault`);
+  await bob.page.goto('/chat/oracare-team');
+  await live(bob.page);
+  const shared = `The damaged ${word} is replaced`;
+  await send(bob.page, shared);
+  for (let n = 0; n < 21; n++) await send(bob.page, `later news ${n}`);
+
+  await carol.page.goto('/chat');
+  await live(carol.page);
+  const box = carol.page.getByRole('searchbox', { name: 'Search messages' });
+  await box.fill(word);
+  await box.press('Enter');
+  const results = carol.page.getByRole('list', { name: 'Search results' });
+  await expect(results.getByRole('link')).toHaveCount(1);
+  const hit = results.getByRole('link').first();
+  await expect(hit).toContainText('#oracare-team');
+  await expect(hit.locator('mark')).toHaveText(word);
+  await carol.page.screenshot({ path: '../docs/screenshots/search-desktop.png' });
+  await hit.click();
+  await expect(carol.page).toHaveURL(/\/chat\/oracare-team$/);
+  const found = carol.page.getByRole('log', { name: '#oracare-team' }).getByRole('article').filter({ hasText: shared });
+  await expect(found).toHaveAttribute('aria-current', 'true');
+  await expect(found).toBeInViewport();
+  await done(bob, carol);
+});

@@ -12,6 +12,7 @@ use crate::model::{
     Bootstrap, ConnectionMode, ConversationId, ConversationSummary, Emoji, HistoryPage, Message,
     MessageId, MessageVersion, Order, Person, Seq, User, UserId,
 };
+use crate::search::SearchResults;
 
 /// The signed-in user of the current request, placed in the request's extensions by the
 /// server's session middleware.
@@ -73,6 +74,7 @@ pub trait Backend: Send + Sync + 'static {
         me: &User,
         message: MessageId,
     ) -> Result<Vec<MessageVersion>, ApiError>;
+    async fn search(&self, me: &User, query: &str) -> Result<SearchResults, ApiError>;
     async fn edit_window_secs(&self, me: &User) -> Result<i64, ApiError>;
     async fn set_edit_window(&self, me: &User, secs: i64) -> Result<(), ApiError>;
 }

@@ -27,6 +27,7 @@ mod open_order_thread;
 mod orders;
 mod people;
 mod react;
+mod search;
 
 pub use bootstrap::{GetBootstrap, get_bootstrap};
 pub use connection_mode::{
@@ -45,3 +46,4 @@ pub use open_order_thread::{OpenOrderThread, open_order_thread};
 pub use orders::{GetOrder, ListOrders, get_order, list_orders};
 pub use people::{ListPeople, list_people};
 pub use react::{React, react};
+pub use search::{SearchMessages, search_messages};

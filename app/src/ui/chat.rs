@@ -11,6 +11,7 @@ use super::conversation_list::ConversationList;
 use super::dashboard::Me;
 use super::members::MembersPanel;
 use super::people_picker::PeoplePicker;
+use super::search_box::SearchBox;
 use super::state::use_chat;
 use super::thread::Thread;
 use crate::model::ConversationSummary;
@@ -25,8 +26,12 @@ pub fn ChatLayout() -> impl IntoView {
         state.conversation_by_slug(&slug).map(|c| c.id)
     });
     let navigate = use_navigate();
+    let go = navigate.clone();
     let opened = Callback::new(move |c: ConversationSummary| {
-        navigate(&format!("/chat/{}", c.slug), Default::default());
+        go(&format!("/chat/{}", c.slug), Default::default());
+    });
+    let found = Callback::new(move |(_, slug): (crate::model::ConversationId, String)| {
+        navigate(&format!("/chat/{slug}"), Default::default());
     });
     view! {
         <WithBootstrap>
@@ -42,6 +47,7 @@ pub fn ChatLayout() -> impl IntoView {
                 </header>
                 <div class="chat-body">
                     <aside class="sidebar">
+                        <SearchBox on_open=found/>
                         <ConversationList active=active/>
                         <PeoplePicker on_open=opened/>
                     </aside>

@@ -21,6 +21,7 @@ pub mod message_extras;
 pub mod password;
 pub mod people_picker;
 pub mod presence;
+pub mod search_box;
 pub mod state;
 pub mod thread;
 pub mod widget;

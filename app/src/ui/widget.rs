@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use super::conversation_list::ConversationList;
 use super::people_picker::PeoplePicker;
+use super::search_box::SearchBox;
 use super::state::{ChatState, use_chat};
 use super::thread::Thread;
 use crate::model::ConversationId;
@@ -44,6 +45,7 @@ pub fn Widget() -> impl IntoView {
                     Some(_) => ().into_any(),
                     None => view! {
                         <div class="widget-list">
+                            <SearchBox on_open=Callback::new(move |(id, _): (ConversationId, String)| selected.set(Some(id)))/>
                             <ConversationList active=Signal::derive(move || selected.get()) on_select=select/>
                             <PeoplePicker on_open=Callback::new(move |c: crate::model::ConversationSummary| selected.set(Some(c.id)))/>
                         </div>

@@ -6,6 +6,7 @@ use app::model::{
     Bootstrap, ConnectionMode, ConversationId, ConversationSummary, Emoji, HistoryPage, Message,
     MessageId, MessageVersion, Order, Person, Seq, User, UserId,
 };
+use app::search::SearchResults;
 
 use super::Chat;
 
@@ -111,6 +112,10 @@ impl Backend for Chat {
         message: MessageId,
     ) -> Result<Vec<MessageVersion>, ApiError> {
         Chat::edit_history(self, me, message).await
+    }
+
+    async fn search(&self, me: &User, query: &str) -> Result<SearchResults, ApiError> {
+        Chat::search(self, me, query).await
     }
 
     async fn edit_window_secs(&self, _me: &User) -> Result<i64, ApiError> {

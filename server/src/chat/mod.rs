@@ -7,6 +7,7 @@
 //! - [`messages`]: send, read, typing, history
 //! - [`changes`]: edits, deletes, reactions, edit history
 //! - [`conversations`]: the list, direct messages, order threads, people, orders, settings
+//! - [`search`]: full-text search over what the user may see
 //! - [`catch_up`]: what a reconnecting client missed
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ pub mod catch_up;
 mod changes;
 mod conversations;
 mod messages;
+mod search;
 
 pub use messages::PendingAck;
 

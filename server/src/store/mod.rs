@@ -221,6 +221,26 @@ pub enum StoredEventKind {
     Conversation,
 }
 
+/// What a search looks for, with the rules already applied: only in `conversations`.
+#[derive(Clone, Debug, Default)]
+pub struct SearchFilter {
+    /// The conversations to search (those the user may see, narrowed by `in:`).
+    pub conversations: Vec<ConversationId>,
+    /// Only messages by these people (`from:`), when given.
+    pub senders: Option<Vec<UserId>>,
+    /// An FTS5 query over the text, when there are words to find.
+    pub text: Option<String>,
+    pub before_ms: Option<i64>,
+    pub after_ms: Option<i64>,
+    pub has_link: bool,
+    pub limit: u32,
+}
+
+/// Marks the start and end of a match in a search snippet. (Control characters are not
+/// typed into chat; one that was would only move the highlighting.)
+pub const SNIPPET_START: char = '\u{2}';
+pub const SNIPPET_END: char = '\u{3}';
+
 /// Someone's read position in a conversation, for "seen by".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reader {
@@ -312,6 +332,10 @@ pub trait Messages: Send + Sync + 'static {
     ) -> StoreResult<Vec<Message>>;
     /// One message as it is now.
     async fn message(&self, id: MessageId) -> StoreResult<Option<Message>>;
+    /// Messages matching `filter`, newest first, each with a snippet of its text around
+    /// the match ([`SNIPPET_START`] … [`SNIPPET_END`] around matched words). Deleted
+    /// messages and earlier versions are never found.
+    async fn search(&self, filter: &SearchFilter) -> StoreResult<Vec<(Message, String)>>;
     /// A message's texts, oldest first, the current one last; empty once deleted.
     async fn versions(&self, id: MessageId) -> StoreResult<Vec<MessageVersion>>;
     /// Everyone's read position in a conversation, furthest first.

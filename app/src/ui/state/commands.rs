@@ -167,11 +167,16 @@ impl ChatState {
                 if loaded {
                     break;
                 }
-                let cursor = state
+                // Nothing loaded yet: the latest page first; then ever older ones.
+                let before = match state
                     .older_cursor
-                    .with_untracked(|c| c.get(&conversation).copied().flatten());
-                let Some(before) = cursor else { break };
-                match crate::api::list_history(conversation, Some(before)).await {
+                    .with_untracked(|c| c.get(&conversation).copied())
+                {
+                    None => None,
+                    Some(Some(before)) => Some(before),
+                    Some(None) => break,
+                };
+                match crate::api::list_history(conversation, before).await {
                     Ok(page) => state.merge_page(conversation, &page.messages, page.next_before),
                     Err(e) => {
                         leptos::logging::warn!("could not load older messages: {e}");

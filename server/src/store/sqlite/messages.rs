@@ -10,7 +10,7 @@ use super::SqliteStore;
 use super::rows::{
     MESSAGE_JOINS, MESSAGE_SELECT, MessageRow, group_reactions, id_list, reactions_sql,
 };
-use crate::store::{Messages, Reader, StoreResult};
+use crate::store::{Messages, Reader, SNIPPET_END, SNIPPET_START, SearchFilter, StoreResult};
 
 impl SqliteStore {
     /// Messages matching `condition` (over `messages m`, binding `binds` in order), in
@@ -84,6 +84,68 @@ impl Messages for SqliteStore {
 
     async fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
         Ok(self.load_messages("m.id = ?", "", &[id.0]).await?.pop())
+    }
+
+    async fn search(&self, filter: &SearchFilter) -> StoreResult<Vec<(Message, String)>> {
+        if filter.conversations.is_empty() || filter.senders.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(Vec::new());
+        }
+        let mut conditions = vec![
+            "m.deleted_at_ms IS NULL".to_string(),
+            format!(
+                "m.conversation_id IN ({})",
+                id_list(filter.conversations.iter().map(|c| c.0))
+            ),
+            "m.created_at_ms < ?2 AND m.created_at_ms >= ?3".to_string(),
+        ];
+        if let Some(senders) = &filter.senders {
+            conditions.push(format!(
+                "m.sender_id IN ({})",
+                id_list(senders.iter().map(|u| u.0))
+            ));
+        }
+        if filter.has_link {
+            conditions.push(
+                "(m.body LIKE '%http://%' OR m.body LIKE '%https://%' OR m.body LIKE '%mailto:%')"
+                    .to_string(),
+            );
+        }
+        let (source, snippet) = match filter.text {
+            Some(_) => {
+                conditions.push("messages_fts MATCH ?1".to_string());
+                (
+                    "messages_fts JOIN messages m ON m.id = messages_fts.rowid",
+                    format!(
+                        "snippet(messages_fts, 0, '{SNIPPET_START}', '{SNIPPET_END}', '…', 16)"
+                    ),
+                )
+            }
+            None => ("messages m", "substr(m.body, 1, 160)".to_string()),
+        };
+        let sql = format!(
+            "SELECT {MESSAGE_SELECT}, {snippet} AS snippet FROM {source} {MESSAGE_JOINS} \
+             WHERE ?1 IS NOT NULL AND {} ORDER BY m.created_at_ms DESC, m.id DESC LIMIT ?4",
+            conditions.join(" AND ")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(filter.text.clone().unwrap_or_default())
+            .bind(filter.before_ms.unwrap_or(i64::MAX))
+            .bind(filter.after_ms.unwrap_or(i64::MIN))
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.reader)
+            .await?;
+        let snippets = rows
+            .iter()
+            .map(|row| row.try_get::<String, _>("snippet"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let messages = self
+            .with_reactions(
+                rows.iter()
+                    .map(MessageRow::from_sqlx)
+                    .collect::<StoreResult<Vec<_>>>()?,
+            )
+            .await?;
+        Ok(messages.into_iter().zip(snippets).collect())
     }
 
     async fn versions(&self, id: MessageId) -> StoreResult<Vec<MessageVersion>> {

@@ -1,0 +1,138 @@
+//! Search: the messages a user may see that match what they typed. The conversations
+//! searched are those the rules let them see (narrowed by `in:`), so a hit from anywhere
+//! else cannot happen; deleted messages and earlier versions of edited ones are not in
+//! the index.
+
+use app::error::ApiError;
+use app::model::{ConversationSummary, User};
+use app::rules::{self, Actor};
+use app::search::{self, SearchHit, SearchResults};
+
+use super::{Chat, internal};
+use crate::store::{SNIPPET_END, SNIPPET_START, SearchFilter};
+
+/// Hits returned at most.
+const MOST_HITS: u32 = 50;
+
+impl Chat {
+    pub async fn search(&self, me: &User, text: &str) -> Result<SearchResults, ApiError> {
+        let mut query = search::parse(text);
+        if query.is_empty() {
+            return Ok(SearchResults {
+                hits: Vec::new(),
+                ignored: query.ignored,
+            });
+        }
+        let actor = Actor::from(me);
+        let visible: Vec<ConversationSummary> = self
+            .store
+            .conversations_for(me.id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|c| rules::can_see(&actor, &c.audience))
+            .map(|c| Self::summary(me, c))
+            .filter(|c| {
+                query.within.is_empty()
+                    || query.within.iter().any(|name| {
+                        let name = name.trim_start_matches('#');
+                        c.slug.eq_ignore_ascii_case(name)
+                            || c.title.trim_start_matches('#').eq_ignore_ascii_case(name)
+                    })
+            })
+            .collect();
+        let senders = if query.from.is_empty() {
+            None
+        } else {
+            let users = self.store.users().await.map_err(internal)?;
+            Some(
+                users
+                    .into_iter()
+                    .filter(|u| {
+                        query.from.iter().any(|who| {
+                            u.username.eq_ignore_ascii_case(who)
+                                || u.display_name.to_lowercase().starts_with(who.as_str())
+                        })
+                    })
+                    .map(|u| u.id)
+                    .collect(),
+            )
+        };
+        if query.has_file {
+            // Attachments do not exist yet, so no message has a file.
+            query
+                .ignored
+                .push("has:file (no message has an attachment yet)".into());
+            return Ok(SearchResults {
+                hits: Vec::new(),
+                ignored: query.ignored,
+            });
+        }
+        let filter = SearchFilter {
+            conversations: visible.iter().map(|c| c.id).collect(),
+            senders,
+            text: query.fts5(),
+            before_ms: query.before_ms,
+            after_ms: query.after_ms,
+            has_link: query.has_link,
+            limit: MOST_HITS,
+        };
+        let found = self.store.search(&filter).await.map_err(internal)?;
+        let hits = found
+            .into_iter()
+            .filter_map(|(message, snippet)| {
+                let conversation = visible.iter().find(|c| c.id == message.conversation_id)?;
+                Some(SearchHit {
+                    conversation_id: conversation.id,
+                    conversation_title: conversation.title.clone(),
+                    conversation_slug: conversation.slug.clone(),
+                    snippet: split_snippet(&snippet),
+                    message,
+                })
+            })
+            .collect();
+        Ok(SearchResults {
+            hits,
+            ignored: query.ignored,
+        })
+    }
+}
+
+/// Splits a marked snippet into plain and matched parts.
+fn split_snippet(snippet: &str) -> Vec<(String, bool)> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut matched = false;
+    for c in snippet.chars() {
+        if c == SNIPPET_START || c == SNIPPET_END {
+            if !current.is_empty() {
+                parts.push((std::mem::take(&mut current), matched));
+            }
+            matched = c == SNIPPET_START;
+        } else {
+            current.push(c);
+        }
+    }
+    if !current.is_empty() {
+        parts.push((current, matched));
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_split_into_matched_and_plain_parts() {
+        assert_eq!(
+            split_snippet("…the \u{2}damaged\u{3} pallet"),
+            [
+                ("…the ".to_string(), false),
+                ("damaged".to_string(), true),
+                (" pallet".to_string(), false)
+            ]
+        );
+        assert_eq!(split_snippet("plain"), [("plain".to_string(), false)]);
+    }
+}
