@@ -68,6 +68,11 @@ pub enum ServerFrame {
         event_id: EventId,
         conversation: ConversationSummary,
     },
+    /// The user is no longer in a conversation (they left a group): drop it.
+    ConversationGone {
+        event_id: EventId,
+        conversation_id: ConversationId,
+    },
     /// The user's own read position in a conversation moved (from any of their tabs).
     Read {
         event_id: EventId,
@@ -115,6 +120,7 @@ impl ServerFrame {
             ServerFrame::Message { event_id, .. }
             | ServerFrame::MessageChanged { event_id, .. }
             | ServerFrame::Conversation { event_id, .. }
+            | ServerFrame::ConversationGone { event_id, .. }
             | ServerFrame::Read { event_id, .. }
             | ServerFrame::SeenBy { event_id, .. } => Some(*event_id),
             _ => None,
@@ -261,6 +267,10 @@ mod tests {
                     members: vec![UserId(1), UserId(3)],
                 },
             },
+        });
+        round_trip_server(ServerFrame::ConversationGone {
+            event_id: EventId(71),
+            conversation_id: ConversationId(4),
         });
         round_trip_server(ServerFrame::Read {
             event_id: EventId(72),

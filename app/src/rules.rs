@@ -154,6 +154,81 @@ pub fn check_respond(
     Ok(())
 }
 
+/// Fewest and most people in a group, its creator included (SPEC.md §3).
+pub const GROUP_MIN: usize = 3;
+pub const GROUP_MAX: usize = 9;
+
+/// Whether `actor` may start groups at all: internal staff.
+pub fn can_start_group(actor: &Actor) -> bool {
+    actor.role.is_internal()
+}
+
+/// Whether `actor` may add people to a group with `audience` (its staff members).
+pub fn can_add_to_group(actor: &Actor, audience: &Audience) -> bool {
+    audience.kind == ConversationKind::Group && can_see(actor, audience) && actor.role.is_internal()
+}
+
+/// Whether `actor` may start a group with `others` (everyone but the creator): internal
+/// staff may, with people they could message directly (guests included), 3–9 in all.
+pub fn check_new_group(actor: &Actor, others: &[Actor]) -> Result<(), ApiError> {
+    if !can_start_group(actor) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "Only staff may start a group.",
+        ));
+    }
+    check_group_size(others.len() + 1)?;
+    if others.iter().any(|o| !can_start_direct(actor, o)) {
+        return Err(ApiError::not_found("person"));
+    }
+    Ok(())
+}
+
+/// Whether `actor` may add `others` to a group with `audience`: its internal members
+/// may, up to [`GROUP_MAX`] people.
+pub fn check_add_to_group(
+    actor: &Actor,
+    audience: &Audience,
+    others: &[Actor],
+) -> Result<(), ApiError> {
+    if audience.kind != ConversationKind::Group || !can_see(actor, audience) {
+        return Err(ApiError::not_found("group"));
+    }
+    if !can_add_to_group(actor, audience) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "Only staff may add people to a group.",
+        ));
+    }
+    let mut total = audience.members.len();
+    for other in others {
+        if !audience.members.contains(&other.id) {
+            total += 1;
+        }
+        if !can_start_direct(actor, other) {
+            return Err(ApiError::not_found("person"));
+        }
+    }
+    check_group_size(total)
+}
+
+/// Whether `actor` may leave a conversation: a group they are in.
+pub fn can_leave(actor: &Actor, audience: &Audience) -> bool {
+    audience.kind == ConversationKind::Group && audience.members.contains(&actor.id)
+}
+
+/// Whether a group of `people` (its creator included) has an allowed size.
+pub fn check_group_size(people: usize) -> Result<(), ApiError> {
+    if (GROUP_MIN..=GROUP_MAX).contains(&people) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!("A group has {GROUP_MIN} to {GROUP_MAX} people; this one would have {people}."),
+        ))
+    }
+}
+
 /// "15 minutes", "1 minute", "30 seconds".
 fn minutes(ms: i64) -> String {
     match ms / 60_000 {
@@ -426,6 +501,52 @@ mod tests {
         let message = message_by(sender, 0);
         let conv = audience(Order, role, true);
         assert_eq!(check_delete(&who, &conv, &message).is_ok(), allowed);
+    }
+
+    #[test]
+    fn groups_are_started_by_staff_with_three_to_nine_people() {
+        let guest = |id| Actor {
+            id: UserId(id),
+            role: Guest,
+            organisation_id: CLIENT,
+        };
+        let staff = actor(Member);
+        let two: Vec<Actor> = (10..12).map(guest).collect();
+        let one: Vec<Actor> = (10..11).map(guest).collect();
+        let nine: Vec<Actor> = (10..19).map(guest).collect();
+        assert!(check_new_group(&staff, &two).is_ok());
+        assert_eq!(
+            check_new_group(&staff, &one).unwrap_err().code,
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            check_new_group(&staff, &nine).unwrap_err().code,
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            check_new_group(&actor(Guest), &[staff, actor(Admin)])
+                .unwrap_err()
+                .code,
+            ErrorCode::Forbidden
+        );
+        let group = Audience {
+            kind: Group,
+            organisations: vec![],
+            members: vec![staff.id, UserId(10), UserId(11)],
+        };
+        assert!(check_add_to_group(&staff, &group, &[guest(12)]).is_ok());
+        assert_eq!(
+            check_add_to_group(&guest(10), &group, &[guest(12)])
+                .unwrap_err()
+                .code,
+            ErrorCode::Forbidden
+        );
+        let more: Vec<Actor> = (12..19).map(guest).collect();
+        assert_eq!(
+            check_add_to_group(&staff, &group, &more).unwrap_err().code,
+            ErrorCode::BadRequest
+        );
+        assert!(can_leave(&guest(10), &group) && !can_leave(&guest(12), &group));
     }
 
     #[test]

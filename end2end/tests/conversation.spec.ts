@@ -209,3 +209,48 @@ test('search finds what carol may see, highlights it and opens the conversation 
   await expect(found).toBeInViewport();
   await done(bob, carol);
 });
+
+test('a group is created, joined live, and left', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const carol = await signIn(browser, 'carol');
+  const dave = await signIn(browser, 'dave');
+  for (const s of [alice, carol, dave]) {
+    await s.page.goto('/chat');
+    await live(s.page);
+  }
+  // Guests are not offered "New group".
+  await expect(carol.page.getByRole('button', { name: 'New group' })).toHaveCount(0);
+
+  const name = unique('Pallet recall');
+  await alice.page.getByRole('button', { name: 'New group' }).click();
+  const dialog = alice.page.getByRole('dialog', { name: 'New group' });
+  await dialog.getByRole('textbox', { name: 'Group name' }).fill(name);
+  await dialog.getByRole('checkbox', { name: /Bob Baker/ }).check();
+  await dialog.getByRole('checkbox', { name: /Carol Chen/ }).check();
+  await alice.page.screenshot({ path: '../docs/screenshots/new-group-desktop.png' });
+  await dialog.getByRole('button', { name: 'Create group' }).click();
+  await expect(alice.page.getByRole('log', { name })).toBeVisible();
+
+  const carolsLink = carol.page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name });
+  await expect(carolsLink).toBeVisible();
+  const hello = unique('Welcome to the group');
+  await send(alice.page, hello);
+  await carolsLink.click();
+  await expect(carol.page.getByRole('log', { name }).getByRole('article').filter({ hasText: hello })).toHaveCount(1);
+  await expect(carol.page.getByRole('button', { name: 'Add people' })).toHaveCount(0);
+
+  await alice.page.getByRole('button', { name: 'Add people' }).click();
+  const adding = alice.page.getByRole('dialog', { name: 'Add people' });
+  await adding.getByRole('checkbox', { name: /Dave Diaz/ }).check();
+  await adding.getByRole('button', { name: 'Add' }).click();
+  await expect(dave.page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name })).toBeVisible();
+
+  await carol.page.getByRole('button', { name: 'Leave group' }).click();
+  await carol.page.getByRole('dialog', { name: 'Leave group?' }).getByRole('button', { name: 'Leave' }).click();
+  await expect(carol.page).toHaveURL(/\/chat$/);
+  await expect(carolsLink).toHaveCount(0);
+  await send(alice.page, unique('after carol left'));
+  await carol.page.reload();
+  await expect(carol.page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name })).toHaveCount(0);
+  await done(alice, carol, dave);
+});

@@ -75,6 +75,19 @@ pub trait Backend: Send + Sync + 'static {
         message: MessageId,
     ) -> Result<Vec<MessageVersion>, ApiError>;
     async fn search(&self, me: &User, query: &str) -> Result<SearchResults, ApiError>;
+    async fn create_group(
+        &self,
+        me: &User,
+        members: &[UserId],
+        name: Option<&str>,
+    ) -> Result<ConversationSummary, ApiError>;
+    async fn add_to_group(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        members: &[UserId],
+    ) -> Result<ConversationSummary, ApiError>;
+    async fn leave_group(&self, me: &User, conversation: ConversationId) -> Result<(), ApiError>;
     async fn edit_window_secs(&self, me: &User) -> Result<i64, ApiError>;
     async fn set_edit_window(&self, me: &User, secs: i64) -> Result<(), ApiError>;
 }

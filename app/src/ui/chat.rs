@@ -9,6 +9,7 @@ use super::SignOut;
 use super::bootstrap::WithBootstrap;
 use super::conversation_list::ConversationList;
 use super::dashboard::Me;
+use super::groups::{GroupActions, NewGroup};
 use super::members::MembersPanel;
 use super::people_picker::PeoplePicker;
 use super::search_box::SearchBox;
@@ -50,6 +51,7 @@ pub fn ChatLayout() -> impl IntoView {
                         <SearchBox on_open=found/>
                         <ConversationList active=active/>
                         <PeoplePicker on_open=opened/>
+                        <NewGroup on_open=opened/>
                     </aside>
                     <main class="chat-main">
                         <Outlet/>
@@ -84,6 +86,8 @@ pub fn ChatConversation() -> impl IntoView {
             .and_then(|id| state.conversation(id))
             .map(|c| c.title)
     };
+    let navigate = use_navigate();
+    let left = Callback::new(move |()| navigate("/chat", Default::default()));
     view! {
         {move || match selected.get() {
             Some(id) => view! {
@@ -91,6 +95,7 @@ pub fn ChatConversation() -> impl IntoView {
                     <header class="pane-header">
                         <a href="/chat" class="back" aria-label="All conversations">"←"</a>
                         <h1>{title}</h1>
+                        <GroupActions conversation=id on_left=left/>
                     </header>
                     <div class="pane-body">
                         <Thread conversation=id/>

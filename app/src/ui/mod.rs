@@ -13,6 +13,7 @@ pub mod chat;
 pub mod composer;
 pub mod conversation_list;
 pub mod dashboard;
+pub mod groups;
 pub mod login;
 pub mod members;
 pub mod mention_list;

@@ -118,6 +118,28 @@ impl Backend for Chat {
         Chat::search(self, me, query).await
     }
 
+    async fn create_group(
+        &self,
+        me: &User,
+        members: &[UserId],
+        name: Option<&str>,
+    ) -> Result<ConversationSummary, ApiError> {
+        Chat::create_group(self, me, members, name).await
+    }
+
+    async fn add_to_group(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        members: &[UserId],
+    ) -> Result<ConversationSummary, ApiError> {
+        Chat::add_to_group(self, me, conversation, members).await
+    }
+
+    async fn leave_group(&self, me: &User, conversation: ConversationId) -> Result<(), ApiError> {
+        Chat::leave_group(self, me, conversation).await
+    }
+
     async fn edit_window_secs(&self, _me: &User) -> Result<i64, ApiError> {
         Ok(Chat::edit_window_ms(self).await? / 1000)
     }

@@ -85,6 +85,15 @@ impl Chat {
         }
         for event in events {
             let Some(conversation) = visible.get(&event.conversation_id) else {
+                // A group the user left meanwhile goes from their list.
+                if let StoredEventKind::Membership { user_id } = event.kind
+                    && user_id == me.id
+                {
+                    frames.push(ServerFrame::ConversationGone {
+                        event_id: event.id,
+                        conversation_id: event.conversation_id,
+                    });
+                }
                 continue;
             };
             let recount = last_change.get(&event.conversation_id) == Some(&event.id);
@@ -117,10 +126,12 @@ impl Chat {
                     mentions_before: message.mentions(),
                     message,
                 },
-                StoredEventKind::Conversation => ServerFrame::Conversation {
-                    event_id: event.id,
-                    conversation: Self::summary(me, conversation.clone()),
-                },
+                StoredEventKind::Conversation | StoredEventKind::Membership { .. } => {
+                    ServerFrame::Conversation {
+                        event_id: event.id,
+                        conversation: Self::summary(me, conversation.clone()),
+                    }
+                }
             };
             frames.push(frame);
             if recount {

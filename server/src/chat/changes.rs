@@ -135,9 +135,10 @@ impl Chat {
                 ),
             )),
             Written::Missing => Err(ApiError::not_found("message")),
-            Written::Appended(_) | Written::Read(_) | Written::Opened(_) => {
-                Err(ApiError::internal())
-            }
+            Written::Appended(_)
+            | Written::Read(_)
+            | Written::Opened(_)
+            | Written::Membership { .. } => Err(ApiError::internal()),
         }
     }
 }

@@ -6,6 +6,7 @@
 //!
 //! - [`messages`]: send, read, typing, history
 //! - [`changes`]: edits, deletes, reactions, edit history
+//! - [`groups`]: starting groups, adding people, leaving
 //! - [`conversations`]: the list, direct messages, order threads, people, orders, settings
 //! - [`search`]: full-text search over what the user may see
 //! - [`catch_up`]: what a reconnecting client missed
@@ -30,6 +31,7 @@ mod backend;
 pub mod catch_up;
 mod changes;
 mod conversations;
+mod groups;
 mod messages;
 mod search;
 
@@ -56,10 +58,9 @@ pub struct Chat {
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
     limits: Limits,
-    /// Conversations' audiences, which never change once created (no admin edits them
-    /// yet; when that comes, the edit must evict its entry here). Saves a database round
-    /// trip on every frame.
-    access: Mutex<HashMap<ConversationId, Arc<Audience>>>,
+    /// Conversations' audiences: saves a database round trip on every frame. A change
+    /// of who is in a conversation evicts its entry, right after its commit.
+    access: Arc<Mutex<HashMap<ConversationId, Arc<Audience>>>>,
 }
 
 /// Entries the access cache holds before it starts over.
@@ -114,7 +115,7 @@ impl Chat {
             hub,
             metrics,
             limits,
-            access: Mutex::new(HashMap::new()),
+            access: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -175,12 +176,19 @@ impl Chat {
         let title = match c.kind {
             ConversationKind::Channel => format!("#{}", c.name),
             ConversationKind::Order => format!("Order {}", c.name),
+            ConversationKind::Group if c.named => c.name.clone(),
             ConversationKind::Direct | ConversationKind::Group => {
+                // A direct message is called by the other person's name; an unnamed
+                // group by its other members' first names.
+                let group = c.kind == ConversationKind::Group;
                 let others: Vec<&str> = c
                     .member_names
                     .iter()
                     .filter(|(id, _)| *id != me.id)
-                    .map(|(_, name)| name.as_str())
+                    .map(|(_, name)| match name.split_whitespace().next() {
+                        Some(first) if group => first,
+                        _ => name.as_str(),
+                    })
                     .collect();
                 if others.is_empty() {
                     me.display_name.clone()

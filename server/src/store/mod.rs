@@ -63,6 +63,8 @@ pub struct StoredConversation {
     pub kind: ConversationKind,
     pub slug: String,
     pub name: String,
+    /// False for a group without a name of its own (listed by its members' names).
+    pub named: bool,
     pub last_seq: Seq,
     pub audience: Audience,
     /// Members' ids and display names (direct and group only).
@@ -168,6 +170,26 @@ pub enum Write {
         actor: UserId,
         now_ms: i64,
     },
+    /// A group of `members` (the creator among them), named or not, announced by an event.
+    CreateGroup {
+        /// Its `/chat/{slug}`: random, as groups are not found by name.
+        slug: String,
+        members: Vec<UserId>,
+        name: Option<String>,
+        now_ms: i64,
+    },
+    /// People added to a group: a `membership` event for each one not already in it.
+    AddMembers {
+        conversation: ConversationId,
+        users: Vec<UserId>,
+        now_ms: i64,
+    },
+    /// `user` leaves a group: a `membership` event.
+    Leave {
+        conversation: ConversationId,
+        user: UserId,
+        now_ms: i64,
+    },
     /// `user`'s reaction `emoji` set (`on`) or removed; repeating it changes nothing.
     React {
         message: MessageId,
@@ -185,6 +207,12 @@ pub enum Written {
     Read(ReadPosition),
     Opened(Opened),
     Changed(Changed),
+    /// Who joined or left a group, with the event of each change (none when nothing
+    /// changed), and the members it has now.
+    Membership {
+        changes: Vec<(UserId, EventId)>,
+        members: Vec<UserId>,
+    },
     /// The change no longer applies: the message was deleted, or (an edit) another edit
     /// landed first. Here is the message as it is.
     Stale(Message),
@@ -219,6 +247,10 @@ pub enum StoredEventKind {
         seq: Seq,
     },
     Conversation,
+    /// Someone joined or left a group.
+    Membership {
+        user_id: UserId,
+    },
 }
 
 /// What a search looks for, with the rules already applied: only in `conversations`.

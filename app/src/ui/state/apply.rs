@@ -5,7 +5,9 @@ use leptos::task::spawn_local;
 
 use super::{ChatState, Connection, TYPING_SHOWN_MS, Typist};
 use crate::api::list_after;
-use crate::model::{ClientId, ConversationId, EventId, Mentions, Message, MessageId, Seq};
+use crate::model::{
+    ClientId, ConversationId, ConversationSummary, EventId, Mentions, Message, MessageId, Seq,
+};
 use crate::protocol::ServerFrame;
 
 impl ChatState {
@@ -33,11 +35,10 @@ impl ChatState {
                 mentions_before,
                 ..
             } => self.on_message_changed(message, &mentions_before),
-            ServerFrame::Conversation { conversation, .. } => {
-                if self.conversation(conversation.id).as_ref() != Some(&conversation) {
-                    self.upsert_conversation(conversation);
-                }
-            }
+            ServerFrame::Conversation { conversation, .. } => self.on_conversation(conversation),
+            ServerFrame::ConversationGone {
+                conversation_id, ..
+            } => self.forget_conversation(conversation_id),
             ServerFrame::Read {
                 conversation_id,
                 last_read_seq,
@@ -95,6 +96,40 @@ impl ChatState {
                 None => leptos::logging::warn!("server refused a frame: {error}"),
             },
             ServerFrame::Pong { .. } => {}
+        }
+    }
+
+    /// A conversation appeared, or who is in it changed: a new one is added as it is; a
+    /// known one takes its new name and members and keeps this page's read state.
+    fn on_conversation(&self, conversation: ConversationSummary) {
+        match self.conversation(conversation.id) {
+            None => self.upsert_conversation(conversation),
+            Some(have) => {
+                let merged = ConversationSummary {
+                    last_seq: have.last_seq.max(conversation.last_seq),
+                    last_read_seq: have.last_read_seq,
+                    unread: have.unread,
+                    mentions: have.mentions,
+                    ..conversation
+                };
+                if merged != have {
+                    self.upsert_conversation(merged);
+                }
+            }
+        }
+    }
+
+    /// The user left a conversation: it goes from the list and the page.
+    fn forget_conversation(&self, id: ConversationId) {
+        self.conversations.update(|cs| cs.retain(|c| c.id != id));
+        self.messages.update(|m| {
+            m.remove(&id);
+        });
+        self.older_cursor.update(|c| {
+            c.remove(&id);
+        });
+        if self.widget_conversation.get_untracked() == Some(id) {
+            self.widget_conversation.set(None);
         }
     }
 

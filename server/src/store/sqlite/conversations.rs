@@ -47,7 +47,7 @@ impl SqliteStore {
             )
         };
         let sql = format!(
-            "SELECT c.id, c.kind, c.slug, c.name, c.last_seq, {read_state} \
+            "SELECT c.id, c.kind, c.slug, c.name, c.named, c.last_seq, {read_state} \
              WHERE {condition} ORDER BY c.id"
         );
         let mut query = sqlx::query(&sql).bind(viewer.0);
@@ -105,6 +105,7 @@ impl SqliteStore {
                     kind,
                     slug: row.try_get("slug")?,
                     name: row.try_get("name")?,
+                    named: row.try_get("named")?,
                     last_seq: row.try_get("last_seq")?,
                     audience: Audience {
                         kind,

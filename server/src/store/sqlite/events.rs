@@ -94,6 +94,9 @@ impl Events for SqliteStore {
                     seq: row.try_get("read_seq")?,
                 }),
                 "conversation" => Shape::Ready(StoredEventKind::Conversation),
+                "membership" => Shape::Ready(StoredEventKind::Membership {
+                    user_id: UserId(row.try_get("read_user")?),
+                }),
                 other => return Err(StoreError::Corrupt(format!("event kind {other}"))),
             };
             shapes.push((

@@ -1,12 +1,13 @@
 //! Direct conversations and order threads, opened on first use (idempotent: a second
-//! open finds the first), announced by an event when created.
+//! open finds the first), announced by an event when created; groups, created, joined
+//! and left, each change a `membership` event.
 
 use rusqlite::{OptionalExtension, params};
 
-use app::model::{ConversationId, ConversationKind, OrganisationId, UserId};
+use app::model::{ConversationId, ConversationKind, EventId, OrganisationId, UserId};
 
 use super::insert_event;
-use crate::store::{Opened, StoreResult};
+use crate::store::{Opened, StoreResult, Written};
 
 pub(super) fn open_direct(
     tx: &rusqlite::Transaction<'_>,
@@ -103,4 +104,103 @@ fn announce(
         id: ConversationId(id),
         created,
     })
+}
+
+/// A group of `members`.
+pub(super) fn create_group(
+    tx: &rusqlite::Transaction<'_>,
+    slug: &str,
+    members: &[UserId],
+    name: Option<&str>,
+    now_ms: i64,
+) -> StoreResult<Opened> {
+    let id: i64 = tx
+        .prepare_cached(
+            "INSERT INTO conversations (kind, slug, name, named, created_at_ms) \
+             VALUES ('group', ?, ?, ?, ?) RETURNING id",
+        )?
+        .query_row(
+            params![slug, name.unwrap_or(slug), name.is_some(), now_ms],
+            |row| row.get(0),
+        )?;
+    for member in members {
+        tx.prepare_cached(
+            "INSERT INTO conversation_members (conversation_id, user_id) VALUES (?, ?) \
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![id, member.0])?;
+    }
+    announce(tx, id, true, now_ms)
+}
+
+/// Adds `users` to a group; a `membership` event for each one who was not in it.
+pub(super) fn add_members(
+    tx: &rusqlite::Transaction<'_>,
+    conversation: ConversationId,
+    users: &[UserId],
+    now_ms: i64,
+) -> StoreResult<Written> {
+    let mut changes = Vec::new();
+    for user in users {
+        let added = tx
+            .prepare_cached(
+                "INSERT INTO conversation_members (conversation_id, user_id) \
+                 SELECT id, ? FROM conversations WHERE id = ? AND kind = 'group' \
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![user.0, conversation.0])?;
+        if added > 0 {
+            changes.push((*user, membership_event(tx, conversation, *user, now_ms)?));
+        }
+    }
+    membership(tx, conversation, changes)
+}
+
+/// `user` leaves a group.
+pub(super) fn leave(
+    tx: &rusqlite::Transaction<'_>,
+    conversation: ConversationId,
+    user: UserId,
+    now_ms: i64,
+) -> StoreResult<Written> {
+    let left = tx
+        .prepare_cached(
+            "DELETE FROM conversation_members WHERE conversation_id = ? AND user_id = ? \
+             AND EXISTS (SELECT 1 FROM conversations WHERE id = conversation_id AND kind = 'group')",
+        )?
+        .execute(params![conversation.0, user.0])?;
+    let mut changes = Vec::new();
+    if left > 0 {
+        changes.push((user, membership_event(tx, conversation, user, now_ms)?));
+    }
+    membership(tx, conversation, changes)
+}
+
+fn membership_event(
+    tx: &rusqlite::Transaction<'_>,
+    conversation: ConversationId,
+    user: UserId,
+    now_ms: i64,
+) -> rusqlite::Result<EventId> {
+    tx.prepare_cached(
+        "INSERT INTO events (kind, conversation_id, user_id, created_at_ms) \
+         VALUES ('membership', ?, ?, ?) RETURNING id",
+    )?
+    .query_row(params![conversation.0, user.0, now_ms], |row| {
+        row.get(0).map(EventId)
+    })
+}
+
+fn membership(
+    tx: &rusqlite::Transaction<'_>,
+    conversation: ConversationId,
+    changes: Vec<(UserId, EventId)>,
+) -> StoreResult<Written> {
+    let members = tx
+        .prepare_cached(
+            "SELECT user_id FROM conversation_members WHERE conversation_id = ? ORDER BY user_id",
+        )?
+        .query_map(params![conversation.0], |row| row.get(0).map(UserId))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Written::Membership { changes, members })
 }

@@ -12,7 +12,7 @@
 //!
 //! - [`messages`]: appends, edits, deletes, reactions
 //! - [`reads`]: read positions
-//! - [`conversations`]: direct conversations and order threads opened on first use
+//! - [`conversations`]: direct conversations and order threads opened on first use, groups
 
 use std::path::Path;
 use std::time::Duration;
@@ -165,6 +165,23 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: &Write) -> StoreResult<Written> 
             now_ms,
         } => conversations::open_order_thread(tx, *number, organisations, *now_ms)
             .map(Written::Opened),
+        Write::CreateGroup {
+            slug,
+            members,
+            name,
+            now_ms,
+        } => conversations::create_group(tx, slug, members, name.as_deref(), *now_ms)
+            .map(Written::Opened),
+        Write::AddMembers {
+            conversation,
+            users,
+            now_ms,
+        } => conversations::add_members(tx, *conversation, users, *now_ms),
+        Write::Leave {
+            conversation,
+            user,
+            now_ms,
+        } => conversations::leave(tx, *conversation, *user, *now_ms),
         Write::Edit {
             message,
             replaces,
