@@ -61,7 +61,9 @@ pub fn connect(state: ChatState) {
         return;
     }
     state.restore_outbox();
-    register_service_worker();
+    if !register_service_worker() {
+        state.pages_offline.set(false);
+    }
     let (wake_tx, wake_rx) = mpsc::unbounded::<Wake>();
     watch_network(wake_tx);
     watch_activity(state);
@@ -172,9 +174,16 @@ fn tick_clock(state: ChatState) {
 
 /// The service worker keeps the last copy of each page and the wasm bundle, so a reload
 /// while offline still shows the page and its unsent messages (see `public/sw.js`).
-fn register_service_worker() {
-    let container = window().navigator().service_worker();
-    let _ = container.register("/sw.js");
+/// Browsers offer service workers on secure pages only (HTTPS or localhost); elsewhere
+/// this returns false and the page says that offline reloads are off.
+fn register_service_worker() -> bool {
+    let navigator = window().navigator();
+    let available = js_sys::Reflect::get(&navigator, &"serviceWorker".into())
+        .is_ok_and(|sw| !sw.is_undefined() && !sw.is_null());
+    if available {
+        let _ = navigator.service_worker().register("/sw.js");
+    }
+    available
 }
 
 async fn run(state: ChatState, mut wake: mpsc::UnboundedReceiver<Wake>) {

@@ -126,5 +126,10 @@ pub fn ConnectionStatus() -> impl IntoView {
                 _ => "",
             }}
         </span>
+        <Show when=move || !state.pages_offline.get()>
+            <span class="connection notice" title="Browsers keep pages for offline use only on HTTPS (or localhost).">
+                "Offline reloads are off on this address (not HTTPS)"
+            </span>
+        </Show>
     }
 }

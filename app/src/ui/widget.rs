@@ -51,6 +51,9 @@ pub fn Widget() -> impl IntoView {
                         </div>
                     }.into_any(),
                 }}
+                <Show when=move || !state.pages_offline.get()>
+                    <p class="widget-note">"Offline reloads are off on this address (not HTTPS)"</p>
+                </Show>
             </section>
             <button
                 type="button"

@@ -104,6 +104,8 @@ pub struct ChatState {
     pub replying: RwSignal<HashMap<ConversationId, ReplyQuote>>,
     /// The message to show and mark `aria-current` (a reply's original, a search hit).
     pub focus: RwSignal<Option<(ConversationId, Seq)>>,
+    /// Whether pages are kept for offline reloads (no service worker on plain HTTP).
+    pub pages_offline: RwSignal<bool>,
     /// Where outgoing frames go while a connection is up.
     sender: StoredValue<Option<UnboundedSender<ClientFrame>>>,
 }
@@ -131,6 +133,7 @@ impl ChatState {
             resync: RwSignal::new(0),
             replying: RwSignal::new(HashMap::new()),
             focus: RwSignal::new(None),
+            pages_offline: RwSignal::new(true),
             sender: StoredValue::new(None),
         }
     }
