@@ -395,6 +395,62 @@ pub struct SeenBy {
     pub seq: Seq,
 }
 
+/// An organisation, for the admin's choices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub id: OrganisationId,
+    pub name: String,
+    /// `internal`, `client` or `manufacturer`.
+    pub kind: String,
+}
+
+/// One line of the audit log: who did what to what, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at_ms: i64,
+    pub actor: String,
+    /// `message_deleted`, `channel_created`, `conversation_exported` …
+    pub action: String,
+    /// The conversation it concerned, by its slug, when it still exists.
+    pub conversation: Option<String>,
+    /// The message it concerned.
+    pub message_id: Option<MessageId>,
+    /// Whom it concerned (a deleted message's author), by display name.
+    pub subject: Option<String>,
+}
+
+/// What `/admin` shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOverview {
+    pub users: Vec<User>,
+    pub organisations: Vec<Organisation>,
+    /// Every channel, with the organisations it admits.
+    pub channels: Vec<ConversationSummary>,
+    /// The newest entries first.
+    pub audit: Vec<AuditEntry>,
+    /// The edit window, in seconds.
+    pub edit_window_secs: i64,
+}
+
+/// Checks a new channel's name: 1–80 lower-case letters, digits and hyphens (it is also
+/// its address, `/chat/{name}`), without a leading `#`.
+pub fn validate_channel_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim().trim_start_matches('#').to_lowercase();
+    let ok = (1..=80).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-');
+    if ok {
+        Ok(name)
+    } else {
+        Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "A channel name has 1 to 80 lower-case letters, digits and hyphens.",
+        ))
+    }
+}
+
 /// Someone a user may start a direct message with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
@@ -614,6 +670,21 @@ mod tests {
         let long = "word ".repeat(40);
         let cut = excerpt(&long);
         assert!(cut.chars().count() <= REPLY_EXCERPT_CHARS && cut.ends_with('…'));
+    }
+
+    #[test]
+    fn channel_names_are_their_addresses() {
+        assert_eq!(
+            validate_channel_name(" #Night-Shift ").unwrap(),
+            "night-shift"
+        );
+        for bad in ["", "#", "two words", "-lead", "ünïcode", &"x".repeat(81)] {
+            assert_eq!(
+                validate_channel_name(bad).unwrap_err().code,
+                ErrorCode::BadRequest,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -254,3 +254,44 @@ test('a group is created, joined live, and left', async ({ browser }) => {
   await expect(carol.page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name })).toHaveCount(0);
   await done(alice, carol, dave);
 });
+
+test('an admin creates a channel for internal staff: it appears for bob, not for carol; exports download', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const bob = await signIn(browser, 'bob');
+  const carol = await signIn(browser, 'carol');
+  for (const s of [bob, carol]) {
+    await s.page.goto('/chat');
+    await live(s.page);
+  }
+  const refused = await carol.page.goto('/admin');
+  expect(refused?.status()).toBe(403);
+  await carol.page.goto('/chat');
+  await live(carol.page);
+
+  await alice.page.goto('/admin');
+  await live(alice.page);
+  for (const heading of ['Users', 'Channels', 'Settings', 'Audit log']) {
+    await expect(alice.page.getByRole('heading', { name: heading })).toBeVisible();
+  }
+  const name = `night-${Math.random().toString(36).slice(2, 7)}`;
+  await alice.page.getByRole('button', { name: 'New channel' }).click();
+  const dialog = alice.page.getByRole('dialog', { name: 'New channel' });
+  await dialog.getByRole('textbox', { name: 'Channel name' }).fill(name);
+  await dialog.getByRole('checkbox', { name: /Axiom Fulfillment/ }).check();
+  await dialog.getByRole('button', { name: 'Create channel' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(alice.page.locator('.admin-channels').getByRole('link', { name: `#${name}` })).toBeVisible();
+
+  await expect(bob.page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: `#${name}` })).toBeVisible();
+  await carol.page.waitForTimeout(500);
+  await expect(carol.page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: `#${name}` })).toHaveCount(0);
+
+  const row = alice.page.locator('.admin-channels li').filter({ hasText: `#${name}` });
+  const download = alice.page.waitForEvent('download');
+  await row.getByRole('link', { name: 'Export CSV' }).click();
+  expect((await download).suggestedFilename()).toBe(`parley-${name}.csv`);
+  await alice.page.reload();
+  await expect(alice.page.getByRole('table').last()).toContainText('channel created');
+  await alice.page.screenshot({ path: '../docs/screenshots/admin-desktop.png', fullPage: true });
+  await done(alice, bob, carol);
+});

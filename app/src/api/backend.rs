@@ -9,8 +9,9 @@ use leptos::prelude::*;
 
 use crate::error::ApiError;
 use crate::model::{
-    Bootstrap, ConnectionMode, ConversationId, ConversationSummary, Emoji, HistoryPage, Message,
-    MessageId, MessageVersion, Order, Person, Seq, User, UserId,
+    AdminOverview, Bootstrap, ConnectionMode, ConversationId, ConversationSummary, Emoji,
+    HistoryPage, Message, MessageId, MessageVersion, Order, OrganisationId, Person, Seq, User,
+    UserId,
 };
 use crate::search::SearchResults;
 
@@ -75,6 +76,13 @@ pub trait Backend: Send + Sync + 'static {
         message: MessageId,
     ) -> Result<Vec<MessageVersion>, ApiError>;
     async fn search(&self, me: &User, query: &str) -> Result<SearchResults, ApiError>;
+    async fn admin_overview(&self, me: &User) -> Result<AdminOverview, ApiError>;
+    async fn create_channel(
+        &self,
+        me: &User,
+        name: &str,
+        organisations: &[OrganisationId],
+    ) -> Result<ConversationSummary, ApiError>;
     async fn create_group(
         &self,
         me: &User,
@@ -122,6 +130,13 @@ pub fn fail<T>(error: ApiError) -> Result<T, ApiError> {
 pub fn respond_not_found() {
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         res.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+}
+
+/// Makes the page being rendered answer `403 Forbidden`.
+pub fn respond_forbidden() {
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(axum::http::StatusCode::FORBIDDEN);
     }
 }
 

@@ -6,12 +6,17 @@
 #[cfg(feature = "ssr")]
 pub mod backend;
 #[cfg(feature = "ssr")]
-pub use backend::respond_not_found;
+pub use backend::{respond_forbidden, respond_not_found};
 
 /// In the browser a page cannot set its HTTP status.
 #[cfg(not(feature = "ssr"))]
 pub fn respond_not_found() {}
 
+/// In the browser a page cannot set its HTTP status.
+#[cfg(not(feature = "ssr"))]
+pub fn respond_forbidden() {}
+
+mod admin;
 mod bootstrap;
 mod connection_mode;
 mod conversation;
@@ -30,6 +35,7 @@ mod people;
 mod react;
 mod search;
 
+pub use admin::{CreateChannel, GetAdminOverview, create_channel, get_admin_overview};
 pub use bootstrap::{GetBootstrap, get_bootstrap};
 pub use connection_mode::{
     GetConnectionMode, SetConnectionMode, get_connection_mode, set_connection_mode,

@@ -6,6 +6,7 @@ use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_location, use_navigate, use_params_map};
 
 use super::SignOut;
+use super::admin::ExportLinks;
 use super::bootstrap::WithBootstrap;
 use super::conversation_list::ConversationList;
 use super::dashboard::Me;
@@ -88,6 +89,13 @@ pub fn ChatConversation() -> impl IntoView {
     };
     let navigate = use_navigate();
     let left = Callback::new(move |()| navigate("/chat", Default::default()));
+    let is_admin = move || {
+        state.hydrated.get()
+            && state.me.with(|me| {
+                me.as_ref()
+                    .is_some_and(|me| crate::rules::can_administer(&crate::rules::Actor::from(me)))
+            })
+    };
     view! {
         {move || match selected.get() {
             Some(id) => view! {
@@ -96,6 +104,9 @@ pub fn ChatConversation() -> impl IntoView {
                         <a href="/chat" class="back" aria-label="All conversations">"←"</a>
                         <h1>{title}</h1>
                         <GroupActions conversation=id on_left=left/>
+                        <Show when=is_admin>
+                            <ExportLinks conversation=id/>
+                        </Show>
                     </header>
                     <div class="pane-body">
                         <Thread conversation=id/>

@@ -46,7 +46,7 @@ fn AdminLink() -> impl IntoView {
     let admin = move || {
         state.me.with(|me| {
             me.as_ref()
-                .is_some_and(|me| me.role == crate::model::Role::Admin)
+                .is_some_and(|me| crate::rules::can_administer(&crate::rules::Actor::from(me)))
         })
     };
     view! { <Show when=admin><a href="/admin">"Admin"</a></Show> }

@@ -3,8 +3,9 @@
 use app::api::backend::Backend;
 use app::error::ApiError;
 use app::model::{
-    Bootstrap, ConnectionMode, ConversationId, ConversationSummary, Emoji, HistoryPage, Message,
-    MessageId, MessageVersion, Order, Person, Seq, User, UserId,
+    AdminOverview, Bootstrap, ConnectionMode, ConversationId, ConversationSummary, Emoji,
+    HistoryPage, Message, MessageId, MessageVersion, Order, OrganisationId, Person, Seq, User,
+    UserId,
 };
 use app::search::SearchResults;
 
@@ -116,6 +117,19 @@ impl Backend for Chat {
 
     async fn search(&self, me: &User, query: &str) -> Result<SearchResults, ApiError> {
         Chat::search(self, me, query).await
+    }
+
+    async fn admin_overview(&self, me: &User) -> Result<AdminOverview, ApiError> {
+        Chat::admin_overview(self, me).await
+    }
+
+    async fn create_channel(
+        &self,
+        me: &User,
+        name: &str,
+        organisations: &[OrganisationId],
+    ) -> Result<ConversationSummary, ApiError> {
+        Chat::create_channel(self, me, name, organisations).await
     }
 
     async fn create_group(

@@ -9,6 +9,7 @@
 //! - [`groups`]: starting groups, adding people, leaving
 //! - [`conversations`]: the list, direct messages, order threads, people, orders, settings
 //! - [`search`]: full-text search over what the user may see
+//! - [`admin`]: the admin overview, new channels, exports
 //! - [`catch_up`]: what a reconnecting client missed
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ use crate::metrics::Metrics;
 use crate::store::prelude::*;
 use crate::store::{StoreError, StoredConversation};
 
+pub mod admin;
 mod backend;
 pub mod catch_up;
 mod changes;

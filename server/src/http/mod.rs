@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
             app::protocol::SESSION_PROBE,
             get(crate::auth::session_probe),
         )
+        .route("/admin/export/{conversation}", get(export))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -109,6 +110,54 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(state.chat.hub()),
     )
         .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+}
+
+/// `GET /admin/export/{conversation}?format=json|csv`: a conversation as a download
+/// (admins only; audited).
+async fn export(
+    State(state): State<AppState>,
+    user: Option<axum::Extension<app::api::backend::Authenticated>>,
+    axum::extract::Path(conversation): axum::extract::Path<i64>,
+    axum::extract::Query(query): axum::extract::Query<ExportQuery>,
+) -> Response {
+    use crate::chat::admin::ExportFormat;
+    let Some(axum::Extension(app::api::backend::Authenticated(me))) = user else {
+        return error_response(ApiError::unauthenticated());
+    };
+    let format = match query.format.as_deref() {
+        None | Some("json") => ExportFormat::Json,
+        Some("csv") => ExportFormat::Csv,
+        Some(_) => {
+            return error_response(ApiError::new(
+                app::error::ErrorCode::BadRequest,
+                "format is json or csv.",
+            ));
+        }
+    };
+    match state
+        .chat
+        .export(&me, app::model::ConversationId(conversation), format)
+        .await
+    {
+        Ok(export) => (
+            [
+                (header::CONTENT_TYPE, export.content_type.to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}\"", export.file_name),
+                ),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            ],
+            export.body,
+        )
+            .into_response(),
+        Err(error) => error_response(error),
+    }
 }
 
 /// Ready when the database answers.

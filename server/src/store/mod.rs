@@ -4,8 +4,9 @@
 //! or the small records below. Nothing here checks permissions: that is `chat`'s job.
 
 use app::model::{
-    Audience, ClientId, ConversationId, ConversationKind, Emoji, EventId, Mentions, Message,
-    MessageId, MessageVersion, Order, OrganisationId, Role, Seq, User, UserId,
+    Audience, AuditEntry, ClientId, ConversationId, ConversationKind, Emoji, EventId, Mentions,
+    Message, MessageId, MessageVersion, Order, Organisation, OrganisationId, Role, Seq, User,
+    UserId,
 };
 
 pub mod sqlite;
@@ -170,6 +171,14 @@ pub enum Write {
         actor: UserId,
         now_ms: i64,
     },
+    /// A channel admitting `organisations`, announced by an event and audited as
+    /// created by `actor`; `created` is `None` when the name is taken.
+    CreateChannel {
+        name: String,
+        organisations: Vec<OrganisationId>,
+        actor: UserId,
+        now_ms: i64,
+    },
     /// A group of `members` (the creator among them), named or not, announced by an event.
     CreateGroup {
         /// Its `/chat/{slug}`: random, as groups are not found by name.
@@ -282,13 +291,21 @@ pub struct Reader {
 }
 
 /// Everything Parley stores, behind one narrow interface made of its sections.
-pub trait Store: Accounts + Conversations + Messages + Events + Orders + Settings + Writes {}
+pub trait Store:
+    Accounts + Conversations + Messages + Events + Orders + Settings + Audit + Writes
+{
+}
 
-impl<T: Accounts + Conversations + Messages + Events + Orders + Settings + Writes> Store for T {}
+impl<T: Accounts + Conversations + Messages + Events + Orders + Settings + Audit + Writes> Store
+    for T
+{
+}
 
 /// The section traits, for callers of a [`Store`].
 pub mod prelude {
-    pub use super::{Accounts, Conversations, Events, Messages, Orders, Settings, Store, Writes};
+    pub use super::{
+        Accounts, Audit, Conversations, Events, Messages, Orders, Settings, Store, Writes,
+    };
 }
 
 /// Users, organisations and sessions.
@@ -415,6 +432,22 @@ pub trait Orders: Send + Sync + 'static {
 pub trait Settings: Send + Sync + 'static {
     async fn meta(&self, key: &str) -> StoreResult<Option<String>>;
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+}
+
+/// The audit log: admin actions, deletes, permission changes.
+#[async_trait::async_trait]
+pub trait Audit: Send + Sync + 'static {
+    /// Records an action without an event of its own (an export, say).
+    async fn record_audit(
+        &self,
+        actor: UserId,
+        action: &str,
+        conversation: Option<ConversationId>,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    /// The newest `limit` entries, newest first.
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    async fn organisations(&self) -> StoreResult<Vec<Organisation>>;
 }
 
 /// The one ordered path for every change that writes an event.

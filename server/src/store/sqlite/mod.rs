@@ -1,6 +1,6 @@
 //! The [`Store`](super::Store) on an SQLite file in WAL mode, one file per section of the
 //! storage interface: [`accounts`], [`conversations`], [`messages`], [`events`],
-//! [`orders`] (with the settings). Reads use a pool of read-only connections. Every
+//! [`orders`] (with the settings), [`audit`]. Reads use a pool of read-only connections. Every
 //! change that writes an event goes through the [`writer`] thread, which owns its own
 //! connection and commits writes in groups, in order; the few writes without an event
 //! (accounts, sessions, settings, seeding) use a pool of one sqlx connection. SQLite
@@ -15,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use super::{AfterCommit, PendingWrite, StoreResult, Write, Writes};
 
 mod accounts;
+mod audit;
 mod conversations;
 mod events;
 mod messages;

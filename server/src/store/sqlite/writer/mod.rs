@@ -165,6 +165,13 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: &Write) -> StoreResult<Written> 
             now_ms,
         } => conversations::open_order_thread(tx, *number, organisations, *now_ms)
             .map(Written::Opened),
+        Write::CreateChannel {
+            name,
+            organisations,
+            actor,
+            now_ms,
+        } => conversations::create_channel(tx, name, organisations, *actor, *now_ms)
+            .map(Written::Opened),
         Write::CreateGroup {
             slug,
             members,

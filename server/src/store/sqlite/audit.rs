@@ -1,0 +1,73 @@
+//! The audit log, and the organisations an admin chooses from.
+
+use sqlx::Row;
+
+use app::model::{AuditEntry, ConversationId, MessageId, Organisation, OrganisationId, UserId};
+
+use super::SqliteStore;
+use crate::store::{Audit, StoreResult};
+
+#[async_trait::async_trait]
+impl Audit for SqliteStore {
+    async fn record_audit(
+        &self,
+        actor: UserId,
+        action: &str,
+        conversation: Option<ConversationId>,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (actor_id, action, conversation_id, created_at_ms) VALUES (?, ?, ?, ?)",
+        )
+        .bind(actor.0)
+        .bind(action)
+        .bind(conversation.map(|c| c.0))
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        sqlx::query(
+            "SELECT a.created_at_ms, actor.display_name AS actor, a.action, c.slug, a.message_id, \
+                    subject.display_name AS subject \
+             FROM audit_log a JOIN users actor ON actor.id = a.actor_id \
+             LEFT JOIN conversations c ON c.id = a.conversation_id \
+             LEFT JOIN users subject ON subject.id = a.subject_id \
+             ORDER BY a.id DESC LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(AuditEntry {
+                at_ms: row.try_get("created_at_ms")?,
+                actor: row.try_get("actor")?,
+                action: row.try_get("action")?,
+                conversation: row.try_get("slug")?,
+                message_id: row.try_get::<Option<i64>, _>("message_id")?.map(MessageId),
+                subject: row.try_get("subject")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn organisations(&self) -> StoreResult<Vec<Organisation>> {
+        sqlx::query(
+            "SELECT id, name, kind FROM organisations ORDER BY kind = 'internal' DESC, name",
+        )
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Organisation {
+                id: OrganisationId(row.try_get("id")?),
+                name: row.try_get("name")?,
+                kind: row.try_get("kind")?,
+            })
+        })
+        .collect()
+    }
+}

@@ -1,0 +1,191 @@
+//! Administration against a real server: admins only, channels created live for whom
+//! they admit, exports, and the audit log.
+
+mod common;
+
+use std::time::Duration;
+
+use app::error::{ApiError, ErrorCode};
+use app::model::{AdminOverview, ConversationSummary, OrganisationId};
+use app::protocol::ServerFrame;
+use common::{Endpoint, TestServer};
+
+async fn create_channel(
+    server: &Endpoint,
+    cookie: &str,
+    name: &str,
+    orgs: &[OrganisationId],
+) -> Result<ConversationSummary, ApiError> {
+    let mut args = vec![("name".to_string(), name.to_string())];
+    args.extend(
+        orgs.iter()
+            .enumerate()
+            .map(|(n, o)| (format!("organisations[{n}]"), o.0.to_string())),
+    );
+    let args: Vec<(&str, String)> = args.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    server.call(cookie, "create_channel", &args).await
+}
+
+async fn get(server: &Endpoint, cookie: &str, path: &str) -> (u16, String, String) {
+    let response = reqwest::Client::new()
+        .get(server.url(path))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let disposition = response
+        .headers()
+        .get("content-disposition")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, disposition, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn only_admins_administer_and_what_they_do_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let alice_cookie = server.login("alice").await;
+    let bob_cookie = server.login("bob").await;
+    let carol_cookie = server.login("carol").await;
+
+    for cookie in [&bob_cookie, &carol_cookie] {
+        let refused: Result<AdminOverview, _> = server.call(cookie, "admin_overview", &[]).await;
+        assert_eq!(refused.unwrap_err().code, ErrorCode::Forbidden);
+        assert_eq!(get(&server, cookie, "/admin").await.0, 403);
+    }
+    assert_eq!(get(&server, &alice_cookie, "/admin").await.0, 200);
+    let overview: AdminOverview = server
+        .call(&alice_cookie, "admin_overview", &[])
+        .await
+        .unwrap();
+    assert!(overview.users.iter().any(|u| u.username == "carol"));
+    assert_eq!(overview.channels.len(), 3);
+    let axiom = overview
+        .organisations
+        .iter()
+        .find(|o| o.kind == "internal")
+        .unwrap()
+        .id;
+
+    // A channel for internal staff: live for bob, never for carol.
+    let mut bob = server.connect(&bob_cookie).await;
+    let mut carol = server.connect(&carol_cookie).await;
+    assert_eq!(
+        create_channel(&server, &bob_cookie, "night-shift", &[axiom])
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        create_channel(&server, &alice_cookie, "Night Shift!", &[axiom])
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::BadRequest
+    );
+    let channel = create_channel(&server, &alice_cookie, "#Night-Shift", &[axiom])
+        .await
+        .unwrap();
+    assert_eq!(
+        (channel.title.as_str(), channel.slug.as_str()),
+        ("#night-shift", "night-shift")
+    );
+    let seen = bob
+        .until(|f| match f {
+            ServerFrame::Conversation { conversation, .. } => Some(conversation),
+            _ => None,
+        })
+        .await;
+    assert_eq!(seen.id, channel.id);
+    let carol_saw = carol.drain(Duration::from_millis(300)).await;
+    assert!(
+        !carol_saw
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Conversation { .. })),
+        "{carol_saw:?}"
+    );
+    assert!(
+        !server
+            .bootstrap(&carol_cookie)
+            .await
+            .conversations
+            .iter()
+            .any(|c| c.id == channel.id)
+    );
+    assert_eq!(
+        create_channel(&server, &alice_cookie, "night-shift", &[axiom])
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::Conflict
+    );
+
+    // Exports: admins only; deleted text stays out.
+    bob.send_message(channel.id, "Forklift 3 needs a new battery, \"urgent\"")
+        .await;
+    let gone = bob.send_message(channel.id, "the alarm code is 9911").await;
+    let gone_id = bob
+        .until(|f| match f {
+            ServerFrame::Ack { client_id, id, .. } if client_id == gone => Some(id),
+            _ => None,
+        })
+        .await;
+    let _: app::model::Message = server
+        .call(
+            &bob_cookie,
+            "delete_message",
+            &[("message_id", gone_id.0.to_string())],
+        )
+        .await
+        .unwrap();
+    let path = |format: &str| format!("/admin/export/{}?format={format}", channel.id);
+    assert_eq!(get(&server, &bob_cookie, &path("json")).await.0, 403);
+    let (status, disposition, json) = get(&server, &alice_cookie, &path("json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        disposition,
+        "attachment; filename=\"parley-night-shift.json\""
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed["messages"].as_array().unwrap().len(), 2);
+    assert!(!json.contains("9911"));
+    let (status, _, csv) = get(&server, &alice_cookie, &path("csv")).await;
+    assert_eq!(status, 200);
+    assert!(csv.starts_with("seq,id,sent_at_ms,sender,body,version,deleted,reply_to\r\n"));
+    assert!(csv.contains("\"Forklift 3 needs a new battery, \"\"urgent\"\"\""));
+    assert!(!csv.contains("9911"));
+    assert_eq!(
+        get(
+            &server,
+            &alice_cookie,
+            &format!("/admin/export/{}?format=xml", channel.id)
+        )
+        .await
+        .0,
+        400
+    );
+
+    let overview: AdminOverview = server
+        .call(&alice_cookie, "admin_overview", &[])
+        .await
+        .unwrap();
+    let actions: Vec<&str> = overview.audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "conversation_exported",
+            "conversation_exported",
+            "message_deleted",
+            "channel_created"
+        ]
+    );
+    assert_eq!(
+        overview.audit[3].conversation.as_deref(),
+        Some("night-shift")
+    );
+    assert_eq!(overview.audit[3].actor, "Alice Adams");
+    server.stop().await;
+}
