@@ -9,6 +9,7 @@
 //! - [`error`]: the one error envelope
 //! - [`markdown`]: the Markdown subset, rendered safely the same way on both sides
 //! - [`api`]: server functions (history, lists, opening conversations)
+//! - [`state`]: the browser's picture of the chat, shared by the views and the connection
 //! - [`ui`]: Leptos components and pages
 //! - [`client`]: the browser's live connection (a no-op on the server)
 
@@ -21,6 +22,7 @@ pub mod model;
 pub mod protocol;
 pub mod rules;
 pub mod search;
+pub mod state;
 pub mod ui;
 
 pub use ui::{App, shell};

@@ -128,8 +128,8 @@ impl Config {
         Duration::from_secs(self.session_hours * 3600)
     }
 
-    pub fn ws_timing(&self) -> crate::ws::Timing {
-        crate::ws::Timing {
+    pub fn ws_timing(&self) -> crate::live::ws::Timing {
+        crate::live::ws::Timing {
             max_frame_bytes: self.max_frame_bytes,
             ping_every: Duration::from_secs(self.ping_secs.max(1)),
             silent_for: Duration::from_secs(self.silent_secs.max(1)),

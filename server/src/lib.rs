@@ -26,15 +26,14 @@ pub mod http;
 pub mod hub;
 pub mod live;
 pub mod metrics;
-pub mod sse;
 pub mod store;
-pub mod ws;
+pub mod web;
 
 use chat::{Chat, Limits};
 use config::Config;
-use http::AppState;
 use hub::Hub;
 use store::sqlite::{SqliteSettings, SqliteStore};
+use web::AppState;
 
 /// Opens storage, seeds it if needed, and serves on `listener` until `shutdown` is
 /// cancelled. Live connections are told to reconnect; in-flight requests finish.

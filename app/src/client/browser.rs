@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::Closure;
 
 use crate::model::{Activity, ConnectionMode};
 use crate::protocol::ClientFrame;
-use crate::ui::state::{ChatState, Connection, Transport};
+use crate::state::{ChatState, Connection, Transport};
 
 /// First retry after this long; doubles up to [`MAX_BACKOFF_MS`].
 const BASE_BACKOFF_MS: f64 = 500.0;

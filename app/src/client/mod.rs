@@ -1,6 +1,6 @@
 //! The browser's side of the live connection, in one place: open `/ws` (or, when
 //! WebSockets are blocked or the admin chose it, `/events` plus POSTs), feed every server
-//! frame to [`ChatState::apply`](crate::ui::state::ChatState::apply), send what the state
+//! frame to [`ChatState::apply`](crate::state::ChatState::apply), send what the state
 //! queues, and reconnect with exponential backoff and jitter when the connection drops —
 //! at once when the browser comes back online or the tab becomes visible — resuming after
 //! the last event it has. It also reports whether the tab is in use (presence).
@@ -45,7 +45,7 @@ pub fn new_client_id() -> crate::model::ClientId {
 
 /// Rendering on the server: there is no connection to open.
 #[cfg(not(feature = "hydrate"))]
-pub fn connect(_state: crate::ui::state::ChatState) {}
+pub fn connect(_state: crate::state::ChatState) {}
 
 /// Rendering on the server: nobody is looking.
 #[cfg(not(feature = "hydrate"))]

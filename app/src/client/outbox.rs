@@ -3,7 +3,7 @@
 //! user do not erase each other's messages. Browser only.
 
 use crate::model::ClientId;
-use crate::ui::state::Outgoing;
+use crate::state::Outgoing;
 
 fn key(user: i64) -> String {
     format!("parley.outbox.{user}")

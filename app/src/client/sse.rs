@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::Closure;
 use super::browser::{Ended, Wake, on_open};
 use crate::error::ErrorCode;
 use crate::protocol::{ClientFrame, ServerFrame};
-use crate::ui::state::ChatState;
+use crate::state::ChatState;
 
 enum Incoming {
     Frame(String),

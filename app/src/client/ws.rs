@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::browser::{Ended, Wake, on_open};
 use crate::protocol::{CLOSE_UNAUTHENTICATED, ClientFrame, ServerFrame};
-use crate::ui::state::ChatState;
+use crate::state::ChatState;
 
 fn url(state: ChatState) -> Option<String> {
     let location = window().location();

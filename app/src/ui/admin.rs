@@ -9,7 +9,6 @@ use leptos::task::spawn_local;
 
 use super::bootstrap::WithBootstrap;
 use super::dashboard::Me;
-use super::state::use_chat;
 use super::{ErrorNotice, SignOut};
 use super::{clock, iso_time};
 use crate::api::{
@@ -20,6 +19,7 @@ use crate::model::{
     User,
 };
 use crate::rules::{self, Actor};
+use crate::state::use_chat;
 
 #[component]
 pub fn AdminPage() -> impl IntoView {

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::ErrorNotice;
-use super::state::use_chat;
 use crate::api::get_bootstrap;
+use crate::state::use_chat;
 
 #[component]
 pub fn WithBootstrap(children: ChildrenFn) -> impl IntoView {

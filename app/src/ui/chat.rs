@@ -14,9 +14,9 @@ use super::groups::{GroupActions, NewGroup};
 use super::members::MembersPanel;
 use super::people_picker::PeoplePicker;
 use super::search_box::SearchBox;
-use super::state::use_chat;
 use super::thread::Thread;
 use crate::model::ConversationSummary;
+use crate::state::use_chat;
 
 #[component]
 pub fn ChatLayout() -> impl IntoView {
@@ -127,7 +127,7 @@ pub fn ChatConversation() -> impl IntoView {
 /// "Reconnecting…" while the live connection is down, nothing while it is up.
 #[component]
 pub fn ConnectionStatus() -> impl IntoView {
-    use super::state::Connection;
+    use crate::state::Connection;
     let state = use_chat();
     view! {
         <span class="connection" role="status">

@@ -1,6 +1,6 @@
 //! The composer: the message box and Send, the reply being written ("Replying to …"),
 //! and the list of people `@` offers to mention. Sending puts the message in the outbox
-//! (see [`ChatState::send_message`](super::state::ChatState::send_message)).
+//! (see [`ChatState::send_message`](crate::state::ChatState::send_message)).
 
 use leptos::html::Textarea;
 use leptos::prelude::*;
@@ -8,9 +8,9 @@ use leptos::prelude::*;
 use super::mention_list::{
     MentionList, MentionOption, mention_list_id, mention_option_id, mention_options,
 };
-use super::state::use_chat;
 use crate::api::list_members;
 use crate::model::{ConversationId, DEFAULT_MAX_MESSAGE_CHARS, mention_at, validate_body};
+use crate::state::use_chat;
 
 /// While typing, a typing frame goes out at most this often.
 const TYPING_EVERY_MS: f64 = 2_500.0;

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use super::presence::PresenceDot;
-use super::state::use_chat;
 use crate::model::{ConversationId, ConversationKind, ConversationSummary};
+use crate::state::use_chat;
 
 #[component]
 pub fn ConversationList(

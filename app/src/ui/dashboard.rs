@@ -8,11 +8,11 @@ use leptos_router::components::{A, Outlet};
 use leptos_router::hooks::use_params_map;
 
 use super::bootstrap::WithBootstrap;
-use super::state::use_chat;
 use super::widget::Widget;
 use super::{ErrorNotice, SignOut};
 use crate::api::{get_order, list_orders, open_order_thread};
 use crate::model::Order;
+use crate::state::use_chat;
 
 #[component]
 pub fn DashboardLayout() -> impl IntoView {

@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::state::use_chat;
 use crate::api::{add_to_group, create_group, leave_group, list_people};
 use crate::model::{ConversationId, ConversationKind, ConversationSummary, Person, UserId};
 use crate::rules::{self, Actor, GROUP_MAX, GROUP_MIN};
+use crate::state::use_chat;
 
 /// People to choose from, checkboxes for them, and what was chosen.
 #[component]

@@ -4,9 +4,9 @@
 
 use leptos::prelude::*;
 
-use super::state::use_chat;
 use crate::api::list_members;
 use crate::model::{ConversationId, Presence, User};
+use crate::state::use_chat;
 
 #[component]
 pub fn MembersPanel(conversation: ConversationId) -> impl IntoView {

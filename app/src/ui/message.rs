@@ -9,7 +9,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::message_extras::{EditHistory, ReactionBar, ReactionPicker};
-use super::state::{ChatState, Outgoing, use_chat};
 use super::{clock, iso_time};
 use crate::api::{delete_message, edit_message};
 use crate::markdown;
@@ -17,6 +16,7 @@ use crate::model::{
     ConversationId, DEFAULT_MAX_MESSAGE_CHARS, Message, ReplyQuote, Seq, validate_body,
 };
 use crate::rules::{self, Actor};
+use crate::state::{ChatState, Outgoing, use_chat};
 
 /// What this user may do with a message now, by [`crate::rules`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

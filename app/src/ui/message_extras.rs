@@ -6,9 +6,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::clock;
-use super::state::{ChatState, use_chat};
 use crate::api::{edit_history, react};
 use crate::model::{Emoji, Message, MessageId};
+use crate::state::{ChatState, use_chat};
 
 /// Sets or removes the user's reaction and shows the answer at once (everyone else gets
 /// it over the live connection).

@@ -23,11 +23,10 @@ pub mod password;
 pub mod people_picker;
 pub mod presence;
 pub mod search_box;
-pub mod state;
 pub mod thread;
 pub mod widget;
 
-use state::ChatState;
+use crate::state::{self, ChatState};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

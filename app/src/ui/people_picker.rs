@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::state::use_chat;
 use crate::api::{list_people, open_direct};
 use crate::model::{ConversationSummary, Person};
+use crate::state::use_chat;
 
 #[component]
 pub fn PeoplePicker(on_open: Callback<ConversationSummary>) -> impl IntoView {

@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 
-use super::state::use_chat;
 use crate::model::{Presence, UserId};
+use crate::state::use_chat;
 
 #[component]
 pub fn PresenceDot(user: UserId) -> impl IntoView {

@@ -6,10 +6,10 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::state::use_chat;
 use crate::api::search_messages;
 use crate::model::ConversationId;
 use crate::search::{SearchHit, SearchResults};
+use crate::state::use_chat;
 
 /// `on_open` is called with the conversation of a chosen result (after which the
 /// conversation is shown at that message).

@@ -1,6 +1,6 @@
 //! A conversation's message pane and composer. The latest page of history comes with
 //! the first paint; older pages load as the user scrolls up; new messages arrive over
-//! the live connection into [`ChatState`](super::state::ChatState).
+//! the live connection into [`ChatState`](crate::state::ChatState).
 
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -9,9 +9,9 @@ use leptos::task::spawn_local;
 use super::ErrorNotice;
 use super::composer::Composer;
 use super::message::{MessageItem, OutgoingItem, article_id};
-use super::state::use_chat;
 use crate::api::list_history;
 use crate::model::{ConversationId, Seq};
+use crate::state::use_chat;
 
 /// How close to the top (in pixels) scrolling must come before the older page loads.
 const LOAD_OLDER_WITHIN_PX: i32 = 48;

@@ -1,6 +1,6 @@
 //! The floating chat widget on dashboard pages: a launcher button with the unread badge,
 //! opening a panel that shows the conversation list or one thread. Its state lives in
-//! [`ChatState`](super::state::ChatState), so it survives navigation between dashboard
+//! [`ChatState`](crate::state::ChatState), so it survives navigation between dashboard
 //! pages, and in `localStorage`, so it survives reloads (read after hydration only).
 
 use leptos::prelude::*;
@@ -8,9 +8,9 @@ use leptos::prelude::*;
 use super::conversation_list::ConversationList;
 use super::people_picker::PeoplePicker;
 use super::search_box::SearchBox;
-use super::state::{ChatState, use_chat};
 use super::thread::Thread;
 use crate::model::ConversationId;
+use crate::state::{ChatState, use_chat};
 
 const STORAGE_KEY: &str = "parley.widget";
 

@@ -21,10 +21,10 @@ use app::model::User;
 use app::protocol::SESSION_PROBE;
 
 use crate::clock::now_ms;
-use crate::http::{AppState, error_response, origin_allowed};
 use crate::hub::Hub;
 use crate::store::StoreResult;
 use crate::store::prelude::*;
+use crate::web::{AppState, error_response, origin_allowed};
 
 pub const SESSION_COOKIE: &str = "parley_session";
 

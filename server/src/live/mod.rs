@@ -1,6 +1,10 @@
-//! What the two live transports (WebSocket and Server-Sent Events) share: the frames a
-//! connection opens with, the handling of one client frame, and the rule that a live
-//! frame already replayed during catch-up is not sent twice.
+//! The live connection, over its two transports ([`ws`]: WebSocket; [`sse`]: Server-Sent
+//! Events plus POST), and what they share: the frames a connection opens with, the
+//! handling of one client frame, and the rule that a live frame already replayed during
+//! catch-up is not sent twice.
+
+pub mod sse;
+pub mod ws;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -31,9 +31,9 @@ use app::protocol::{
 use app::rules::Actor;
 
 use crate::chat::Chat;
-use crate::http::{AppState, error_response, origin_allowed};
 use crate::hub::CutOff;
 use crate::live;
+use crate::web::{AppState, error_response, origin_allowed};
 
 /// Queued frames written with one flush at most.
 const WRITE_BATCH: usize = 64;

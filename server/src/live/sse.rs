@@ -22,9 +22,9 @@ use app::model::EventId;
 use app::protocol::ServerFrame;
 use app::rules::Actor;
 
-use crate::http::{AppState, error_response};
 use crate::hub::{CutOff, Registration};
 use crate::live;
+use crate::web::{AppState, error_response};
 
 #[derive(Deserialize)]
 pub struct StreamQuery {
