@@ -40,6 +40,10 @@ id_type!(
     MessageId
 );
 id_type!(
+    /// An uploaded file's id.
+    AttachmentId
+);
+id_type!(
     /// A position in the server's durable event stream. Ids grow in commit order;
     /// a client resumes "after" the newest one it has.
     EventId
@@ -218,6 +222,32 @@ pub struct Message {
     /// Reactions, in the order of [`Emoji::ALL`]; only emoji someone chose.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// Files attached to it (none once deleted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a message, served at [`Attachment::url`] to whoever may see the
+/// conversation; an image also has a thumbnail at [`Attachment::thumbnail_url`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    /// Width and height of an image's thumbnail; `None` for other files.
+    pub thumbnail: Option<(u32, u32)>,
+}
+
+impl Attachment {
+    pub fn url(&self) -> String {
+        format!("/files/{}", self.id)
+    }
+
+    pub fn thumbnail_url(&self) -> Option<String> {
+        self.thumbnail
+            .map(|_| format!("/files/{}/thumbnail", self.id))
+    }
 }
 
 fn first_version() -> u32 {
@@ -248,6 +278,7 @@ impl Message {
             deleted: false,
             reply_to: None,
             reactions: Vec::new(),
+            attachments: Vec::new(),
         }
     }
 
@@ -524,6 +555,10 @@ pub struct ClientSettings {
     pub max_message_chars: usize,
     /// How long after sending its author may edit a message, in milliseconds.
     pub edit_window_ms: i64,
+    /// Largest attachment, in bytes.
+    pub max_attachment_bytes: u64,
+    /// The file types attachments may have (MIME types).
+    pub attachment_types: Vec<String>,
 }
 
 /// Who a message mentions: `@username` (any case) and `@channel` / `@everyone`.

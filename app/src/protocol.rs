@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::model::{
-    Activity, ClientId, ConversationId, ConversationSummary, EventId, Mentions, Message, MessageId,
-    Presence, Seq, User, UserId,
+    Activity, AttachmentId, ClientId, ConversationId, ConversationSummary, EventId, Mentions,
+    Message, MessageId, Presence, Seq, User, UserId,
 };
 
 /// Frames a browser sends.
@@ -23,6 +23,9 @@ pub enum ClientFrame {
         /// The message this one answers (same conversation).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<MessageId>,
+        /// Files this user uploaded to the conversation for this message.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<AttachmentId>,
     },
     /// The user has seen every message of the conversation up to `seq`.
     Read {
@@ -189,12 +192,14 @@ mod tests {
             conversation_id: ConversationId(3),
             body: "hello".into(),
             reply_to: None,
+            attachments: Vec::new(),
         });
         round_trip_client(ClientFrame::Send {
             client_id: client_id(),
             conversation_id: ConversationId(3),
             body: "yes".into(),
             reply_to: Some(MessageId(8)),
+            attachments: Vec::new(),
         });
         round_trip_client(ClientFrame::Read {
             conversation_id: ConversationId(3),
@@ -321,6 +326,7 @@ mod tests {
                 conversation_id: ConversationId(3),
                 body: "hi".into(),
                 reply_to: None,
+                attachments: Vec::new(),
             }
         );
     }

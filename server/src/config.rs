@@ -66,6 +66,18 @@ pub struct Config {
     /// Longest message, in characters.
     #[arg(long, env = "PARLEY_MAX_MESSAGE_CHARS", default_value_t = app::model::DEFAULT_MAX_MESSAGE_CHARS)]
     pub max_message_chars: usize,
+    /// Largest attachment, in bytes.
+    #[arg(long, env = "PARLEY_MAX_ATTACHMENT_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_attachment_bytes: u64,
+    /// The file types attachments may have (MIME types, comma-separated). Images among
+    /// them are shown inline as thumbnails made on the server.
+    #[arg(
+        long,
+        env = "PARLEY_ATTACHMENT_TYPES",
+        value_delimiter = ',',
+        default_value = "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv"
+    )]
+    pub attachment_types: Vec<String>,
     /// Largest WebSocket frame accepted and answered with a typed error, in bytes.
     #[arg(long, env = "PARLEY_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
     pub max_frame_bytes: usize,

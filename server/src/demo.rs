@@ -213,6 +213,7 @@ async fn seed_demo(store: &dyn Store) -> StoreResult<OrganisationId> {
                     body: body.into(),
                     created_at_ms: start + i as i64 * 1000 * 60 * 12,
                     reply_to: None,
+                    attachments: Vec::new(),
                 }),
                 Box::new(|_| {}),
             )

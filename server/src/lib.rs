@@ -22,6 +22,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod files;
 pub mod http;
 pub mod hub;
 pub mod live;
@@ -65,7 +66,10 @@ pub async fn start(
             idle_after_ms: config.idle_after_secs.saturating_mul(1000),
             default_connection_mode: config.connection_mode,
             edit_window_ms: config.edit_window_secs.max(0).saturating_mul(1000),
+            max_attachment_bytes: config.max_attachment_bytes,
+            attachment_types: config.attachment_types.clone(),
         },
+        Arc::new(files::DirBlobs::new(config.data_dir.join("attachments"))),
     ));
     // Sessions end on time for live connections too, not only for the next request.
     tokio::spawn(auth::sweep_sessions(

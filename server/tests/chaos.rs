@@ -257,6 +257,7 @@ async fn send(
         conversation_id,
         body,
         reply_to: None,
+        attachments: Vec::new(),
     };
     socket
         .send(WsMessage::Text(

@@ -108,6 +108,7 @@ async fn resend_of_client_id_returns_first_ack() {
         conversation_id: channel.id,
         body: "only once".into(),
         reply_to: None,
+        attachments: Vec::new(),
     };
     alice.send_frame(&frame).await;
     let first = alice.until(ack_of).await;

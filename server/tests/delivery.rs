@@ -390,6 +390,7 @@ async fn server_sent_events_carry_the_same_protocol() {
         conversation_id: channel.id,
         body: "over SSE".into(),
         reply_to: None,
+        attachments: Vec::new(),
     };
     let ack = carol.post(&server, &carol_cookie, &send).await;
     assert!(matches!(ack, Some(ServerFrame::Ack { client_id: c, .. }) if c == client_id));
@@ -413,6 +414,7 @@ async fn server_sent_events_carry_the_same_protocol() {
                 conversation_id: server.channel(&alice_cookie, "internal").await.id,
                 body: "no".into(),
                 reply_to: None,
+                attachments: Vec::new(),
             },
         )
         .await;

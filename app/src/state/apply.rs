@@ -165,6 +165,7 @@ impl ChatState {
                 js_sys::Date::now() as i64,
             );
             message.reply_to = sent.reply_to;
+            message.attachments = sent.attachments;
             self.on_message(message);
         }
     }

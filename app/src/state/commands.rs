@@ -22,12 +22,14 @@ impl ChatState {
         body: String,
         client_id: ClientId,
         reply_to: Option<ReplyQuote>,
+        attachments: Vec<crate::model::Attachment>,
     ) {
         let outgoing = Outgoing {
             client_id,
             conversation_id,
             body,
             reply_to,
+            attachments,
             failed: None,
         };
         self.outbox.update(|o| o.push(outgoing.clone()));
@@ -43,6 +45,7 @@ impl ChatState {
             conversation_id: outgoing.conversation_id,
             body: outgoing.body.clone(),
             reply_to: outgoing.reply_to.as_ref().map(|q| q.id),
+            attachments: outgoing.attachments.iter().map(|a| a.id).collect(),
         });
     }
 

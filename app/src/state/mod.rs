@@ -48,6 +48,9 @@ pub struct Outgoing {
     /// The message it answers.
     #[serde(default)]
     pub reply_to: Option<ReplyQuote>,
+    /// Files already uploaded for it.
+    #[serde(default)]
+    pub attachments: Vec<crate::model::Attachment>,
     /// `None` while sending; the server's refusal once it refused.
     pub failed: Option<ApiError>,
 }

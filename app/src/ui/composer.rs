@@ -79,7 +79,13 @@ pub fn Composer(conversation: ConversationId) -> impl IntoView {
                 last_typing.set_value(0.0);
                 let reply_to = replying.get_untracked();
                 state.cancel_reply(conversation);
-                state.send_message(conversation, body, crate::client::new_client_id(), reply_to);
+                state.send_message(
+                    conversation,
+                    body,
+                    crate::client::new_client_id(),
+                    reply_to,
+                    Vec::new(),
+                );
                 text.set(String::new());
                 problem.set(None);
             }

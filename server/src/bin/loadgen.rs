@@ -303,7 +303,7 @@ async fn fanout(args: Fanout) -> anyhow::Result<()> {
                     _ = tick.tick(), if sender && sending.load(Ordering::Relaxed) => {
                         let client_id = uuid::Uuid::new_v4();
                         let body = format!("t={} fan-out load", epoch.elapsed().as_micros());
-                        let frame = ClientFrame::Send { client_id, conversation_id: room, body, reply_to: None };
+                        let frame = ClientFrame::Send { client_id, conversation_id: room, body, reply_to: None, attachments: Vec::new() };
                         in_flight.insert(client_id, Instant::now());
                         totals.sent.fetch_add(1, Ordering::Relaxed);
                         if write.send(WsMessage::Text(serde_json::to_string(&frame).unwrap().into())).await.is_err() {
@@ -384,6 +384,7 @@ async fn sends(args: Sends) -> anyhow::Result<()> {
                         conversation_id: room,
                         body: "durable".into(),
                         reply_to: None,
+                        attachments: Vec::new(),
                     };
                     in_flight.insert(client_id, Instant::now());
                     if write

@@ -54,6 +54,8 @@ impl Chat {
             idle_after_ms: self.limits.idle_after_ms,
             max_message_chars: self.limits.max_message_chars,
             edit_window_ms: self.edit_window_ms().await?,
+            max_attachment_bytes: self.limits.max_attachment_bytes,
+            attachment_types: self.limits.attachment_types.clone(),
         })
     }
 

@@ -2,7 +2,8 @@
 
 use app::error::{ApiError, ErrorCode};
 use app::model::{
-    ClientId, ConversationId, HistoryPage, Message, MessageId, SeenBy, Seq, User, validate_body,
+    AttachmentId, ClientId, ConversationId, HistoryPage, Message, MessageId, SeenBy, Seq, User,
+    validate_body,
 };
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
@@ -30,7 +31,7 @@ impl Chat {
         body: &str,
         reply_to: Option<MessageId>,
     ) -> Result<Ack, ApiError> {
-        self.submit_message(me, client_id, conversation, body, reply_to)
+        self.submit_message(me, client_id, conversation, body, reply_to, &[])
             .await?
             .await
     }
@@ -46,9 +47,11 @@ impl Chat {
         conversation: ConversationId,
         body: &str,
         reply_to: Option<MessageId>,
+        attachments: &[AttachmentId],
     ) -> Result<PendingAck, ApiError> {
         let body = validate_body(body, self.limits.max_message_chars)?;
         let audience = self.checked(me, conversation, Action::Post).await?;
+        self.check_uploads(me, conversation, attachments).await?;
         if let Some(original) = reply_to {
             let original = self
                 .store
@@ -85,6 +88,7 @@ impl Chat {
                     body,
                     created_at_ms: now_ms(),
                     reply_to,
+                    attachments: attachments.to_vec(),
                 }),
                 fan_out,
             )

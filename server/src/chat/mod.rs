@@ -6,6 +6,7 @@
 //!
 //! - [`messages`]: send, read, typing, history
 //! - [`changes`]: edits, deletes, reactions, edit history
+//! - [`attachments`]: uploads, thumbnails, and who may fetch a file
 //! - [`groups`]: starting groups, adding people, leaving
 //! - [`conversations`]: the list, direct messages, order threads, people, orders, settings
 //! - [`search`]: full-text search over what the user may see
@@ -23,12 +24,14 @@ use app::model::{
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
 
+use crate::files::BlobStore;
 use crate::hub::{Hub, Recipients};
 use crate::metrics::Metrics;
 use crate::store::prelude::*;
 use crate::store::{StoreError, StoredConversation};
 
 pub mod admin;
+pub mod attachments;
 mod backend;
 pub mod catch_up;
 mod changes;
@@ -53,10 +56,16 @@ pub struct Limits {
     pub default_connection_mode: ConnectionMode,
     /// How long after sending its author may edit a message, until an admin chooses.
     pub edit_window_ms: i64,
+    /// Largest attachment, in bytes.
+    pub max_attachment_bytes: u64,
+    /// The MIME types attachments may have.
+    pub attachment_types: Vec<String>,
 }
 
 pub struct Chat {
     store: Arc<dyn Store>,
+    /// Where attachments' bytes are kept.
+    blobs: Arc<dyn BlobStore>,
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
     limits: Limits,
@@ -111,9 +120,11 @@ impl Chat {
         hub: Arc<Hub>,
         metrics: Arc<Metrics>,
         limits: Limits,
+        blobs: Arc<dyn BlobStore>,
     ) -> Self {
         Self {
             store,
+            blobs,
             hub,
             metrics,
             limits,

@@ -15,6 +15,8 @@ use app::error::ApiError;
 
 use crate::web::{AppState, error_response};
 
+mod files;
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let backend: SharedBackend = state.chat.clone();
@@ -31,6 +33,12 @@ pub fn router(state: AppState) -> Router {
             get(crate::auth::session_probe),
         )
         .route("/admin/export/{conversation}", get(export))
+        .route(
+            "/files",
+            post(files::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/files/{id}", get(files::file))
+        .route("/files/{id}/thumbnail", get(files::thumbnail))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

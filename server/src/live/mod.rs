@@ -144,8 +144,16 @@ async fn execute(
             conversation_id,
             body,
             reply_to,
+            attachments,
         } => match chat
-            .submit_message(user, client_id, conversation_id, &body, reply_to)
+            .submit_message(
+                user,
+                client_id,
+                conversation_id,
+                &body,
+                reply_to,
+                &attachments,
+            )
             .await
         {
             Ok(pending) => {

@@ -4,9 +4,9 @@
 //! or the small records below. Nothing here checks permissions: that is `chat`'s job.
 
 use app::model::{
-    Audience, AuditEntry, ClientId, ConversationId, ConversationKind, Emoji, EventId, Mentions,
-    Message, MessageId, MessageVersion, Order, Organisation, OrganisationId, Role, Seq, User,
-    UserId,
+    Attachment, AttachmentId, Audience, AuditEntry, ClientId, ConversationId, ConversationKind,
+    Emoji, EventId, Mentions, Message, MessageId, MessageVersion, Order, Organisation,
+    OrganisationId, Role, Seq, User, UserId,
 };
 
 pub mod sqlite;
@@ -90,6 +90,35 @@ pub struct NewMessage {
     pub created_at_ms: i64,
     /// The message it answers, checked to be in the same conversation.
     pub reply_to: Option<MessageId>,
+    /// Uploads of the sender's in this conversation that the message takes.
+    pub attachments: Vec<AttachmentId>,
+}
+
+/// An uploaded file to record.
+#[derive(Clone, Debug)]
+pub struct NewAttachment {
+    pub conversation_id: ConversationId,
+    pub uploader_id: UserId,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    /// The SHA-256 of the bytes, as stored by the blob store.
+    pub hash: String,
+    /// An image's thumbnail: its hash, width and height.
+    pub thumbnail: Option<(String, u32, u32)>,
+    pub created_at_ms: i64,
+}
+
+/// A stored attachment and what deciding who may fetch it needs.
+#[derive(Clone, Debug)]
+pub struct StoredAttachment {
+    pub attachment: Attachment,
+    pub conversation_id: ConversationId,
+    pub uploader_id: UserId,
+    /// The message that took it, if one has.
+    pub message_id: Option<MessageId>,
+    pub hash: String,
+    pub thumb_hash: Option<String>,
 }
 
 /// The outcome of an append: the stored message, and its new event, or `None` when it
@@ -292,19 +321,21 @@ pub struct Reader {
 
 /// Everything Parley stores, behind one narrow interface made of its sections.
 pub trait Store:
-    Accounts + Conversations + Messages + Events + Orders + Settings + Audit + Writes
+    Accounts + Conversations + Messages + Attachments + Events + Orders + Settings + Audit + Writes
 {
 }
 
-impl<T: Accounts + Conversations + Messages + Events + Orders + Settings + Audit + Writes> Store
-    for T
+impl<
+    T: Accounts + Conversations + Messages + Attachments + Events + Orders + Settings + Audit + Writes,
+> Store for T
 {
 }
 
 /// The section traits, for callers of a [`Store`].
 pub mod prelude {
     pub use super::{
-        Accounts, Audit, Conversations, Events, Messages, Orders, Settings, Store, Writes,
+        Accounts, Attachments, Audit, Conversations, Events, Messages, Orders, Settings, Store,
+        Writes,
     };
 }
 
@@ -432,6 +463,13 @@ pub trait Orders: Send + Sync + 'static {
 pub trait Settings: Send + Sync + 'static {
     async fn meta(&self, key: &str) -> StoreResult<Option<String>>;
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+}
+
+/// Uploaded files (their bytes are in the blob store).
+#[async_trait::async_trait]
+pub trait Attachments: Send + Sync + 'static {
+    async fn insert_attachment(&self, attachment: NewAttachment) -> StoreResult<Attachment>;
+    async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<StoredAttachment>>;
 }
 
 /// The audit log: admin actions, deletes, permission changes.

@@ -284,6 +284,7 @@ impl Client {
             conversation_id: conversation,
             body: body.to_string(),
             reply_to,
+            attachments: Vec::new(),
         })
         .await;
         client_id

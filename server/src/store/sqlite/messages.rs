@@ -2,13 +2,16 @@
 //! has read how far. Appends, edits, deletes and reactions are writes with events: they
 //! go through the writer (`writer/`).
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
-use app::model::{ConversationId, Message, MessageId, MessageVersion, Seq, UserId};
+use app::model::{Attachment, ConversationId, Message, MessageId, MessageVersion, Seq, UserId};
 
 use super::SqliteStore;
 use super::rows::{
-    MESSAGE_JOINS, MESSAGE_SELECT, MessageRow, group_reactions, id_list, reactions_sql,
+    MESSAGE_JOINS, MESSAGE_SELECT, MessageRow, attachment_from, attachments_sql, group_reactions,
+    id_list, reactions_sql,
 };
 use crate::store::{Messages, Reader, SNIPPET_END, SNIPPET_START, SearchFilter, StoreResult};
 
@@ -37,7 +40,8 @@ impl SqliteStore {
         self.with_reactions(rows).await
     }
 
-    /// Completes message rows with their reactions (one query for all of them).
+    /// Completes message rows with their reactions and attachments (one query each for
+    /// all of them). One message may come several times (a replay of its events).
     pub(super) async fn with_reactions(&self, rows: Vec<MessageRow>) -> StoreResult<Vec<Message>> {
         if rows.is_empty() {
             return Ok(Vec::new());
@@ -55,12 +59,27 @@ impl SqliteStore {
                 ))
             })
             .collect::<StoreResult<Vec<(i64, String, i64)>>>()?;
-        // One message may come several times (a replay of its events).
         let reactions = group_reactions(reaction_rows)?;
+        let mut files: HashMap<i64, Vec<Attachment>> = HashMap::new();
+        for row in sqlx::query(&attachments_sql(&ids))
+            .fetch_all(&self.reader)
+            .await?
+        {
+            let message: i64 = row.try_get("message_id")?;
+            files.entry(message).or_default().push(attachment_from(
+                row.try_get("id")?,
+                row.try_get("name")?,
+                row.try_get("content_type")?,
+                row.try_get("size")?,
+                row.try_get("width")?,
+                row.try_get("height")?,
+            ));
+        }
         rows.into_iter()
             .map(|row| {
                 let its = reactions.get(&row.id).cloned().unwrap_or_default();
-                row.into_message(its)
+                let attached = files.get(&row.id).cloned().unwrap_or_default();
+                row.into_message(its, attached)
             })
             .collect()
     }

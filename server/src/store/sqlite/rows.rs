@@ -8,8 +8,8 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use app::model::{
-    ConversationId, Emoji, Message, MessageId, OrganisationId, Reaction, ReplyQuote, Role, User,
-    UserId, excerpt,
+    Attachment, AttachmentId, ConversationId, Emoji, Message, MessageId, OrganisationId, Reaction,
+    ReplyQuote, Role, User, UserId, excerpt,
 };
 
 use crate::store::{StoreError, StoreResult};
@@ -101,7 +101,11 @@ impl MessageRow {
         })
     }
 
-    pub fn into_message(self, reactions: Vec<Reaction>) -> StoreResult<Message> {
+    pub fn into_message(
+        self,
+        reactions: Vec<Reaction>,
+        attachments: Vec<Attachment>,
+    ) -> StoreResult<Message> {
         let client_id = self
             .client_id
             .parse()
@@ -136,6 +140,7 @@ impl MessageRow {
             deleted: self.deleted,
             reply_to,
             reactions,
+            attachments,
         })
     }
 }
@@ -170,6 +175,40 @@ pub(crate) fn reactions_sql(ids: &str) -> String {
     format!(
         "SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN ({ids}) \
          ORDER BY created_at_ms, user_id"
+    )
+}
+
+/// The columns of an attachment, in the order [`attachment_from`] reads them.
+pub(crate) const ATTACHMENT_COLUMNS: &str =
+    "a.id, a.name, a.content_type, a.size, a.width, a.height, a.message_id";
+
+/// An attachment from its columns (as [`ATTACHMENT_COLUMNS`] lists them).
+pub(crate) fn attachment_from(
+    id: i64,
+    name: String,
+    content_type: String,
+    size: i64,
+    width: Option<i64>,
+    height: Option<i64>,
+) -> Attachment {
+    Attachment {
+        id: AttachmentId(id),
+        name,
+        content_type,
+        size: u64::try_from(size).unwrap_or_default(),
+        thumbnail: width.zip(height).map(|(w, h)| {
+            (
+                u32::try_from(w).unwrap_or_default(),
+                u32::try_from(h).unwrap_or_default(),
+            )
+        }),
+    }
+}
+
+/// The query for the attachments of the messages in `ids` (numbers, never user input).
+pub(crate) fn attachments_sql(ids: &str) -> String {
+    format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM attachments a WHERE a.message_id IN ({ids}) ORDER BY a.id"
     )
 }
 

@@ -5,7 +5,9 @@ use rusqlite::{OptionalExtension, params};
 use app::model::{Emoji, Mentions, Message, MessageId, UserId};
 
 use super::insert_event;
-use crate::store::sqlite::rows::{MESSAGE_JOINS, MESSAGE_SELECT, MessageRow, group_reactions};
+use crate::store::sqlite::rows::{
+    MESSAGE_JOINS, MESSAGE_SELECT, MessageRow, attachment_from, attachments_sql, group_reactions,
+};
 use crate::store::{Appended, Changed, NewMessage, StoreResult, Written};
 
 /// One append: the message with the next `seq` (a resend of a `client_id` inserts nothing
@@ -60,6 +62,18 @@ pub(super) fn append(
     )?
     .execute(params![message.sender_id.0, message.conversation_id.0, seq])?;
     record_mentions(tx, id, &Mentions::of(&message.body), false)?;
+    for attachment in &message.attachments {
+        tx.prepare_cached(
+            "UPDATE attachments SET message_id = ? WHERE id = ? AND uploader_id = ? \
+             AND conversation_id = ? AND message_id IS NULL",
+        )?
+        .execute(params![
+            id,
+            attachment.0,
+            message.sender_id.0,
+            message.conversation_id.0
+        ])?;
+    }
     let mut stored = Message::new(
         MessageId(id),
         message.conversation_id,
@@ -69,8 +83,8 @@ pub(super) fn append(
         message.body.clone(),
         message.created_at_ms,
     );
-    if message.reply_to.is_some() {
-        // Only a reply needs the quote the load joins in.
+    if message.reply_to.is_some() || !message.attachments.is_empty() {
+        // Only a reply needs the quote the load joins in, and files their rows.
         stored = load(tx, id)?.unwrap_or(stored);
     }
     Ok(Appended {
@@ -163,6 +177,7 @@ pub(super) fn delete(
         "DELETE FROM message_versions WHERE message_id = ?",
         "DELETE FROM mentions WHERE message_id = ?",
         "DELETE FROM reactions WHERE message_id = ?",
+        "DELETE FROM attachments WHERE message_id = ?",
     ] {
         tx.prepare_cached(sql)?.execute(params![id.0])?;
     }
@@ -261,5 +276,18 @@ fn load(tx: &rusqlite::Transaction<'_>, id: i64) -> StoreResult<Option<Message>>
         })?
         .collect::<rusqlite::Result<Vec<(i64, String, i64)>>>()?;
     let reactions = group_reactions(reactions)?.remove(&id).unwrap_or_default();
-    row.into_message(reactions).map(Some)
+    let attachments = tx
+        .prepare_cached(&attachments_sql("?"))?
+        .query_map(params![id], |row| {
+            Ok(attachment_from(
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    row.into_message(reactions, attachments).map(Some)
 }

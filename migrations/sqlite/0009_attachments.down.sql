@@ -1,0 +1,2 @@
+DROP INDEX attachments_by_message;
+DROP TABLE attachments;

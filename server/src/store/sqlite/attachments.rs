@@ -1,0 +1,74 @@
+//! Uploaded files' rows (their bytes are in the blob store, by hash).
+
+use sqlx::Row;
+
+use app::model::{Attachment, AttachmentId, ConversationId, MessageId, UserId};
+
+use super::SqliteStore;
+use super::rows::{ATTACHMENT_COLUMNS, attachment_from};
+use crate::store::{Attachments, NewAttachment, StoreResult, StoredAttachment};
+
+#[async_trait::async_trait]
+impl Attachments for SqliteStore {
+    async fn insert_attachment(&self, new: NewAttachment) -> StoreResult<Attachment> {
+        let (thumb_hash, width, height) = match &new.thumbnail {
+            Some((hash, w, h)) => (
+                Some(hash.as_str()),
+                Some(i64::from(*w)),
+                Some(i64::from(*h)),
+            ),
+            None => (None, None, None),
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO attachments (conversation_id, uploader_id, name, content_type, size, \
+             hash, thumb_hash, width, height, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(new.conversation_id.0)
+        .bind(new.uploader_id.0)
+        .bind(&new.name)
+        .bind(&new.content_type)
+        .bind(i64::try_from(new.size).unwrap_or(i64::MAX))
+        .bind(&new.hash)
+        .bind(thumb_hash)
+        .bind(width)
+        .bind(height)
+        .bind(new.created_at_ms)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(attachment_from(
+            id,
+            new.name,
+            new.content_type,
+            i64::try_from(new.size).unwrap_or(i64::MAX),
+            width,
+            height,
+        ))
+    }
+
+    async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<StoredAttachment>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ATTACHMENT_COLUMNS}, a.conversation_id, a.uploader_id, a.hash, a.thumb_hash \
+             FROM attachments a WHERE a.id = ?"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(StoredAttachment {
+            attachment: attachment_from(
+                row.try_get("id")?,
+                row.try_get("name")?,
+                row.try_get("content_type")?,
+                row.try_get("size")?,
+                row.try_get("width")?,
+                row.try_get("height")?,
+            ),
+            conversation_id: ConversationId(row.try_get("conversation_id")?),
+            uploader_id: UserId(row.try_get("uploader_id")?),
+            message_id: row.try_get::<Option<i64>, _>("message_id")?.map(MessageId),
+            hash: row.try_get("hash")?,
+            thumb_hash: row.try_get("thumb_hash")?,
+        }))
+    }
+}
