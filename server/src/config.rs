@@ -20,6 +20,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once at start; the size of the big variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Serve the chat: pages, server functions and the live connection.
     Serve(Config),

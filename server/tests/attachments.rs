@@ -181,7 +181,7 @@ async fn an_image_reaches_who_may_see_it_and_nobody_else() {
             _ => None,
         })
         .await;
-    assert_eq!(received.attachments, [attachment.clone()]);
+    assert_eq!(received.attachments, std::slice::from_ref(&attachment));
 
     let (status, headers, bytes) = fetch(&server, &carol_cookie, &attachment.url()).await;
     assert_eq!(status, 200);

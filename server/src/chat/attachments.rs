@@ -51,12 +51,7 @@ impl Chat {
             .unwrap_or_default()
             .trim()
             .to_ascii_lowercase();
-        if !self
-            .limits
-            .attachment_types
-            .iter()
-            .any(|t| *t == content_type)
-        {
+        if !self.limits.attachment_types.contains(&content_type) {
             return Err(ApiError::new(
                 ErrorCode::BadRequest,
                 format!(
