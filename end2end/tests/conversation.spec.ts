@@ -295,3 +295,35 @@ test('an admin creates a channel for internal staff: it appears for bob, not for
   await alice.page.screenshot({ path: '../docs/screenshots/admin-desktop.png', fullPage: true });
   await done(alice, bob, carol);
 });
+
+test('an image uploaded by alice is seen by carol and refused to dave', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const carol = await signIn(browser, 'carol');
+  const dave = await signIn(browser, 'dave');
+  for (const s of [alice, carol]) {
+    await s.page.goto('/chat/oracare-team');
+    await live(s.page);
+  }
+  await expect(alice.page.getByRole('button', { name: 'Attach file' })).toBeVisible();
+  const red = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+    'base64',
+  );
+  const name = `pallet-${Math.random().toString(36).slice(2, 7)}.png`;
+  await alice.page.locator('input[type="file"]').setInputFiles({ name, mimeType: 'image/png', buffer: red });
+  await expect(alice.page.locator('.upload').filter({ hasText: name })).toContainText('ready');
+  await send(alice.page, 'Photo of the damaged pallet');
+
+  const atCarol = carol.page.getByRole('log', { name: '#oracare-team' }).getByRole('article').filter({ has: carol.page.getByRole('img', { name }) });
+  await expect(atCarol).toHaveCount(1);
+  const link = atCarol.getByRole('link', { name });
+  await expect(link).toBeVisible();
+  const href = await link.getAttribute('href');
+  const own = await carol.page.request.get(href!);
+  expect(own.status()).toBe(200);
+  expect(own.headers()['x-content-type-options']).toBe('nosniff');
+  const refused = await dave.page.request.get(href!);
+  expect(refused.status()).toBe(404);
+  await carol.page.screenshot({ path: '../docs/screenshots/attachment-desktop.png' });
+  await done(alice, carol, dave);
+});

@@ -76,7 +76,12 @@ pub fn thumbnail(bytes: &[u8]) -> Option<Thumbnail> {
     limits.max_alloc = Some(256 << 20);
     reader.limits(limits);
     let picture = reader.decode().ok()?;
-    let small = picture.thumbnail(THUMBNAIL_PX, THUMBNAIL_PX).to_rgb8();
+    // Scaled down to fit, never up.
+    let small = if picture.width() <= THUMBNAIL_PX && picture.height() <= THUMBNAIL_PX {
+        picture.to_rgb8()
+    } else {
+        picture.thumbnail(THUMBNAIL_PX, THUMBNAIL_PX).to_rgb8()
+    };
     let (width, height) = small.dimensions();
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
@@ -109,5 +114,14 @@ mod tests {
         assert_eq!((w, h), (320, 160));
         assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
         assert!(thumbnail(b"%PDF-1.7 not an image").is_none());
+        let mut tiny = Vec::new();
+        image::RgbImage::from_pixel(40, 20, image::Rgb([1, 2, 3]))
+            .write_to(&mut io::Cursor::new(&mut tiny), image::ImageFormat::Png)
+            .unwrap();
+        assert_eq!(
+            thumbnail(&tiny).map(|(_, w, h)| (w, h)),
+            Some((40, 20)),
+            "never enlarged"
+        );
     }
 }

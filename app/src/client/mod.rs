@@ -13,7 +13,22 @@ mod browser;
 #[cfg(feature = "hydrate")]
 mod sse;
 #[cfg(feature = "hydrate")]
+mod upload;
+#[cfg(feature = "hydrate")]
 mod ws;
+
+#[cfg(feature = "hydrate")]
+pub use upload::upload;
+
+/// Rendering on the server nothing is uploaded; this is never called there.
+#[cfg(not(feature = "hydrate"))]
+pub async fn upload(
+    _conversation: crate::model::ConversationId,
+    _file: web_sys::File,
+    _progress: impl Fn(f64) + 'static,
+) -> Result<crate::model::Attachment, crate::error::ApiError> {
+    Err(crate::error::ApiError::internal())
+}
 
 #[cfg(feature = "hydrate")]
 pub use browser::{connect, page_visible};

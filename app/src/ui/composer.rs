@@ -5,6 +5,7 @@
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
+use super::attachments::{AttachFiles, Upload};
 use super::mention_list::{
     MentionList, MentionOption, mention_list_id, mention_option_id, mention_options,
 };
@@ -68,8 +69,26 @@ pub fn Composer(conversation: ConversationId) -> impl IntoView {
     });
     // Say "typing" at most this often while keys are pressed.
     let last_typing = StoredValue::new(0.0_f64);
+    let uploads = RwSignal::new(Vec::<Upload>::new());
     let submit = move || {
-        let body = text.get_untracked();
+        if uploads.with_untracked(|u| u.iter().any(|up| up.outcome.is_none())) {
+            problem.set(Some("Wait until the files are uploaded.".into()));
+            return;
+        }
+        let attachments: Vec<crate::model::Attachment> = uploads.with_untracked(|u| {
+            u.iter()
+                .filter_map(|up| up.outcome.clone().and_then(Result::ok))
+                .collect()
+        });
+        let mut body = text.get_untracked();
+        if body.trim().is_empty() && !attachments.is_empty() {
+            // A message needs text; files alone are sent under their names.
+            body = attachments
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+        }
         let limit = state
             .settings
             .with_untracked(|s| s.as_ref().map(|s| s.max_message_chars))
@@ -84,8 +103,9 @@ pub fn Composer(conversation: ConversationId) -> impl IntoView {
                     body,
                     crate::client::new_client_id(),
                     reply_to,
-                    Vec::new(),
+                    attachments,
                 );
+                uploads.set(Vec::new());
                 text.set(String::new());
                 problem.set(None);
             }
@@ -181,6 +201,7 @@ pub fn Composer(conversation: ConversationId) -> impl IntoView {
             <Show when=listing>
                 <MentionList conversation options active choose/>
             </Show>
+            <AttachFiles conversation uploads/>
             <button type="submit" class="primary">"Send"</button>
             {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
         </form>

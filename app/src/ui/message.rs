@@ -8,6 +8,7 @@ use leptos::html::Textarea;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::attachments::AttachmentList;
 use super::message_extras::{EditHistory, ReactionBar, ReactionPicker};
 use super::{clock, iso_time};
 use crate::api::{delete_message, edit_message};
@@ -100,6 +101,9 @@ pub fn MessageItem(message: Message) -> impl IntoView {
                     view! { <div class="body" inner_html=html></div> }.into_any()
                 }
             }}
+            {move || (!current.with(|m| m.deleted)).then(|| view! {
+                <AttachmentList attachments=current.with(|m| m.attachments.clone())/>
+            })}
             <ReactionBar message=current/>
             <Actions message=current editing/>
         </article>
@@ -280,6 +284,7 @@ pub fn OutgoingItem(outgoing: Outgoing) -> impl IntoView {
             <header><span class="sender">{name}</span></header>
             {outgoing.reply_to.clone().map(|quote| view! { <Quote conversation=outgoing.conversation_id quote/> })}
             <div class="body" inner_html=html></div>
+            <AttachmentList attachments=outgoing.attachments.clone()/>
             {status}
         </article>
     }

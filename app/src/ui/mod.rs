@@ -8,6 +8,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 pub mod admin;
+pub mod attachments;
 pub mod bootstrap;
 pub mod chat;
 pub mod composer;
