@@ -266,7 +266,7 @@ fn EditWindowSetting(secs: i64) -> impl IntoView {
         });
     };
     view! {
-        <form class="settings" on:submit=save>
+        <form class="settings" aria-label="Edit window" on:submit=save>
             <fieldset>
                 <legend>"Edit window"</legend>
                 <label class="choice">
@@ -322,7 +322,7 @@ fn ConnectionModeSetting() -> impl IntoView {
                             chosen.set(Some(mode));
                         }
                         view! {
-                            <form class="settings" on:submit=save>
+                            <form class="settings" aria-label="Connection mode" on:submit=save>
                                 <fieldset>
                                     <legend>"Connection mode"</legend>
                                     {option(ConnectionMode::Auto, "Automatic", "WebSocket, falling back to Server-Sent Events when it cannot open")}

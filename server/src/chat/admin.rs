@@ -46,10 +46,8 @@ impl Chat {
     pub async fn admin_overview(&self, me: &User) -> Result<AdminOverview, ApiError> {
         Self::admin_only(me)?;
         let channels = self
-            .store
-            .conversations_for(me.id)
-            .await
-            .map_err(internal)?
+            .visible_conversations(me)
+            .await?
             .into_iter()
             .filter(|c| c.kind == ConversationKind::Channel)
             .map(|c| Self::summary(me, c))
@@ -104,17 +102,12 @@ impl Chat {
                     &announced,
                     &ServerFrame::Conversation {
                         event_id: *event_id,
-                        conversation: ConversationSummary {
-                            id: *id,
-                            kind: ConversationKind::Channel,
-                            slug: slug.clone(),
-                            title: title.clone(),
-                            last_seq: 0,
-                            last_read_seq: 0,
-                            unread: 0,
-                            mentions: 0,
-                            audience: announced.clone(),
-                        },
+                        conversation: Chat::fresh_summary(
+                            *id,
+                            slug.clone(),
+                            title.clone(),
+                            announced.clone(),
+                        ),
                     },
                 );
             }

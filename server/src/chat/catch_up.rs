@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use app::error::ApiError;
 use app::model::{ConversationId, EventId, User};
 use app::protocol::ServerFrame;
-use app::rules::{self, Actor};
 
 use super::{Chat, internal};
 use crate::store::StoredEventKind;
@@ -34,14 +33,10 @@ impl Chat {
                 last_event_id: upto,
             });
         }
-        let actor = Actor::from(me);
         let visible: HashMap<ConversationId, _> = self
-            .store
-            .conversations_for(me.id)
-            .await
-            .map_err(internal)?
+            .visible_conversations(me)
+            .await?
             .into_iter()
-            .filter(|c| rules::can_see(&actor, &c.audience))
             .map(|c| (c.id, c))
             .collect();
         let stale: Vec<ConversationId> = self

@@ -26,14 +26,10 @@ impl Chat {
         // Read the stream position first: anything after it reaches the client through
         // the live connection, so nothing falls between the two.
         let last_event_id = self.store.last_event_id().await.map_err(internal)?;
-        let actor = Actor::from(me);
         let mut conversations: Vec<ConversationSummary> = self
-            .store
-            .conversations_for(me.id)
-            .await
-            .map_err(internal)?
+            .visible_conversations(me)
+            .await?
             .into_iter()
-            .filter(|c| rules::can_see(&actor, &c.audience))
             .map(|c| Self::summary(me, c))
             .collect();
         conversations.sort_by(|a, b| match (a.kind, b.kind) {
@@ -203,21 +199,16 @@ impl Chat {
                     Recipients::Users(&[viewer.id]),
                     &ServerFrame::Conversation {
                         event_id: *event_id,
-                        conversation: ConversationSummary {
-                            id: *id,
-                            kind: ConversationKind::Direct,
-                            slug: format!("dm-{lo}-{hi}"),
-                            title: partner.display_name.clone(),
-                            last_seq: 0,
-                            last_read_seq: 0,
-                            unread: 0,
-                            mentions: 0,
-                            audience: Audience {
+                        conversation: Chat::fresh_summary(
+                            *id,
+                            format!("dm-{lo}-{hi}"),
+                            partner.display_name.clone(),
+                            Audience {
                                 kind: ConversationKind::Direct,
                                 organisations: vec![],
                                 members: vec![lo, hi],
                             },
-                        },
+                        ),
                     },
                 );
             }
@@ -282,17 +273,12 @@ impl Chat {
             else {
                 return;
             };
-            let fresh = ConversationSummary {
-                id: *id,
-                kind: ConversationKind::Order,
-                slug: format!("order-{number}"),
-                title: format!("Order {number}"),
-                last_seq: 0,
-                last_read_seq: 0,
-                unread: 0,
-                mentions: 0,
-                audience: audience.clone(),
-            };
+            let fresh = Chat::fresh_summary(
+                *id,
+                format!("order-{number}"),
+                format!("Order {number}"),
+                audience.clone(),
+            );
             hub.publish(
                 Recipients::Audience {
                     audience: &audience,

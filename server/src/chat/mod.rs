@@ -223,6 +223,40 @@ impl Chat {
         }
     }
 
+    /// Every conversation `me` may see, as stored with `me`'s read state: the one place
+    /// the list, a resume, a search and the admin page get them from.
+    async fn visible_conversations(&self, me: &User) -> Result<Vec<StoredConversation>, ApiError> {
+        let actor = Actor::from(me);
+        Ok(self
+            .store
+            .conversations_for(me.id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|c| rules::can_see(&actor, &c.audience))
+            .collect())
+    }
+
+    /// The summary of a conversation just created, before anybody read anything in it.
+    fn fresh_summary(
+        id: ConversationId,
+        slug: String,
+        title: String,
+        audience: Audience,
+    ) -> ConversationSummary {
+        ConversationSummary {
+            id,
+            kind: audience.kind,
+            slug,
+            title,
+            last_seq: 0,
+            last_read_seq: 0,
+            unread: 0,
+            mentions: 0,
+            audience,
+        }
+    }
+
     /// The conversation as `me` sees it (with `me`'s read state), after checking that `me`
     /// may see it.
     async fn summary_for(

@@ -5,7 +5,6 @@
 
 use app::error::ApiError;
 use app::model::{ConversationSummary, User};
-use app::rules::{self, Actor};
 use app::search::{self, SearchHit, SearchResults};
 
 use super::{Chat, internal};
@@ -23,14 +22,10 @@ impl Chat {
                 ignored: query.ignored,
             });
         }
-        let actor = Actor::from(me);
         let visible: Vec<ConversationSummary> = self
-            .store
-            .conversations_for(me.id)
-            .await
-            .map_err(internal)?
+            .visible_conversations(me)
+            .await?
             .into_iter()
-            .filter(|c| rules::can_see(&actor, &c.audience))
             .map(|c| Self::summary(me, c))
             .filter(|c| {
                 query.within.is_empty()

@@ -143,7 +143,11 @@ impl Messages for SqliteStore {
                     "messages_fts.rowid DESC",
                 )
             }
-            None => ("messages m", "substr(m.body, 1, 160)".to_string(), "m.id DESC"),
+            None => (
+                "messages m",
+                "substr(m.body, 1, 160)".to_string(),
+                "m.id DESC",
+            ),
         };
         let sql = format!(
             "SELECT {MESSAGE_SELECT}, {snippet} AS snippet FROM {source} {MESSAGE_JOINS} \
