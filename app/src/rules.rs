@@ -37,8 +37,6 @@ pub enum Action {
     DeleteOwn,
     /// Delete somebody else's message (moderation).
     DeleteOthers,
-    /// Create a conversation of this kind with this audience.
-    Create,
 }
 
 /// The one question every check asks.
@@ -47,11 +45,6 @@ pub fn can(actor: &Actor, audience: &Audience, action: Action) -> bool {
     match action {
         Action::See | Action::Post | Action::EditOwn | Action::DeleteOwn => sees,
         Action::DeleteOthers => sees && actor.role == Role::Admin,
-        Action::Create => match audience.kind {
-            ConversationKind::Channel => actor.role == Role::Admin,
-            ConversationKind::Group => actor.role.is_internal() && sees,
-            ConversationKind::Direct | ConversationKind::Order => sees,
-        },
     }
 }
 
@@ -309,37 +302,39 @@ mod tests {
         }
     }
 
-    // Columns: see, post, edit own, delete own, delete others, create.
+    // Columns: see, post, edit own, delete own, delete others. (Who may create what is
+    // its own rule: can_administer for channels, can_start_group, can_start_direct, and
+    // can_see_order for order threads.)
     #[rstest]
-    #[case(Admin, Channel, true, [true, true, true, true, true, true])]
-    #[case(Admin, Channel, false, [true, true, true, true, true, true])]
-    #[case(Member, Channel, true, [true, true, true, true, false, false])]
-    #[case(Member, Channel, false, [false, false, false, false, false, false])]
-    #[case(Guest, Channel, true, [true, true, true, true, false, false])]
-    #[case(Guest, Channel, false, [false, false, false, false, false, false])]
-    #[case(Admin, Direct, true, [true, true, true, true, true, true])]
-    #[case(Admin, Direct, false, [false, false, false, false, false, false])]
-    #[case(Member, Direct, true, [true, true, true, true, false, true])]
-    #[case(Member, Direct, false, [false, false, false, false, false, false])]
-    #[case(Guest, Direct, true, [true, true, true, true, false, true])]
-    #[case(Guest, Direct, false, [false, false, false, false, false, false])]
-    #[case(Admin, Group, true, [true, true, true, true, true, true])]
-    #[case(Admin, Group, false, [false, false, false, false, false, false])]
-    #[case(Member, Group, true, [true, true, true, true, false, true])]
-    #[case(Member, Group, false, [false, false, false, false, false, false])]
-    #[case(Guest, Group, true, [true, true, true, true, false, false])]
-    #[case(Guest, Group, false, [false, false, false, false, false, false])]
-    #[case(Admin, Order, true, [true, true, true, true, true, true])]
-    #[case(Admin, Order, false, [true, true, true, true, true, true])]
-    #[case(Member, Order, true, [true, true, true, true, false, true])]
-    #[case(Member, Order, false, [true, true, true, true, false, true])]
-    #[case(Guest, Order, true, [true, true, true, true, false, true])]
-    #[case(Guest, Order, false, [false, false, false, false, false, false])]
+    #[case(Admin, Channel, true, [true, true, true, true, true])]
+    #[case(Admin, Channel, false, [true, true, true, true, true])]
+    #[case(Member, Channel, true, [true, true, true, true, false])]
+    #[case(Member, Channel, false, [false, false, false, false, false])]
+    #[case(Guest, Channel, true, [true, true, true, true, false])]
+    #[case(Guest, Channel, false, [false, false, false, false, false])]
+    #[case(Admin, Direct, true, [true, true, true, true, true])]
+    #[case(Admin, Direct, false, [false, false, false, false, false])]
+    #[case(Member, Direct, true, [true, true, true, true, false])]
+    #[case(Member, Direct, false, [false, false, false, false, false])]
+    #[case(Guest, Direct, true, [true, true, true, true, false])]
+    #[case(Guest, Direct, false, [false, false, false, false, false])]
+    #[case(Admin, Group, true, [true, true, true, true, true])]
+    #[case(Admin, Group, false, [false, false, false, false, false])]
+    #[case(Member, Group, true, [true, true, true, true, false])]
+    #[case(Member, Group, false, [false, false, false, false, false])]
+    #[case(Guest, Group, true, [true, true, true, true, false])]
+    #[case(Guest, Group, false, [false, false, false, false, false])]
+    #[case(Admin, Order, true, [true, true, true, true, true])]
+    #[case(Admin, Order, false, [true, true, true, true, true])]
+    #[case(Member, Order, true, [true, true, true, true, false])]
+    #[case(Member, Order, false, [true, true, true, true, false])]
+    #[case(Guest, Order, true, [true, true, true, true, false])]
+    #[case(Guest, Order, false, [false, false, false, false, false])]
     fn role_kind_action_table(
         #[case] role: Role,
         #[case] kind: ConversationKind,
         #[case] admits: bool,
-        #[case] expected: [bool; 6],
+        #[case] expected: [bool; 5],
     ) {
         let who = actor(role);
         let conv = audience(kind, role, admits);
@@ -349,7 +344,6 @@ mod tests {
             Action::EditOwn,
             Action::DeleteOwn,
             Action::DeleteOthers,
-            Action::Create,
         ];
         for (action, want) in actions.into_iter().zip(expected) {
             assert_eq!(
