@@ -450,6 +450,13 @@ pub struct AuditEntry {
     pub subject: Option<String>,
 }
 
+/// A password made for someone by an admin, shown once: its first use must choose another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedPassword {
+    pub user: User,
+    pub password: String,
+}
+
 /// What `/admin` shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminOverview {
@@ -461,6 +468,8 @@ pub struct AdminOverview {
     pub audit: Vec<AuditEntry>,
     /// The edit window, in seconds.
     pub edit_window_secs: i64,
+    /// Accounts that are disabled.
+    pub disabled: Vec<UserId>,
 }
 
 /// Checks a new channel's name: 1–80 lower-case letters, digits and hyphens (it is also

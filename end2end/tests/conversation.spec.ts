@@ -327,3 +327,34 @@ test('an image uploaded by alice is seen by carol and refused to dave', async ({
   await carol.page.screenshot({ path: '../docs/screenshots/attachment-desktop.png' });
   await done(alice, carol, dave);
 });
+
+test('an admin creates an account, which signs in once with its one-time password, then disables it', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  await alice.page.goto('/admin');
+  await live(alice.page);
+  const username = `erin${Math.random().toString(36).slice(2, 6)}`;
+  await alice.page.getByRole('button', { name: 'New user' }).click();
+  const dialog = alice.page.getByRole('dialog', { name: 'New user' });
+  await dialog.getByRole('textbox', { name: 'Username' }).fill(username);
+  await dialog.getByRole('textbox', { name: 'Display name' }).fill('Erin Ellis');
+  await dialog.getByRole('combobox', { name: 'Organisation' }).selectOption({ label: 'Oracare (client)' });
+  await dialog.getByRole('button', { name: 'Create user' }).click();
+  const issued = alice.page.getByRole('status').filter({ hasText: 'One-time password for Erin Ellis' });
+  await expect(issued).toBeVisible();
+  const password = (await issued.locator('code').textContent())!;
+
+  const erin = await browser.newContext();
+  const page = await erin.newPage();
+  await page.goto('/login');
+  await page.getByRole('textbox', { name: 'Username' }).fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/account\/password/);
+
+  await alice.page.getByRole('button', { name: 'Disable Erin Ellis' }).click();
+  await expect(alice.page.getByRole('button', { name: 'Enable Erin Ellis' })).toBeVisible();
+  await page.goto('/dashboard');
+  await expect(page).toHaveURL(/\/login/);
+  await erin.close();
+  await done(alice);
+});

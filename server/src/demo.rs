@@ -1,9 +1,6 @@
 //! First start: the one admin account of an empty database, and with `--demo` the demo
 //! world of SPEC.md §8 (seeded once per database; a `meta` row remembers it).
 
-use rand::Rng;
-use rand::distributions::Alphanumeric;
-
 use app::model::{ConversationId, Order, OrganisationId, Role, UserId};
 
 use crate::auth::hash_password;
@@ -33,11 +30,7 @@ pub async fn first_run(store: &dyn Store, demo: bool) -> StoreResult<Option<Stri
                     .await?
             }
         };
-        let password: String = rand::thread_rng()
-            .sample_iter(&Alphanumeric)
-            .take(20)
-            .map(char::from)
-            .collect();
+        let password = crate::auth::one_time_password();
         store
             .create_user(NewUser {
                 username: "admin".into(),

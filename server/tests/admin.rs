@@ -189,3 +189,165 @@ async fn only_admins_administer_and_what_they_do_is_audited() {
     assert_eq!(overview.audit[3].actor, "Alice Adams");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn admins_create_disable_and_reset_accounts() {
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let alice_cookie = server.login("alice").await;
+    let bob_cookie = server.login("bob").await;
+    let carol_cookie = server.login("carol").await;
+    let overview: AdminOverview = server
+        .call(&alice_cookie, "admin_overview", &[])
+        .await
+        .unwrap();
+    let oracare = overview
+        .organisations
+        .iter()
+        .find(|o| o.name == "Oracare")
+        .unwrap()
+        .id;
+    let axiom = overview
+        .organisations
+        .iter()
+        .find(|o| o.kind == "internal")
+        .unwrap()
+        .id;
+    let create =
+        |cookie: String, username: &'static str, role: &'static str, org: OrganisationId| {
+            let server = &server;
+            async move {
+                server
+                    .call::<app::model::IssuedPassword>(
+                        &cookie,
+                        "create_user",
+                        &[
+                            ("username", username.to_string()),
+                            ("display_name", "Erin Ellis".to_string()),
+                            ("role", role.to_string()),
+                            ("organisation_id", org.0.to_string()),
+                        ],
+                    )
+                    .await
+            }
+        };
+    assert_eq!(
+        create(bob_cookie.clone(), "erin", "guest", oracare)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        create(alice_cookie.clone(), "erin", "guest", axiom)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::BadRequest
+    );
+    assert_eq!(
+        create(alice_cookie.clone(), "carol", "guest", oracare)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::Conflict
+    );
+    let issued = create(alice_cookie.clone(), "erin", "guest", oracare)
+        .await
+        .unwrap();
+    assert_eq!(issued.user.organisation_name, "Oracare");
+    assert!(
+        server.try_login("erin", &issued.password).await.is_some(),
+        "the one-time password opens a session"
+    );
+
+    // Disabling carol closes her live connection at once and keeps her out.
+    let mut carol = server.connect(&carol_cookie).await;
+    let carol_id = server.bootstrap(&carol_cookie).await.me.id;
+    let _: () = server
+        .call(
+            &alice_cookie,
+            "set_user_disabled",
+            &[
+                ("user_id", carol_id.0.to_string()),
+                ("disabled", "true".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    let closed = tokio::time::timeout(common::PATIENCE, carol.socket.next())
+        .await
+        .expect("closed in time");
+    assert!(
+        matches!(closed, Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(ref f)))) if u16::from(f.code) == app::protocol::CLOSE_UNAUTHENTICATED),
+        "{closed:?}"
+    );
+    assert!(
+        server
+            .try_login("carol", parley_server::demo::DEMO_PASSWORD)
+            .await
+            .is_none()
+    );
+    let refused: Result<app::model::Bootstrap, _> =
+        server.call(&carol_cookie, "bootstrap", &[]).await;
+    assert_eq!(refused.unwrap_err().code, ErrorCode::Unauthenticated);
+    let overview: AdminOverview = server
+        .call(&alice_cookie, "admin_overview", &[])
+        .await
+        .unwrap();
+    assert_eq!(overview.disabled, [carol_id]);
+    let _: () = server
+        .call(
+            &alice_cookie,
+            "set_user_disabled",
+            &[
+                ("user_id", carol_id.0.to_string()),
+                ("disabled", "false".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        server
+            .try_login("carol", parley_server::demo::DEMO_PASSWORD)
+            .await
+            .is_some()
+    );
+
+    // A reset password replaces the old one and ends the sessions.
+    let bob_id = server.bootstrap(&bob_cookie).await.me.id;
+    let reset: app::model::IssuedPassword = server
+        .call(
+            &alice_cookie,
+            "reset_password",
+            &[("user_id", bob_id.0.to_string())],
+        )
+        .await
+        .unwrap();
+    assert!(
+        server
+            .try_login("bob", parley_server::demo::DEMO_PASSWORD)
+            .await
+            .is_none()
+    );
+    assert!(server.try_login("bob", &reset.password).await.is_some());
+    let refused: Result<app::model::Bootstrap, _> =
+        server.call(&bob_cookie, "bootstrap", &[]).await;
+    assert_eq!(refused.unwrap_err().code, ErrorCode::Unauthenticated);
+    let overview: AdminOverview = server
+        .call(&alice_cookie, "admin_overview", &[])
+        .await
+        .unwrap();
+    let actions: Vec<&str> = overview.audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "password_reset",
+            "user_enabled",
+            "user_disabled",
+            "user_created"
+        ]
+    );
+    server.stop().await;
+}

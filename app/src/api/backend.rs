@@ -10,8 +10,8 @@ use leptos::prelude::*;
 use crate::error::ApiError;
 use crate::model::{
     AdminOverview, Bootstrap, ConnectionMode, ConversationId, ConversationSummary, Emoji,
-    HistoryPage, Message, MessageId, MessageVersion, Order, OrganisationId, Person, Seq, User,
-    UserId,
+    HistoryPage, IssuedPassword, Message, MessageId, MessageVersion, Order, OrganisationId, Person,
+    Role, Seq, User, UserId,
 };
 use crate::search::SearchResults;
 
@@ -77,6 +77,21 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Vec<MessageVersion>, ApiError>;
     async fn search(&self, me: &User, query: &str) -> Result<SearchResults, ApiError>;
     async fn admin_overview(&self, me: &User) -> Result<AdminOverview, ApiError>;
+    async fn create_user(
+        &self,
+        me: &User,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        organisation: OrganisationId,
+    ) -> Result<IssuedPassword, ApiError>;
+    async fn set_user_disabled(
+        &self,
+        me: &User,
+        user: UserId,
+        disabled: bool,
+    ) -> Result<(), ApiError>;
+    async fn reset_password(&self, me: &User, user: UserId) -> Result<IssuedPassword, ApiError>;
     async fn create_channel(
         &self,
         me: &User,

@@ -35,7 +35,10 @@ mod people;
 mod react;
 mod search;
 
-pub use admin::{CreateChannel, GetAdminOverview, create_channel, get_admin_overview};
+pub use admin::{
+    CreateChannel, CreateUser, GetAdminOverview, ResetPassword, SetUserDisabled, create_channel,
+    create_user, get_admin_overview, reset_password, set_user_disabled,
+};
 pub use bootstrap::{GetBootstrap, get_bootstrap};
 pub use connection_mode::{
     GetConnectionMode, SetConnectionMode, get_connection_mode, set_connection_mode,

@@ -12,11 +12,12 @@ use super::dashboard::Me;
 use super::{ErrorNotice, SignOut};
 use super::{clock, iso_time};
 use crate::api::{
-    create_channel, get_admin_overview, get_connection_mode, set_connection_mode, set_edit_window,
+    create_channel, create_user, get_admin_overview, get_connection_mode, reset_password,
+    set_connection_mode, set_edit_window, set_user_disabled,
 };
 use crate::model::{
-    AuditEntry, ConnectionMode, ConversationId, ConversationSummary, Organisation, OrganisationId,
-    User,
+    AuditEntry, ConnectionMode, ConversationId, ConversationSummary, IssuedPassword, Organisation,
+    OrganisationId, Role, User, UserId,
 };
 use crate::rules::{self, Actor};
 use crate::state::use_chat;
@@ -60,6 +61,8 @@ pub fn AdminPage() -> impl IntoView {
 #[component]
 fn AdminSections() -> impl IntoView {
     let overview = Resource::new(|| (), |_| get_admin_overview());
+    // Outside the part that reloads, so a password made is still shown after the reload.
+    let issued = RwSignal::new(None::<Result<IssuedPassword, String>>);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -67,7 +70,7 @@ fn AdminSections() -> impl IntoView {
                     Ok(o) => view! {
                         <section aria-labelledby="admin-users">
                             <h2 id="admin-users">"Users"</h2>
-                            <UsersTable users=o.users/>
+                            <Users users=o.users organisations=o.organisations.clone() disabled=o.disabled issued on_change=Callback::new(move |()| overview.refetch())/>
                         </section>
                         <section aria-labelledby="admin-channels">
                             <h2 id="admin-channels">"Channels"</h2>
@@ -91,23 +94,147 @@ fn AdminSections() -> impl IntoView {
     .into_any()
 }
 
+/// Everyone's account: "New user", and per person "Disable" / "Enable" and "Reset
+/// password". A password made here is shown once.
 #[component]
-fn UsersTable(users: Vec<User>) -> impl IntoView {
+fn Users(
+    users: Vec<User>,
+    organisations: Vec<Organisation>,
+    disabled: Vec<UserId>,
+    issued: RwSignal<Option<Result<IssuedPassword, String>>>,
+    on_change: Callback<()>,
+) -> impl IntoView {
+    let state = use_chat();
+    let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.id));
+    let creating = RwSignal::new(false);
+    let toggle = move |id: UserId, disable: bool| {
+        spawn_local(async move {
+            match set_user_disabled(id, disable).await {
+                Ok(()) => on_change.run(()),
+                Err(e) => issued.set(Some(Err(e.message))),
+            }
+        });
+    };
+    let reset = move |id: UserId| {
+        spawn_local(async move {
+            issued.set(Some(reset_password(id).await.map_err(|e| e.message)));
+        });
+    };
     view! {
+        <button type="button" class="secondary" on:click=move |_| creating.set(true)>"New user"</button>
+        {move || issued.get().map(|i| match i {
+            Ok(p) => view! {
+                <p class="issued" role="status">
+                    {format!("One-time password for {} ({}): ", p.user.display_name, p.user.username)}
+                    <code>{p.password}</code>
+                    " — shown once; their first sign-in chooses a new one."
+                </p>
+            }.into_any(),
+            Err(e) => view! { <p class="error-notice" role="alert">{e}</p> }.into_any(),
+        })}
         <div class="table-wrap">
             <table class="orders">
-                <thead><tr><th>"Name"</th><th>"Username"</th><th>"Role"</th><th>"Organisation"</th></tr></thead>
+                <thead><tr><th>"Name"</th><th>"Username"</th><th>"Role"</th><th>"Organisation"</th><th>"Account"</th></tr></thead>
                 <tbody>
-                    {users.into_iter().map(|u| view! {
-                        <tr>
-                            <td>{u.display_name}</td>
-                            <td>{u.username}</td>
-                            <td>{u.role.as_str()}</td>
-                            <td>{u.organisation_name}</td>
-                        </tr>
+                    {users.into_iter().map(|u| {
+                        let id = u.id;
+                        let off = disabled.contains(&id);
+                        let name = u.display_name.clone();
+                        let verb = if off { "Enable" } else { "Disable" };
+                        view! {
+                            <tr class:disabled=off>
+                                <td>{u.display_name}</td>
+                                <td>{u.username}</td>
+                                <td>{u.role.as_str()}</td>
+                                <td>{u.organisation_name}</td>
+                                <td class="account-actions">
+                                    {(Some(id) != me).then(|| view! {
+                                        <button type="button" class="secondary" aria-label=format!("{verb} {name}")
+                                            on:click=move |_| toggle(id, !off)>{verb}</button>
+                                        <button type="button" class="secondary" aria-label=format!("Reset password of {name}")
+                                            on:click=move |_| reset(id)>"Reset password"</button>
+                                    })}
+                                </td>
+                            </tr>
+                        }
                     }).collect_view()}
                 </tbody>
             </table>
+        </div>
+        <Show when=move || creating.get()>
+            <NewUser organisations=organisations.clone() creating issued on_change/>
+        </Show>
+    }
+}
+
+/// The "New user" dialog.
+#[component]
+fn NewUser(
+    organisations: Vec<Organisation>,
+    creating: RwSignal<bool>,
+    issued: RwSignal<Option<Result<IssuedPassword, String>>>,
+    on_change: Callback<()>,
+) -> impl IntoView {
+    let username = RwSignal::new(String::new());
+    let display_name = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::Guest);
+    let first_org = organisations.first().map(|o| o.id).unwrap_or_default();
+    let organisation = RwSignal::new(first_org);
+    let problem = RwSignal::new(None::<String>);
+    let create = move || {
+        let (u, d, r, o) = (
+            username.get_untracked(),
+            display_name.get_untracked(),
+            role.get_untracked(),
+            organisation.get_untracked(),
+        );
+        spawn_local(async move {
+            match create_user(u, d, r, o).await {
+                Ok(p) => {
+                    issued.set(Some(Ok(p)));
+                    creating.set(false);
+                    on_change.run(());
+                }
+                Err(e) => problem.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <div class="dialog" role="dialog" aria-modal="true" aria-label="New user">
+            <form on:submit=move |ev| { ev.prevent_default(); create(); }>
+                <h2>"New user"</h2>
+                <label class="field">"Username"
+                    <input type="text" aria-label="Username" maxlength="64" prop:value=username
+                        on:input=move |ev| username.set(event_target_value(&ev))/>
+                </label>
+                <label class="field">"Display name"
+                    <input type="text" aria-label="Display name" maxlength="100" prop:value=display_name
+                        on:input=move |ev| display_name.set(event_target_value(&ev))/>
+                </label>
+                <label class="field">"Role"
+                    <select aria-label="Role" on:change=move |ev| {
+                        if let Some(r) = Role::parse(&event_target_value(&ev)) { role.set(r); }
+                    }>
+                        <option value="guest" selected>"guest (client or manufacturer)"</option>
+                        <option value="member">"member (staff)"</option>
+                        <option value="admin">"admin (staff)"</option>
+                    </select>
+                </label>
+                <label class="field">"Organisation"
+                    <select aria-label="Organisation" on:change=move |ev| {
+                        if let Ok(id) = event_target_value(&ev).parse::<i64>() { organisation.set(OrganisationId(id)); }
+                    }>
+                        {organisations.into_iter().map(|o| view! {
+                            <option value=o.id.0.to_string() selected=o.id == first_org>{format!("{} ({})", o.name, o.kind)}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
+                <div class="dialog-buttons">
+                    <button type="submit" class="primary">"Create user"</button>
+                    <button type="button" class="secondary" on:click=move |_| creating.set(false)>"Cancel"</button>
+                </div>
+            </form>
         </div>
     }
 }

@@ -50,6 +50,16 @@ fn hash_token(token: &str) -> String {
 }
 
 /// Hashes a password with argon2id (default parameters). Runs on a blocking thread.
+/// A fresh one-time password: 20 random letters and digits.
+pub fn one_time_password() -> String {
+    use rand::Rng;
+    rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
+}
+
 pub async fn hash_password(password: String) -> String {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);

@@ -4,8 +4,8 @@
 
 use app::error::{ApiError, ErrorCode};
 use app::model::{
-    AdminOverview, Audience, ConversationId, ConversationKind, ConversationSummary, Message,
-    OrganisationId, User, validate_channel_name,
+    AdminOverview, Audience, ConversationId, ConversationKind, ConversationSummary, IssuedPassword,
+    Message, OrganisationId, Role, User, UserId, validate_channel_name,
 };
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
@@ -58,7 +58,163 @@ impl Chat {
             channels,
             audit: self.store.audit_log(AUDIT_SHOWN).await.map_err(internal)?,
             edit_window_secs: self.edit_window_ms().await? / 1000,
+            disabled: self.store.disabled_users().await.map_err(internal)?,
         })
+    }
+
+    /// A new account with a one-time password (shown once to the admin).
+    pub async fn create_user(
+        &self,
+        me: &User,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        organisation: OrganisationId,
+    ) -> Result<IssuedPassword, ApiError> {
+        Self::admin_only(me)?;
+        let username = username.trim().to_lowercase();
+        let display_name = display_name.trim();
+        let valid_username = (1..=64).contains(&username.chars().count())
+            && username
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !valid_username {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "A username has 1 to 64 letters, digits, dots, hyphens and underscores.",
+            ));
+        }
+        if !(1..=100).contains(&display_name.chars().count()) {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "A display name has 1 to 100 characters.",
+            ));
+        }
+        let organisations = self.store.organisations().await.map_err(internal)?;
+        let Some(org) = organisations.iter().find(|o| o.id == organisation) else {
+            return Err(ApiError::not_found("organisation"));
+        };
+        // Staff belong to the internal organisation; guests to an outside one.
+        if role.is_internal() != (org.kind == "internal") {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "Admins and members belong to the internal organisation; guests to a client or manufacturer.",
+            ));
+        }
+        let taken = self.store.users().await.map_err(internal)?;
+        if taken.iter().any(|u| u.username == username) {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!("The username {username} is taken."),
+            ));
+        }
+        let password = crate::auth::one_time_password();
+        let id = self
+            .store
+            .create_user(crate::store::NewUser {
+                username: username.clone(),
+                display_name: display_name.to_string(),
+                password_hash: crate::auth::hash_password(password.clone()).await,
+                role,
+                organisation_id: organisation,
+                password_change_required: true,
+            })
+            .await
+            .map_err(internal)?;
+        self.store
+            .record_audit(me.id, "user_created", None, now_ms())
+            .await
+            .map_err(internal)?;
+        tracing::info!(admin = %me.username, user = %username, "user created");
+        let user = self
+            .store
+            .user(id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(ApiError::internal)?;
+        Ok(IssuedPassword { user, password })
+    }
+
+    /// Disables an account (or enables it again): its sessions end and its live
+    /// connections close at once.
+    pub async fn set_user_disabled(
+        &self,
+        me: &User,
+        user: UserId,
+        disabled: bool,
+    ) -> Result<(), ApiError> {
+        Self::admin_only(me)?;
+        if user == me.id {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "You cannot disable your own account.",
+            ));
+        }
+        self.store
+            .user(user)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        self.store
+            .set_disabled(user, disabled.then(now_ms))
+            .await
+            .map_err(internal)?;
+        if disabled {
+            self.end_sessions_of(user).await?;
+        }
+        let action = if disabled {
+            "user_disabled"
+        } else {
+            "user_enabled"
+        };
+        self.store
+            .record_audit(me.id, action, None, now_ms())
+            .await
+            .map_err(internal)?;
+        tracing::info!(admin = %me.username, user = %user, action, "account changed");
+        Ok(())
+    }
+
+    /// A new one-time password for `user`; their sessions end.
+    pub async fn reset_password(
+        &self,
+        me: &User,
+        user: UserId,
+    ) -> Result<IssuedPassword, ApiError> {
+        Self::admin_only(me)?;
+        let account = self
+            .store
+            .user(user)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        let password = crate::auth::one_time_password();
+        self.store
+            .set_one_time_password(user, &crate::auth::hash_password(password.clone()).await)
+            .await
+            .map_err(internal)?;
+        self.end_sessions_of(user).await?;
+        self.store
+            .record_audit(me.id, "password_reset", None, now_ms())
+            .await
+            .map_err(internal)?;
+        Ok(IssuedPassword {
+            user: account,
+            password,
+        })
+    }
+
+    /// Ends every session of `user` and closes the live connections opened with them.
+    async fn end_sessions_of(&self, user: UserId) -> Result<(), ApiError> {
+        let sessions = self
+            .store
+            .delete_user_sessions(user)
+            .await
+            .map_err(internal)?;
+        for session in &sessions {
+            self.hub.end_session(session);
+        }
+        Ok(())
     }
 
     /// A new channel admitting `organisations`; everyone it admits gets it in their

@@ -4,8 +4,8 @@ use app::api::backend::Backend;
 use app::error::ApiError;
 use app::model::{
     AdminOverview, Bootstrap, ConnectionMode, ConversationId, ConversationSummary, Emoji,
-    HistoryPage, Message, MessageId, MessageVersion, Order, OrganisationId, Person, Seq, User,
-    UserId,
+    HistoryPage, IssuedPassword, Message, MessageId, MessageVersion, Order, OrganisationId, Person,
+    Role, Seq, User, UserId,
 };
 use app::search::SearchResults;
 
@@ -121,6 +121,30 @@ impl Backend for Chat {
 
     async fn admin_overview(&self, me: &User) -> Result<AdminOverview, ApiError> {
         Chat::admin_overview(self, me).await
+    }
+
+    async fn create_user(
+        &self,
+        me: &User,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        organisation: OrganisationId,
+    ) -> Result<IssuedPassword, ApiError> {
+        Chat::create_user(self, me, username, display_name, role, organisation).await
+    }
+
+    async fn set_user_disabled(
+        &self,
+        me: &User,
+        user: UserId,
+        disabled: bool,
+    ) -> Result<(), ApiError> {
+        Chat::set_user_disabled(self, me, user, disabled).await
+    }
+
+    async fn reset_password(&self, me: &User, user: UserId) -> Result<IssuedPassword, ApiError> {
+        Chat::reset_password(self, me, user).await
     }
 
     async fn create_channel(

@@ -371,6 +371,14 @@ pub trait Accounts: Send + Sync + 'static {
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
     /// Deletes every session expired at `now_ms`; returns their token hashes.
     async fn delete_expired_sessions(&self, now_ms: i64) -> StoreResult<Vec<String>>;
+    /// Deletes every session of `user`; returns their token hashes.
+    async fn delete_user_sessions(&self, user: UserId) -> StoreResult<Vec<String>>;
+    /// Disables `user` (no sign-in, no session) or enables them again.
+    async fn set_disabled(&self, user: UserId, disabled_at_ms: Option<i64>) -> StoreResult<()>;
+    /// The disabled accounts.
+    async fn disabled_users(&self) -> StoreResult<Vec<UserId>>;
+    /// Gives `user` a one-time password: the next sign-in must choose a new one.
+    async fn set_one_time_password(&self, user: UserId, password_hash: &str) -> StoreResult<()>;
 }
 
 /// Conversations and who they admit.

@@ -49,7 +49,7 @@ impl Accounts for SqliteStore {
 
     async fn credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
         let row = sqlx::query(&format!(
-            "SELECT u.password_hash, {USER_COLUMNS} WHERE u.username = ?"
+            "SELECT u.password_hash, {USER_COLUMNS} WHERE u.username = ? AND u.disabled_at_ms IS NULL"
         ))
         .bind(username)
         .fetch_optional(&self.reader)
@@ -108,7 +108,7 @@ impl Accounts for SqliteStore {
         let row = sqlx::query(&format!(
             "SELECT u.password_change_required, {USER_COLUMNS} \
              JOIN sessions s ON s.user_id = u.id \
-             WHERE s.token_hash = ? AND s.expires_at_ms > ?"
+             WHERE s.token_hash = ? AND s.expires_at_ms > ? AND u.disabled_at_ms IS NULL"
         ))
         .bind(token_hash)
         .bind(now_ms)
@@ -150,5 +150,45 @@ impl Accounts for SqliteStore {
         .fetch_all(&self.writer)
         .await?;
         Ok(hashes)
+    }
+
+    async fn delete_user_sessions(&self, user: UserId) -> StoreResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("DELETE FROM sessions WHERE user_id = ? RETURNING token_hash")
+                .bind(user.0)
+                .fetch_all(&self.writer)
+                .await?,
+        )
+    }
+
+    async fn set_disabled(&self, user: UserId, disabled_at_ms: Option<i64>) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET disabled_at_ms = ? WHERE id = ?")
+            .bind(disabled_at_ms)
+            .bind(user.0)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn disabled_users(&self) -> StoreResult<Vec<UserId>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM users WHERE disabled_at_ms IS NOT NULL ORDER BY id")
+                .fetch_all(&self.reader)
+                .await?
+                .into_iter()
+                .map(UserId)
+                .collect(),
+        )
+    }
+
+    async fn set_one_time_password(&self, user: UserId, password_hash: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET password_hash = ?, password_change_required = 1 WHERE id = ?",
+        )
+        .bind(password_hash)
+        .bind(user.0)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 }
