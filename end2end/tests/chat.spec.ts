@@ -119,6 +119,10 @@ test('Discuss this order opens the order thread in the widget', async ({ browser
   const bob = await signIn(browser, 'bob');
   await bob.page.goto('/chat/order-1042');
   await expect(bob.page.getByRole('log', { name: 'Order 1042' }).getByRole('article').filter({ hasText: text })).toHaveCount(1);
+  // The thread says what it is about and links back to the order.
+  const back = bob.page.locator('.order-context').getByRole('link', { name: 'Order 1042' });
+  await expect(back).toHaveAttribute('href', '/dashboard/orders/1042');
+  await expect(bob.page.locator('.order-context .status')).not.toBeEmpty();
   await done(carol, bob);
 });
 

@@ -224,6 +224,10 @@ test('a group is created, joined live, and left', async ({ browser }) => {
   const name = unique('Pallet recall');
   await alice.page.getByRole('button', { name: 'New group' }).click();
   const dialog = alice.page.getByRole('dialog', { name: 'New group' });
+  // Escape closes a dialog.
+  await dialog.getByRole('textbox', { name: 'Group name' }).press('Escape');
+  await expect(dialog).toHaveCount(0);
+  await alice.page.getByRole('button', { name: 'New group' }).click();
   await dialog.getByRole('textbox', { name: 'Group name' }).fill(name);
   await dialog.getByRole('checkbox', { name: /Bob Baker/ }).check();
   await dialog.getByRole('checkbox', { name: /Carol Chen/ }).check();

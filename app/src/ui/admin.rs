@@ -200,7 +200,7 @@ fn NewUser(
         });
     };
     view! {
-        <div class="dialog" role="dialog" aria-modal="true" aria-label="New user">
+        <div class="dialog" role="dialog" aria-modal="true" aria-label="New user" on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { creating.set(false) }>
             <form on:submit=move |ev| { ev.prevent_default(); create(); }>
                 <h2>"New user"</h2>
                 <label class="field">"Username"
@@ -311,7 +311,7 @@ fn NewChannel(
         });
     };
     view! {
-        <div class="dialog" role="dialog" aria-modal="true" aria-label="New channel">
+        <div class="dialog" role="dialog" aria-modal="true" aria-label="New channel" on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { creating.set(false) }>
             <form on:submit=move |ev| { ev.prevent_default(); create(); }>
                 <h2>"New channel"</h2>
                 <label class="field">

@@ -20,6 +20,7 @@ pub mod members;
 pub mod mention_list;
 pub mod message;
 pub mod message_extras;
+pub mod order_context;
 pub mod password;
 pub mod people_picker;
 pub mod presence;

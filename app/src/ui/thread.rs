@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use super::ErrorNotice;
 use super::composer::Composer;
 use super::message::{MessageItem, OutgoingItem, article_id};
+use super::order_context::OrderContext;
 use crate::api::list_history;
 use crate::model::{ConversationId, Seq};
 use crate::state::use_chat;
@@ -50,6 +51,7 @@ pub fn Thread(conversation: ConversationId) -> impl IntoView {
 
     view! {
         <section class="thread">
+            <OrderContext conversation/>
             <Suspense fallback=|| view! { <p class="loading">"Loading messages…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
