@@ -134,11 +134,6 @@ fn find_url(text: &str) -> Option<usize> {
     None
 }
 
-/// Whether a body has a link (search's `has:link`).
-pub fn has_link(body: &str) -> bool {
-    to_html(body).contains("<a href=")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,8 +205,8 @@ mod tests {
         );
         assert!(!to_html("`https://example.com`").contains("<a"));
         assert!(!to_html("nohttps://x").contains("<a"));
-        assert!(has_link("at http://example.com"));
-        assert!(!has_link("no link here"));
+        assert!(to_html("at http://example.com").contains("<a href="));
+        assert!(!to_html("no link here").contains("<a href="));
     }
 
     #[test]

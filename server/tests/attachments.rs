@@ -182,6 +182,17 @@ async fn an_image_reaches_who_may_see_it_and_nobody_else() {
         })
         .await;
     assert_eq!(received.attachments, std::slice::from_ref(&attachment));
+    // Search finds it with has:file (and only it: the demo history has no files).
+    let found: app::search::SearchResults = server
+        .call(
+            &carol_cookie,
+            "search",
+            &[("query", "has:file".to_string())],
+        )
+        .await
+        .unwrap();
+    let ids: Vec<_> = found.hits.iter().map(|h| h.message.id).collect();
+    assert_eq!(ids, [received.id]);
 
     let (status, headers, bytes) = fetch(&server, &carol_cookie, &attachment.url()).await;
     assert_eq!(status, 200);

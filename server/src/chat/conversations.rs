@@ -213,22 +213,12 @@ impl Chat {
                 );
             }
         });
-        let written = self
-            .store
-            .write(
-                Write::OpenDirect {
-                    a: me.id,
-                    b: other_id,
-                    now_ms: now_ms(),
-                },
-                announce,
-            )
-            .await
-            .map_err(internal)?;
-        let Written::Opened(opened) = written else {
-            return Err(ApiError::internal());
+        let write = Write::OpenDirect {
+            a: me.id,
+            b: other_id,
+            now_ms: now_ms(),
         };
-        self.summary_for(me, opened.id).await
+        Ok(self.open_conversation(me, write, announce).await?.1)
     }
 
     pub async fn orders(&self, me: &User) -> Result<Vec<Order>, ApiError> {
@@ -290,22 +280,11 @@ impl Chat {
                 },
             );
         });
-        let written = self
-            .store
-            .write(
-                Write::OpenOrderThread {
-                    number,
-                    organisations: order.organisations,
-                    now_ms: now_ms(),
-                },
-                announce,
-            )
-            .await
-            .map_err(internal)?;
-        let Written::Opened(opened) = written else {
-            return Err(ApiError::internal());
+        let write = Write::OpenOrderThread {
+            number,
+            organisations: order.organisations,
+            now_ms: now_ms(),
         };
-        let summary = self.summary_for(me, opened.id).await?;
-        Ok(summary)
+        Ok(self.open_conversation(me, write, announce).await?.1)
     }
 }

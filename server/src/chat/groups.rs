@@ -70,12 +70,9 @@ impl Chat {
                 announce_group(&hub, *id, *event_id, &group, &members);
             }
         });
-        let Written::Opened(opened) = self.store.write(write, announce).await.map_err(internal)?
-        else {
-            return Err(ApiError::internal());
-        };
+        let (opened, summary) = self.open_conversation(me, write, announce).await?;
         tracing::info!(user = %me.username, group = %opened.id, "group started");
-        self.summary_for(me, opened.id).await
+        Ok(summary)
     }
 
     /// Adds `others` to group `conversation`.

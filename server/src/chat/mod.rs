@@ -28,7 +28,7 @@ use crate::files::BlobStore;
 use crate::hub::{Hub, Recipients};
 use crate::metrics::Metrics;
 use crate::store::prelude::*;
-use crate::store::{StoreError, StoredConversation};
+use crate::store::{AfterCommit, Opened, StoreError, StoredConversation, Write, Written};
 
 pub mod admin;
 pub mod attachments;
@@ -235,6 +235,21 @@ impl Chat {
             .into_iter()
             .filter(|c| rules::can_see(&actor, &c.audience))
             .collect())
+    }
+
+    /// Opens (finds or creates) a conversation through the ordered path and answers it as
+    /// `me` sees it; `announce` tells everyone concerned when it was created now.
+    async fn open_conversation(
+        &self,
+        me: &User,
+        write: Write,
+        announce: AfterCommit,
+    ) -> Result<(Opened, ConversationSummary), ApiError> {
+        let Written::Opened(opened) = self.store.write(write, announce).await.map_err(internal)?
+        else {
+            return Err(ApiError::internal());
+        };
+        Ok((opened, self.summary_for(me, opened.id).await?))
     }
 
     /// The summary of a conversation just created, before anybody read anything in it.

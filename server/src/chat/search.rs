@@ -15,7 +15,7 @@ const MOST_HITS: u32 = 50;
 
 impl Chat {
     pub async fn search(&self, me: &User, text: &str) -> Result<SearchResults, ApiError> {
-        let mut query = search::parse(text);
+        let query = search::parse(text);
         if query.is_empty() {
             return Ok(SearchResults {
                 hits: Vec::new(),
@@ -53,16 +53,6 @@ impl Chat {
                     .collect(),
             )
         };
-        if query.has_file {
-            // Attachments do not exist yet, so no message has a file.
-            query
-                .ignored
-                .push("has:file (no message has an attachment yet)".into());
-            return Ok(SearchResults {
-                hits: Vec::new(),
-                ignored: query.ignored,
-            });
-        }
         let filter = SearchFilter {
             conversations: visible.iter().map(|c| c.id).collect(),
             senders,
@@ -70,6 +60,7 @@ impl Chat {
             before_ms: query.before_ms,
             after_ms: query.after_ms,
             has_link: query.has_link,
+            has_file: query.has_file,
             limit: MOST_HITS,
         };
         let found = self.store.search(&filter).await.map_err(internal)?;

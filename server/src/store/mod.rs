@@ -303,6 +303,8 @@ pub struct SearchFilter {
     pub before_ms: Option<i64>,
     pub after_ms: Option<i64>,
     pub has_link: bool,
+    /// Only messages with an attachment.
+    pub has_file: bool,
     pub limit: u32,
 }
 

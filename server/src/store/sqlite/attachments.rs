@@ -5,7 +5,7 @@ use sqlx::Row;
 use app::model::{Attachment, AttachmentId, ConversationId, MessageId, UserId};
 
 use super::SqliteStore;
-use super::rows::{ATTACHMENT_COLUMNS, attachment_from};
+use super::rows::{ATTACHMENT_COLUMNS, attachment_from, attachment_from_sqlx};
 use crate::store::{Attachments, NewAttachment, StoreResult, StoredAttachment};
 
 #[async_trait::async_trait]
@@ -56,14 +56,7 @@ impl Attachments for SqliteStore {
         .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(StoredAttachment {
-            attachment: attachment_from(
-                row.try_get("id")?,
-                row.try_get("name")?,
-                row.try_get("content_type")?,
-                row.try_get("size")?,
-                row.try_get("width")?,
-                row.try_get("height")?,
-            ),
+            attachment: attachment_from_sqlx(&row)?,
             conversation_id: ConversationId(row.try_get("conversation_id")?),
             uploader_id: UserId(row.try_get("uploader_id")?),
             message_id: row.try_get::<Option<i64>, _>("message_id")?.map(MessageId),

@@ -10,8 +10,8 @@ use app::model::{Attachment, ConversationId, Message, MessageId, MessageVersion,
 
 use super::SqliteStore;
 use super::rows::{
-    MESSAGE_JOINS, MESSAGE_SELECT, MessageRow, attachment_from, attachments_sql, group_reactions,
-    id_list, reactions_sql,
+    MESSAGE_JOINS, MESSAGE_SELECT, MessageRow, attachment_from_sqlx, attachments_sql,
+    group_reactions, id_list, reactions_sql,
 };
 use crate::store::{Messages, Reader, SNIPPET_END, SNIPPET_START, SearchFilter, StoreResult};
 
@@ -66,14 +66,10 @@ impl SqliteStore {
             .await?
         {
             let message: i64 = row.try_get("message_id")?;
-            files.entry(message).or_default().push(attachment_from(
-                row.try_get("id")?,
-                row.try_get("name")?,
-                row.try_get("content_type")?,
-                row.try_get("size")?,
-                row.try_get("width")?,
-                row.try_get("height")?,
-            ));
+            files
+                .entry(message)
+                .or_default()
+                .push(attachment_from_sqlx(&row)?);
         }
         rows.into_iter()
             .map(|row| {
@@ -122,6 +118,10 @@ impl Messages for SqliteStore {
                 "m.sender_id IN ({})",
                 id_list(senders.iter().map(|u| u.0))
             ));
+        }
+        if filter.has_file {
+            conditions
+                .push("EXISTS (SELECT 1 FROM attachments a WHERE a.message_id = m.id)".to_string());
         }
         if filter.has_link {
             conditions.push(

@@ -205,6 +205,18 @@ pub(crate) fn attachment_from(
     }
 }
 
+/// An attachment from a sqlx row holding [`ATTACHMENT_COLUMNS`].
+pub(crate) fn attachment_from_sqlx(row: &SqliteRow) -> StoreResult<Attachment> {
+    Ok(attachment_from(
+        row.try_get("id")?,
+        row.try_get("name")?,
+        row.try_get("content_type")?,
+        row.try_get("size")?,
+        row.try_get("width")?,
+        row.try_get("height")?,
+    ))
+}
+
 /// The query for the attachments of the messages in `ids` (numbers, never user input).
 pub(crate) fn attachments_sql(ids: &str) -> String {
     format!(
