@@ -68,6 +68,9 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, most powerful first.
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Member, Role::Guest];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -175,6 +178,48 @@ pub struct Audience {
     pub organisations: Vec<OrganisationId>,
     /// Direct and group: exactly the members. Empty for channels and order threads.
     pub members: Vec<UserId>,
+    /// Channel: the roles it admits; someone sees it when both their organisation and
+    /// their role are admitted. Empty for the other kinds.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// Channel: archived, so read-only (its history stays).
+    #[serde(default)]
+    pub archived: bool,
+}
+
+impl Audience {
+    /// A channel admitting these organisations and roles.
+    pub fn channel(organisations: Vec<OrganisationId>, roles: Vec<Role>) -> Self {
+        Audience {
+            kind: ConversationKind::Channel,
+            organisations,
+            members: vec![],
+            roles,
+            archived: false,
+        }
+    }
+
+    /// A thread about an order (or SKU, or shipment) linked to these organisations.
+    pub fn order(organisations: Vec<OrganisationId>) -> Self {
+        Audience {
+            kind: ConversationKind::Order,
+            organisations,
+            members: vec![],
+            roles: vec![],
+            archived: false,
+        }
+    }
+
+    /// A direct or group conversation of exactly these members.
+    pub fn members(kind: ConversationKind, members: Vec<UserId>) -> Self {
+        Audience {
+            kind,
+            organisations: vec![],
+            members,
+            roles: vec![],
+            archived: false,
+        }
+    }
 }
 
 /// A conversation as one user sees it in their list.
@@ -489,6 +534,17 @@ pub fn validate_channel_name(name: &str) -> Result<String, ApiError> {
             "A channel name has 1 to 80 lower-case letters, digits and hyphens.",
         ))
     }
+}
+
+/// What an admin chooses about a channel: its name, whom it admits (someone of one of
+/// the organisations with one of the roles), and whether it is archived (read-only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelSettings {
+    pub name: String,
+    pub organisations: Vec<OrganisationId>,
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub archived: bool,
 }
 
 /// Someone a user may start a direct message with.

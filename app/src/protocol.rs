@@ -266,11 +266,7 @@ mod tests {
                 last_read_seq: 0,
                 unread: 0,
                 mentions: 0,
-                audience: Audience {
-                    kind: ConversationKind::Direct,
-                    organisations: vec![],
-                    members: vec![UserId(1), UserId(3)],
-                },
+                audience: Audience::members(ConversationKind::Direct, vec![UserId(1), UserId(3)]),
             },
         });
         round_trip_server(ServerFrame::ConversationGone {

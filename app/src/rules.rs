@@ -39,17 +39,35 @@ pub enum Action {
     DeleteOthers,
 }
 
-/// The one question every check asks.
+/// The one question every check asks. An archived channel is read-only: it can be seen
+/// and messages deleted from it, nothing more.
 pub fn can(actor: &Actor, audience: &Audience, action: Action) -> bool {
     let sees = can_see(actor, audience);
     match action {
-        Action::See | Action::Post | Action::EditOwn | Action::DeleteOwn => sees,
+        Action::See | Action::DeleteOwn => sees,
+        Action::Post | Action::EditOwn => sees && !audience.archived,
         Action::DeleteOthers => sees && actor.role == Role::Admin,
     }
 }
 
-/// Channels admit organisations (admins see every channel, to manage it); direct and
-/// group conversations admit exactly their members, even admins are not let in; order
+/// [`can`], as the typed error a refusal is answered with: `forbidden`, or for an
+/// archived channel a `forbidden` that says so.
+pub fn check(actor: &Actor, audience: &Audience, action: Action) -> Result<(), ApiError> {
+    if can(actor, audience, action) {
+        Ok(())
+    } else if audience.archived && can_see(actor, audience) {
+        Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "This channel is archived: its history can be read, nothing added.",
+        ))
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+/// Channels admit organisations and roles: someone of an admitted organisation with an
+/// admitted role (admins see every channel, to manage it); direct and group
+/// conversations admit exactly their members, even admins are not let in; order
 /// threads admit internal staff and the organisations linked to the order.
 pub fn can_see(actor: &Actor, audience: &Audience) -> bool {
     can_see_by_kind(actor.role, actor.organisation_id, audience)
@@ -65,9 +83,11 @@ pub fn can_see_by_kind(
     audience: &Audience,
 ) -> Option<bool> {
     match audience.kind {
-        ConversationKind::Channel => {
-            Some(role == Role::Admin || audience.organisations.contains(&organisation_id))
-        }
+        ConversationKind::Channel => Some(
+            role == Role::Admin
+                || (audience.organisations.contains(&organisation_id)
+                    && audience.roles.contains(&role)),
+        ),
         ConversationKind::Order => {
             Some(role.is_internal() || audience.organisations.contains(&organisation_id))
         }
@@ -93,12 +113,13 @@ pub fn check_edit(
     if !can_see(actor, audience) || message.deleted {
         return Err(ApiError::not_found("message"));
     }
-    if message.sender_id != actor.id || !can(actor, audience, Action::EditOwn) {
+    if message.sender_id != actor.id {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
             "Only its author may edit a message.",
         ));
     }
+    check(actor, audience, Action::EditOwn)?;
     if now_ms - message.created_at_ms > edit_window_ms {
         return Err(ApiError::new(
             ErrorCode::EditWindowClosed,
@@ -141,10 +162,7 @@ pub fn check_respond(
     if !can_see(actor, audience) || message.deleted {
         return Err(ApiError::not_found("message"));
     }
-    if !can(actor, audience, Action::Post) {
-        return Err(ApiError::forbidden());
-    }
-    Ok(())
+    check(actor, audience, Action::Post)
 }
 
 /// Fewest and most people in a group, its creator included (SPEC.md §3).
@@ -247,14 +265,7 @@ pub fn can_see_user(viewer: &Actor, subject: &Actor) -> bool {
 
 /// A dashboard order is visible to whoever could see its thread.
 pub fn can_see_order(actor: &Actor, linked: &[OrganisationId]) -> bool {
-    can_see(
-        actor,
-        &Audience {
-            kind: ConversationKind::Order,
-            organisations: linked.to_vec(),
-            members: vec![],
-        },
-    )
+    can_see(actor, &Audience::order(linked.to_vec()))
 }
 
 #[cfg(test)]
@@ -295,10 +306,10 @@ mod tests {
             (Group, true) => (vec![], vec![me.id, UserId(8), UserId(9)]),
             (Direct | Group, false) => (vec![], vec![UserId(8), UserId(9)]),
         };
-        Audience {
-            kind,
-            organisations,
-            members,
+        match kind {
+            Channel => Audience::channel(organisations, Role::ALL.to_vec()),
+            Order => Audience::order(organisations),
+            Direct | Group => Audience::members(kind, members),
         }
     }
 
@@ -523,11 +534,7 @@ mod tests {
                 .code,
             ErrorCode::Forbidden
         );
-        let group = Audience {
-            kind: Group,
-            organisations: vec![],
-            members: vec![staff.id, UserId(10), UserId(11)],
-        };
+        let group = Audience::members(Group, vec![staff.id, UserId(10), UserId(11)]);
         assert!(check_add_to_group(&staff, &group, &[guest(12)]).is_ok());
         assert_eq!(
             check_add_to_group(&guest(10), &group, &[guest(12)])
@@ -554,11 +561,8 @@ mod tests {
     /// sees `#manufacturer`.
     #[test]
     fn demo_channels() {
-        let channel = |orgs: &[OrganisationId]| Audience {
-            kind: Channel,
-            organisations: orgs.to_vec(),
-            members: vec![],
-        };
+        let channel =
+            |orgs: &[OrganisationId]| Audience::channel(orgs.to_vec(), Role::ALL.to_vec());
         let internal = channel(&[INTERNAL]);
         let oracare = channel(&[INTERNAL, CLIENT]);
         let manufacturer = channel(&[INTERNAL, MAKER]);
@@ -578,5 +582,41 @@ mod tests {
         assert!(
             can_see(&bob, &internal) && can_see(&bob, &oracare) && can_see(&bob, &manufacturer)
         );
+    }
+
+    #[test]
+    fn channels_admit_roles_as_well_as_organisations() {
+        let staff_only = Audience::channel(vec![INTERNAL, CLIENT], vec![Admin, Member]);
+        let guest = actor(Guest);
+        let member = actor(Member);
+        assert!(
+            !can_see(&guest, &staff_only),
+            "a client's guest is not a member"
+        );
+        assert!(can_see(&member, &staff_only));
+        let admins_only = Audience::channel(vec![INTERNAL], vec![Admin]);
+        assert!(!can_see(&member, &admins_only));
+        assert!(can_see(&actor(Admin), &admins_only));
+        // Admins see every channel, even one admitting no admins, to manage it.
+        let guests_only = Audience::channel(vec![CLIENT], vec![Guest]);
+        assert!(can_see(&actor(Admin), &guests_only));
+        assert!(!can_see(&member, &guests_only));
+    }
+
+    #[test]
+    fn an_archived_channel_is_read_only() {
+        let mut archived = Audience::channel(vec![INTERNAL], Role::ALL.to_vec());
+        archived.archived = true;
+        let bob = actor(Member);
+        assert!(can(&bob, &archived, Action::See));
+        assert!(!can(&bob, &archived, Action::Post));
+        assert!(!can(&bob, &archived, Action::EditOwn));
+        assert!(can(&bob, &archived, Action::DeleteOwn));
+        let refusal = check(&bob, &archived, Action::Post).unwrap_err();
+        assert_eq!(refusal.code, ErrorCode::Forbidden);
+        assert!(refusal.message.contains("archived"), "{}", refusal.message);
+        let own = message_by(bob.id, 0);
+        assert!(check_edit(&bob, &archived, &own, 1, 60_000).is_err());
+        assert!(check_respond(&bob, &archived, &own).is_err());
     }
 }

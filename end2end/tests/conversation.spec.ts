@@ -362,3 +362,54 @@ test('an admin creates an account, which signs in once with its one-time passwor
   await erin.close();
   await done(alice);
 });
+
+test('an admin renames a channel, takes guests out and archives it: everyone sees it live', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  const bob = await signIn(browser, 'bob');
+  const carol = await signIn(browser, 'carol');
+  await alice.page.goto('/admin');
+  await live(alice.page);
+  const name = `dock-${Math.random().toString(36).slice(2, 7)}`;
+  await alice.page.getByRole('button', { name: 'New channel' }).click();
+  const created = alice.page.getByRole('dialog', { name: 'New channel' });
+  await created.getByRole('textbox', { name: 'Channel name' }).fill(name);
+  await created.getByRole('checkbox', { name: /Axiom Fulfillment/ }).check();
+  await created.getByRole('checkbox', { name: /Oracare/ }).check();
+  await expect(created.getByRole('checkbox', { name: 'guests' })).toBeChecked();
+  await created.getByRole('button', { name: 'Create channel' }).click();
+  await expect(created).toHaveCount(0);
+
+  for (const s of [bob, carol]) {
+    await s.page.goto(`/chat/${name}`);
+    await live(s.page);
+  }
+  await send(carol.page, 'Is the dock open on Sunday?');
+  const carolsLink = carol.page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: `#${name}` });
+  await expect(carolsLink).toBeVisible();
+
+  // Renamed, guests out: carol loses it at once, bob sees the new name.
+  const row = alice.page.locator('.admin-channels li').filter({ hasText: `#${name}` });
+  await row.getByRole('button', { name: 'Edit channel' }).click();
+  const editing = alice.page.getByRole('dialog', { name: 'Edit channel' });
+  await editing.getByRole('textbox', { name: 'Channel name' }).fill(`${name}-team`);
+  await editing.getByRole('checkbox', { name: 'guests' }).uncheck();
+  await editing.getByRole('button', { name: 'Save channel' }).click();
+  await expect(editing).toHaveCount(0);
+  await expect(carolsLink).toHaveCount(0);
+  await expect(carol.page.getByRole('log', { name: `#${name}` })).toHaveCount(0);
+  await expect(bob.page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: `#${name}-team` })).toBeVisible();
+  await expect(bob.page.getByRole('log', { name: `#${name}-team` }).getByRole('article')).toContainText('Is the dock open on Sunday?');
+  await expect(bob.page.getByRole('complementary', { name: 'Members' })).not.toContainText('Carol Chen');
+
+  // Archived: read-only, said so where the composer was.
+  await alice.page.locator('.admin-channels li').filter({ hasText: `#${name}-team` }).getByRole('button', { name: 'Edit channel' }).click();
+  await alice.page.getByRole('dialog', { name: 'Edit channel' }).getByRole('checkbox', { name: /Archived/ }).check();
+  await alice.page.getByRole('dialog', { name: 'Edit channel' }).getByRole('button', { name: 'Save channel' }).click();
+  await expect(bob.page.getByText('This channel is archived')).toBeVisible();
+  await expect(bob.page.getByRole('textbox', { name: 'Message' })).toHaveCount(0);
+  await expect(bob.page.getByRole('button', { name: 'Reply' })).toHaveCount(0);
+  await bob.page.screenshot({ path: '../docs/screenshots/archived-channel.png' });
+  await alice.page.reload();
+  await expect(alice.page.getByRole('table').last()).toContainText('channel archived');
+  await done(alice, bob, carol);
+});

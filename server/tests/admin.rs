@@ -351,3 +351,335 @@ async fn admins_create_disable_and_reset_accounts() {
     );
     server.stop().await;
 }
+
+/// The form fields of `change_channel`.
+fn channel_settings(
+    id: app::model::ConversationId,
+    name: &str,
+    orgs: &[OrganisationId],
+    roles: &[&str],
+    archived: bool,
+) -> Vec<(String, String)> {
+    let mut args = vec![
+        ("conversation_id".to_string(), id.0.to_string()),
+        ("settings[name]".to_string(), name.to_string()),
+        ("settings[archived]".to_string(), archived.to_string()),
+    ];
+    for (n, o) in orgs.iter().enumerate() {
+        args.push((format!("settings[organisations][{n}]"), o.0.to_string()));
+    }
+    for (n, r) in roles.iter().enumerate() {
+        args.push((format!("settings[roles][{n}]"), r.to_string()));
+    }
+    args
+}
+
+async fn change_channel(
+    server: &Endpoint,
+    cookie: &str,
+    args: &[(String, String)],
+) -> Result<ConversationSummary, ApiError> {
+    let args: Vec<(&str, String)> = args.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    server.call(cookie, "change_channel", &args).await
+}
+
+#[tokio::test]
+async fn channels_are_renamed_archived_and_reshaped_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let alice_cookie = server.login("alice").await;
+    let bob_cookie = server.login("bob").await;
+    let carol_cookie = server.login("carol").await;
+    let overview: AdminOverview = server
+        .call(&alice_cookie, "admin_overview", &[])
+        .await
+        .unwrap();
+    let org = |name: &str| {
+        overview
+            .organisations
+            .iter()
+            .find(|o| o.name == name)
+            .unwrap()
+            .id
+    };
+    let (axiom, oracare) = (org("Axiom Fulfillment"), org("Oracare"));
+    let dock = create_channel(&server, &alice_cookie, "dock", &[axiom, oracare])
+        .await
+        .unwrap();
+    assert_eq!(dock.audience.roles.len(), 3, "every role by default");
+    let mut bob = server.connect(&bob_cookie).await;
+    let mut carol = server.connect(&carol_cookie).await;
+    let carol_before = server.last_event(&carol_cookie).await;
+    carol
+        .send_message(dock.id, "Is the dock open on Sunday?")
+        .await;
+    carol.next_message().await;
+
+    // Refusals first: nothing changes.
+    let guests_out = channel_settings(
+        dock.id,
+        "dock-team",
+        &[axiom, oracare],
+        &["admin", "member"],
+        false,
+    );
+    assert_eq!(
+        change_channel(&server, &bob_cookie, &guests_out)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::Forbidden
+    );
+    let taken = channel_settings(dock.id, "internal", &[axiom, oracare], &["member"], false);
+    assert_eq!(
+        change_channel(&server, &alice_cookie, &taken)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::Conflict
+    );
+    let nobody = channel_settings(dock.id, "dock", &[axiom], &[], false);
+    assert_eq!(
+        change_channel(&server, &alice_cookie, &nobody)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::BadRequest
+    );
+    let group_like = channel_settings(
+        app::model::ConversationId(999_999),
+        "x",
+        &[axiom],
+        &["member"],
+        false,
+    );
+    assert_eq!(
+        change_channel(&server, &alice_cookie, &group_like)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::NotFound
+    );
+
+    // Renamed, and guests no longer admitted: carol loses it at once, bob sees the name.
+    let changed = change_channel(&server, &alice_cookie, &guests_out)
+        .await
+        .unwrap();
+    assert_eq!(
+        (changed.title.as_str(), changed.slug.as_str()),
+        ("#dock-team", "dock")
+    );
+    let gone = carol
+        .until(|f| match f {
+            ServerFrame::ConversationGone {
+                conversation_id, ..
+            } => Some(conversation_id),
+            _ => None,
+        })
+        .await;
+    assert_eq!(gone, dock.id);
+    let renamed = bob
+        .until(|f| match f {
+            ServerFrame::Conversation { conversation, .. } if conversation.id == dock.id => {
+                Some(conversation)
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(renamed.title, "#dock-team");
+    assert_eq!(renamed.last_seq, 1);
+    assert!(
+        !server
+            .bootstrap(&carol_cookie)
+            .await
+            .conversations
+            .iter()
+            .any(|c| c.id == dock.id)
+    );
+    let refused = server.history(&carol_cookie, dock.id, None).await;
+    assert_eq!(refused.unwrap_err().code, ErrorCode::Forbidden);
+    carol.send_message(dock.id, "hello?").await;
+    let error = carol
+        .until(|f| match f {
+            ServerFrame::Error { error, .. } => Some(error),
+            _ => None,
+        })
+        .await;
+    assert_eq!(error.code, ErrorCode::Forbidden);
+    // A tab of carol's that was offline learns it on resume.
+    let (_, replayed) = server
+        .connect_after(&carol_cookie, Some(carol_before))
+        .await;
+    assert!(
+        replayed.iter().any(|f| matches!(f, ServerFrame::ConversationGone { conversation_id, .. } if *conversation_id == dock.id)),
+        "{replayed:?}"
+    );
+
+    // Archived: read-only for everyone, shown as such; unarchived: open again.
+    let archive = channel_settings(
+        dock.id,
+        "dock-team",
+        &[axiom, oracare],
+        &["admin", "member"],
+        true,
+    );
+    change_channel(&server, &alice_cookie, &archive)
+        .await
+        .unwrap();
+    let archived = bob
+        .until(|f| match f {
+            ServerFrame::Conversation { conversation, .. } if conversation.id == dock.id => {
+                Some(conversation)
+            }
+            _ => None,
+        })
+        .await;
+    assert!(archived.audience.archived);
+    bob.send_message(dock.id, "one more thing").await;
+    let error = bob
+        .until(|f| match f {
+            ServerFrame::Error { error, .. } => Some(error),
+            _ => None,
+        })
+        .await;
+    assert_eq!(error.code, ErrorCode::Forbidden);
+    assert!(error.message.contains("archived"), "{}", error.message);
+    assert_eq!(server.full_history(&bob_cookie, dock.id).await.len(), 1);
+    let reopen = channel_settings(
+        dock.id,
+        "dock-team",
+        &[axiom, oracare],
+        &["admin", "member"],
+        false,
+    );
+    change_channel(&server, &alice_cookie, &reopen)
+        .await
+        .unwrap();
+    bob.send_message(dock.id, "open again").await;
+    assert_eq!(bob.next_message().await.body, "open again");
+
+    // Guests admitted again: carol gets it back, live.
+    let everyone = channel_settings(
+        dock.id,
+        "dock-team",
+        &[axiom, oracare],
+        &["admin", "member", "guest"],
+        false,
+    );
+    change_channel(&server, &alice_cookie, &everyone)
+        .await
+        .unwrap();
+    let back = carol
+        .until(|f| match f {
+            ServerFrame::Conversation { conversation, .. } if conversation.id == dock.id => {
+                Some(conversation)
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(back.title, "#dock-team");
+
+    let overview: AdminOverview = server
+        .call(&alice_cookie, "admin_overview", &[])
+        .await
+        .unwrap();
+    let actions: Vec<&str> = overview
+        .audit
+        .iter()
+        .take(6)
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "channel_access_changed",
+            "channel_unarchived",
+            "channel_archived",
+            "channel_access_changed",
+            "channel_renamed",
+            "channel_created"
+        ]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_role_ends_the_sessions_and_changes_what_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let alice_cookie = server.login("alice").await;
+    let carol_cookie = server.login("carol").await;
+    let overview: AdminOverview = server
+        .call(&alice_cookie, "admin_overview", &[])
+        .await
+        .unwrap();
+    let acme = overview
+        .organisations
+        .iter()
+        .find(|o| o.name == "Acme Manufacturing")
+        .unwrap()
+        .id;
+    let carol_id = server.bootstrap(&carol_cookie).await.me.id;
+    let alice_id = server.bootstrap(&alice_cookie).await.me.id;
+    let change =
+        |cookie: String, user: app::model::UserId, role: &'static str, org: OrganisationId| {
+            let server = &server;
+            async move {
+                server
+                    .call::<()>(
+                        &cookie,
+                        "change_user",
+                        &[
+                            ("user_id", user.0.to_string()),
+                            ("role", role.to_string()),
+                            ("organisation_id", org.0.to_string()),
+                        ],
+                    )
+                    .await
+            }
+        };
+    // A guest cannot be staff of an outside organisation, nor may admins demote themselves.
+    assert_eq!(
+        change(alice_cookie.clone(), carol_id, "member", acme)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::BadRequest
+    );
+    assert_eq!(
+        change(alice_cookie.clone(), alice_id, "guest", acme)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::BadRequest
+    );
+    let mut carol = server.connect(&carol_cookie).await;
+    change(alice_cookie.clone(), carol_id, "guest", acme)
+        .await
+        .unwrap();
+    use futures::StreamExt;
+    let closed = tokio::time::timeout(common::PATIENCE, carol.socket.next())
+        .await
+        .expect("closed in time");
+    assert!(
+        matches!(closed, Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(ref f)))) if u16::from(f.code) == app::protocol::CLOSE_UNAUTHENTICATED),
+        "{closed:?}"
+    );
+    let again = server.login("carol").await;
+    let slugs: Vec<String> = server
+        .bootstrap(&again)
+        .await
+        .conversations
+        .into_iter()
+        .filter(|c| c.kind == app::model::ConversationKind::Channel)
+        .map(|c| c.slug)
+        .collect();
+    assert_eq!(slugs, ["manufacturer"]);
+    let overview: AdminOverview = server
+        .call(&alice_cookie, "admin_overview", &[])
+        .await
+        .unwrap();
+    assert_eq!(overview.audit[0].action, "user_role_changed");
+    assert_eq!(overview.audit[0].subject.as_deref(), Some("Carol Chen"));
+    server.stop().await;
+}

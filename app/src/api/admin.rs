@@ -2,7 +2,8 @@ use leptos::prelude::*;
 
 use crate::error::ApiError;
 use crate::model::{
-    AdminOverview, ConversationSummary, IssuedPassword, OrganisationId, Role, UserId,
+    AdminOverview, ChannelSettings, ConversationId, ConversationSummary, IssuedPassword,
+    OrganisationId, Role, UserId,
 };
 
 /// Users, organisations, channels, the audit log and settings (admins only).
@@ -13,13 +14,43 @@ pub async fn get_admin_overview() -> Result<AdminOverview, ApiError> {
 
 /// A new channel admitting `organisations` (admins only); it appears at once for everyone
 /// it admits.
+/// `roles` defaults to every role.
 #[server(endpoint = "create_channel")]
 pub async fn create_channel(
     name: String,
     organisations: Vec<OrganisationId>,
+    #[server(default)] roles: Option<Vec<Role>>,
+) -> Result<ConversationSummary, ApiError> {
+    let roles = roles.unwrap_or_else(|| Role::ALL.to_vec());
+    super::backend::with_backend(|b, me| async move {
+        b.create_channel(&me, &name, &organisations, &roles).await
+    })
+    .await
+}
+
+/// Renames, archives or unarchives a channel, or changes whom it admits (admins only):
+/// `settings` is its whole new state. Whoever it no longer admits loses it at once.
+#[server(endpoint = "change_channel")]
+pub async fn change_channel(
+    conversation_id: ConversationId,
+    settings: ChannelSettings,
 ) -> Result<ConversationSummary, ApiError> {
     super::backend::with_backend(|b, me| async move {
-        b.create_channel(&me, &name, &organisations).await
+        b.change_channel(&me, conversation_id, settings).await
+    })
+    .await
+}
+
+/// Gives someone another role or organisation (admins only). Their sessions end: they
+/// sign in again and see what the new role admits.
+#[server(endpoint = "change_user")]
+pub async fn change_user(
+    user_id: UserId,
+    role: Role,
+    organisation_id: OrganisationId,
+) -> Result<(), ApiError> {
+    super::backend::with_backend(|b, me| async move {
+        b.change_user(&me, user_id, role, organisation_id).await
     })
     .await
 }

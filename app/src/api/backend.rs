@@ -9,9 +9,9 @@ use leptos::prelude::*;
 
 use crate::error::ApiError;
 use crate::model::{
-    AdminOverview, Bootstrap, ConnectionMode, ConversationId, ConversationSummary, Emoji,
-    HistoryPage, IssuedPassword, Message, MessageId, MessageVersion, Order, OrganisationId, Person,
-    Role, Seq, User, UserId,
+    AdminOverview, Bootstrap, ChannelSettings, ConnectionMode, ConversationId, ConversationSummary,
+    Emoji, HistoryPage, IssuedPassword, Message, MessageId, MessageVersion, Order, OrganisationId,
+    Person, Role, Seq, User, UserId,
 };
 use crate::search::SearchResults;
 
@@ -97,7 +97,21 @@ pub trait Backend: Send + Sync + 'static {
         me: &User,
         name: &str,
         organisations: &[OrganisationId],
+        roles: &[Role],
     ) -> Result<ConversationSummary, ApiError>;
+    async fn change_channel(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        settings: ChannelSettings,
+    ) -> Result<ConversationSummary, ApiError>;
+    async fn change_user(
+        &self,
+        me: &User,
+        user: UserId,
+        role: Role,
+        organisation: OrganisationId,
+    ) -> Result<(), ApiError>;
     async fn create_group(
         &self,
         me: &User,

@@ -36,8 +36,9 @@ mod react;
 mod search;
 
 pub use admin::{
-    CreateChannel, CreateUser, GetAdminOverview, ResetPassword, SetUserDisabled, create_channel,
-    create_user, get_admin_overview, reset_password, set_user_disabled,
+    ChangeChannel, ChangeUser, CreateChannel, CreateUser, GetAdminOverview, ResetPassword,
+    SetUserDisabled, change_channel, change_user, create_channel, create_user, get_admin_overview,
+    reset_password, set_user_disabled,
 };
 pub use bootstrap::{GetBootstrap, get_bootstrap};
 pub use connection_mode::{

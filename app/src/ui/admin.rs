@@ -12,12 +12,12 @@ use super::dashboard::Me;
 use super::{ErrorNotice, SignOut};
 use super::{clock, iso_time};
 use crate::api::{
-    create_channel, create_user, get_admin_overview, get_connection_mode, reset_password,
-    set_connection_mode, set_edit_window, set_user_disabled,
+    change_channel, change_user, create_channel, create_user, get_admin_overview,
+    get_connection_mode, reset_password, set_connection_mode, set_edit_window, set_user_disabled,
 };
 use crate::model::{
-    AuditEntry, ConnectionMode, ConversationId, ConversationSummary, IssuedPassword, Organisation,
-    OrganisationId, Role, User, UserId,
+    AuditEntry, ChannelSettings, ConnectionMode, ConversationId, ConversationSummary,
+    IssuedPassword, Organisation, OrganisationId, Role, User, UserId,
 };
 use crate::rules::{self, Actor};
 use crate::state::use_chat;
@@ -107,6 +107,8 @@ fn Users(
     let state = use_chat();
     let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.id));
     let creating = RwSignal::new(false);
+    let changing = RwSignal::new(None::<User>);
+    let orgs_for_change = organisations.clone();
     let toggle = move |id: UserId, disable: bool| {
         spawn_local(async move {
             match set_user_disabled(id, disable).await {
@@ -141,6 +143,7 @@ fn Users(
                         let off = disabled.contains(&id);
                         let name = u.display_name.clone();
                         let verb = if off { "Enable" } else { "Disable" };
+                        let whole = u.clone();
                         view! {
                             <tr class:disabled=off>
                                 <td>{u.display_name}</td>
@@ -153,6 +156,8 @@ fn Users(
                                             on:click=move |_| toggle(id, !off)>{verb}</button>
                                         <button type="button" class="secondary" aria-label=format!("Reset password of {name}")
                                             on:click=move |_| reset(id)>"Reset password"</button>
+                                        <button type="button" class="secondary" aria-label=format!("Change role of {name}")
+                                            on:click=move |_| changing.set(Some(whole.clone()))>"Change role"</button>
                                     })}
                                 </td>
                             </tr>
@@ -164,7 +169,74 @@ fn Users(
         <Show when=move || creating.get()>
             <NewUser organisations=organisations.clone() creating issued on_change/>
         </Show>
+        {move || changing.get().map(|user| view! {
+            <ChangeRole user organisations=orgs_for_change.clone() changing issued on_change/>
+        })}
     }
+    .into_any()
+}
+
+/// The "Change role" dialog: another role and organisation for someone. Their sessions
+/// end, so they sign in again into what the new role admits.
+#[component]
+fn ChangeRole(
+    user: User,
+    organisations: Vec<Organisation>,
+    changing: RwSignal<Option<User>>,
+    issued: RwSignal<Option<Result<IssuedPassword, String>>>,
+    on_change: Callback<()>,
+) -> impl IntoView {
+    let role = RwSignal::new(user.role);
+    let organisation = RwSignal::new(user.organisation_id);
+    let problem = RwSignal::new(None::<String>);
+    let id = user.id;
+    let save = move || {
+        let (r, o) = (role.get_untracked(), organisation.get_untracked());
+        spawn_local(async move {
+            match change_user(id, r, o).await {
+                Ok(()) => {
+                    issued.set(None);
+                    changing.set(None);
+                    on_change.run(());
+                }
+                Err(e) => problem.set(Some(e.message)),
+            }
+        });
+    };
+    let current_role = user.role;
+    let current_org = user.organisation_id;
+    view! {
+        <div class="dialog" role="dialog" aria-modal="true" aria-label="Change role" on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { changing.set(None) }>
+            <form on:submit=move |ev| { ev.prevent_default(); save(); }>
+                <h2>{format!("Change role of {}", user.display_name)}</h2>
+                <label class="field">"Role"
+                    <select aria-label="Role" on:change=move |ev| {
+                        if let Some(r) = Role::parse(&event_target_value(&ev)) { role.set(r); }
+                    }>
+                        {Role::ALL.into_iter().map(|r| view! {
+                            <option value=r.as_str() selected=r == current_role>{r.as_str()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="field">"Organisation"
+                    <select aria-label="Organisation" on:change=move |ev| {
+                        if let Ok(id) = event_target_value(&ev).parse::<i64>() { organisation.set(OrganisationId(id)); }
+                    }>
+                        {organisations.into_iter().map(|o| view! {
+                            <option value=o.id.0.to_string() selected=o.id == current_org>{format!("{} ({})", o.name, o.kind)}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <p class="muted">"They are signed out everywhere and sign in again with the new role."</p>
+                {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
+                <div class="dialog-buttons">
+                    <button type="submit" class="primary">"Save"</button>
+                    <button type="button" class="secondary" on:click=move |_| changing.set(None)>"Cancel"</button>
+                </div>
+            </form>
+        </div>
+    }
+    .into_any()
 }
 
 /// The "New user" dialog.
@@ -239,7 +311,8 @@ fn NewUser(
     }
 }
 
-/// Every channel with whom it admits and its exports, and "New channel".
+/// Every channel with whom it admits and its exports, "New channel", and per channel
+/// "Edit channel" (rename, archive, whom it admits).
 #[component]
 fn Channels(
     channels: Vec<ConversationSummary>,
@@ -248,32 +321,60 @@ fn Channels(
 ) -> impl IntoView {
     let names = organisations.clone();
     let admits = move |c: &ConversationSummary| {
-        c.audience
+        let orgs = c
+            .audience
             .organisations
             .iter()
             .filter_map(|id| names.iter().find(|o| o.id == *id).map(|o| o.name.clone()))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", ");
+        let roles = c
+            .audience
+            .roles
+            .iter()
+            .map(|r| format!("{}s", r.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("{orgs} ({roles})")
     };
-    let creating = RwSignal::new(false);
+    // The channel being edited (its id and settings), or a new one (`None` id).
+    let editing = RwSignal::new(None::<(Option<ConversationId>, ChannelSettings)>);
+    let fresh = ChannelSettings {
+        name: String::new(),
+        organisations: vec![],
+        roles: Role::ALL.to_vec(),
+        archived: false,
+    };
     view! {
-        <button type="button" class="secondary" on:click=move |_| creating.set(true)>"New channel"</button>
+        <button type="button" class="secondary" on:click=move |_| editing.set(Some((None, fresh.clone())))>"New channel"</button>
         <ul class="admin-channels">
             {channels.into_iter().map(|c| {
                 let who = admits(&c);
+                let settings = ChannelSettings {
+                    name: c.title.trim_start_matches('#').to_string(),
+                    organisations: c.audience.organisations.clone(),
+                    roles: c.audience.roles.clone(),
+                    archived: c.audience.archived,
+                };
+                let id = c.id;
+                let title = c.title.clone();
                 view! {
-                    <li>
+                    <li class:archived=c.audience.archived>
                         <a href=format!("/chat/{}", c.slug)>{c.title.clone()}</a>
+                        {c.audience.archived.then(|| view! { <span class="tag">"archived"</span> })}
                         <span class="muted">{format!(" · {who}")}</span>
+                        <button type="button" class="secondary small" aria-label=format!("Edit channel {title}")
+                            on:click=move |_| editing.set(Some((Some(id), settings.clone())))>"Edit channel"</button>
                         <ExportLinks conversation=c.id/>
                     </li>
                 }
             }).collect_view()}
         </ul>
-        <Show when=move || creating.get()>
-            <NewChannel organisations=organisations.clone() creating on_change/>
-        </Show>
+        {move || editing.get().map(|(id, settings)| view! {
+            <ChannelDialog id settings organisations=organisations.clone() editing on_change/>
+        })}
     }
+    .into_any()
 }
 
 /// "Export JSON" and "Export CSV" for one conversation (admins).
@@ -287,39 +388,63 @@ pub fn ExportLinks(conversation: ConversationId) -> impl IntoView {
     }
 }
 
-/// The "New channel" dialog: a name and the organisations it admits.
+/// The "New channel" dialog (no `id`) or "Edit channel" dialog: a name, the
+/// organisations and roles it admits, and (editing) whether it is archived.
 #[component]
-fn NewChannel(
+fn ChannelDialog(
+    id: Option<ConversationId>,
+    settings: ChannelSettings,
     organisations: Vec<Organisation>,
-    creating: RwSignal<bool>,
+    editing: RwSignal<Option<(Option<ConversationId>, ChannelSettings)>>,
     on_change: Callback<()>,
 ) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let chosen = RwSignal::new(BTreeSet::<OrganisationId>::new());
+    let name = RwSignal::new(settings.name.clone());
+    let chosen = RwSignal::new(
+        settings
+            .organisations
+            .iter()
+            .copied()
+            .collect::<BTreeSet<OrganisationId>>(),
+    );
+    let roles = RwSignal::new(settings.roles.clone());
+    let archived = RwSignal::new(settings.archived);
     let problem = RwSignal::new(None::<String>);
-    let create = move || {
-        let wanted = name.get_untracked();
-        let admits: Vec<OrganisationId> = chosen.get_untracked().into_iter().collect();
+    let close = move || editing.set(None);
+    let save = move || {
+        let wanted = ChannelSettings {
+            name: name.get_untracked(),
+            organisations: chosen.get_untracked().into_iter().collect(),
+            roles: roles.get_untracked(),
+            archived: archived.get_untracked(),
+        };
         spawn_local(async move {
-            match create_channel(wanted, admits).await {
+            let done = match id {
+                None => create_channel(wanted.name, wanted.organisations, Some(wanted.roles)).await,
+                Some(id) => change_channel(id, wanted).await,
+            };
+            match done {
                 Ok(_) => {
-                    creating.set(false);
+                    close();
                     on_change.run(());
                 }
                 Err(e) => problem.set(Some(e.message)),
             }
         });
     };
+    let (label, button) = match id {
+        None => ("New channel", "Create channel"),
+        Some(_) => ("Edit channel", "Save channel"),
+    };
     view! {
-        <div class="dialog" role="dialog" aria-modal="true" aria-label="New channel" on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { creating.set(false) }>
-            <form on:submit=move |ev| { ev.prevent_default(); create(); }>
-                <h2>"New channel"</h2>
+        <div class="dialog" role="dialog" aria-modal="true" aria-label=label on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close() }>
+            <form on:submit=move |ev| { ev.prevent_default(); save(); }>
+                <h2>{label}</h2>
                 <label class="field">
                     "Name (lower-case letters, digits, hyphens)"
                     <input type="text" aria-label="Channel name" maxlength="80" prop:value=name
                         on:input=move |ev| name.set(event_target_value(&ev))/>
                 </label>
-                <p class="muted">"Who it admits (administrators see every channel):"</p>
+                <p class="muted">"Who it admits: people of a chosen organisation with a chosen role (administrators see every channel):"</p>
                 <ul class="people-choice">
                     {organisations.into_iter().map(|org| {
                         let id = org.id;
@@ -337,14 +462,38 @@ fn NewChannel(
                         }
                     }).collect_view()}
                 </ul>
+                <ul class="people-choice">
+                    {Role::ALL.into_iter().map(|role| view! {
+                        <li><label>
+                            <input type="checkbox"
+                                prop:checked=move || roles.with(|r| r.contains(&role))
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    roles.update(|r| {
+                                        r.retain(|x| *x != role);
+                                        if on { r.push(role); }
+                                    });
+                                }/>
+                            {format!("{}s", role.as_str())}
+                        </label></li>
+                    }).collect_view()}
+                </ul>
+                {id.is_some().then(|| view! {
+                    <label class="choice">
+                        <input type="checkbox" prop:checked=archived
+                            on:change=move |ev| archived.set(event_target_checked(&ev))/>
+                        <span>"Archived"<span class="muted">" — read-only: its history stays, nothing can be added"</span></span>
+                    </label>
+                })}
                 {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
                 <div class="dialog-buttons">
-                    <button type="submit" class="primary">"Create channel"</button>
-                    <button type="button" class="secondary" on:click=move |_| creating.set(false)>"Cancel"</button>
+                    <button type="submit" class="primary">{button}</button>
+                    <button type="button" class="secondary" on:click=move |_| close()>"Cancel"</button>
                 </div>
             </form>
         </div>
     }
+    .into_any()
 }
 
 #[component]

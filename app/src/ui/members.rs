@@ -10,7 +10,18 @@ use crate::state::use_chat;
 
 #[component]
 pub fn MembersPanel(conversation: ConversationId) -> impl IntoView {
-    let members = Resource::new(move || conversation, list_members);
+    let state = use_chat();
+    // Loaded again when whom the conversation admits changes (people added to a group,
+    // a channel's organisations or roles changed).
+    let members = Resource::new(
+        move || {
+            (
+                conversation,
+                state.conversation(conversation).map(|c| c.audience),
+            )
+        },
+        |(conversation, _)| list_members(conversation),
+    );
     view! {
         <aside class="members" aria-label="Members">
             <h2>"Members"</h2>

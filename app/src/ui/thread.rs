@@ -65,7 +65,14 @@ pub fn Thread(conversation: ConversationId) -> impl IntoView {
                 })}
             </Suspense>
             <TypingLine conversation/>
-            <Composer conversation/>
+            <Show
+                when=move || !state.conversation(conversation).is_some_and(|c| c.audience.archived)
+                fallback=|| view! {
+                    <p class="archived-note">"This channel is archived: its history can be read, nothing added."</p>
+                }
+            >
+                <Composer conversation/>
+            </Show>
         </section>
     }
     .into_any()

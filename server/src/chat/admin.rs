@@ -4,14 +4,16 @@
 
 use app::error::{ApiError, ErrorCode};
 use app::model::{
-    AdminOverview, Audience, ConversationId, ConversationKind, ConversationSummary, IssuedPassword,
-    Message, OrganisationId, Role, User, UserId, validate_channel_name,
+    AdminOverview, Audience, ChannelSettings, ConversationId, ConversationKind,
+    ConversationSummary, IssuedPassword, Message, OrganisationId, Role, User, UserId,
+    validate_channel_name,
 };
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
 
-use super::{Chat, internal, publish_to_audience};
+use super::{Chat, evict, internal, publish_to_audience};
 use crate::clock::now_ms;
+use crate::hub::Recipients;
 use crate::store::{AfterCommit, Opened, Write, Written};
 
 /// Audit entries `/admin` shows.
@@ -90,17 +92,7 @@ impl Chat {
                 "A display name has 1 to 100 characters.",
             ));
         }
-        let organisations = self.store.organisations().await.map_err(internal)?;
-        let Some(org) = organisations.iter().find(|o| o.id == organisation) else {
-            return Err(ApiError::not_found("organisation"));
-        };
-        // Staff belong to the internal organisation; guests to an outside one.
-        if role.is_internal() != (org.kind == "internal") {
-            return Err(ApiError::new(
-                ErrorCode::BadRequest,
-                "Admins and members belong to the internal organisation; guests to a client or manufacturer.",
-            ));
-        }
+        self.check_placement(role, organisation).await?;
         let taken = self.store.users().await.map_err(internal)?;
         if taken.iter().any(|u| u.username == username) {
             return Err(ApiError::new(
@@ -122,7 +114,7 @@ impl Chat {
             .await
             .map_err(internal)?;
         self.store
-            .record_audit(me.id, "user_created", None, now_ms())
+            .record_audit(me.id, "user_created", None, Some(id), now_ms())
             .await
             .map_err(internal)?;
         tracing::info!(admin = %me.username, user = %username, "user created");
@@ -133,6 +125,65 @@ impl Chat {
             .map_err(internal)?
             .ok_or_else(ApiError::internal)?;
         Ok(IssuedPassword { user, password })
+    }
+
+    /// Staff belong to the internal organisation; guests to an outside one.
+    async fn check_placement(
+        &self,
+        role: Role,
+        organisation: OrganisationId,
+    ) -> Result<(), ApiError> {
+        let organisations = self.store.organisations().await.map_err(internal)?;
+        let Some(org) = organisations.iter().find(|o| o.id == organisation) else {
+            return Err(ApiError::not_found("organisation"));
+        };
+        if role.is_internal() != (org.kind == "internal") {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "Admins and members belong to the internal organisation; guests to a client or manufacturer.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Gives `user` another role or organisation. What they may see changes with it, so
+    /// their sessions end and their live connections close: they sign in again into what
+    /// the new role admits. Audited as a permission change.
+    pub async fn change_user(
+        &self,
+        me: &User,
+        user: UserId,
+        role: Role,
+        organisation: OrganisationId,
+    ) -> Result<(), ApiError> {
+        Self::admin_only(me)?;
+        if user == me.id {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "You cannot change your own role or organisation.",
+            ));
+        }
+        let account = self
+            .store
+            .user(user)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        if account.role == role && account.organisation_id == organisation {
+            return Ok(());
+        }
+        self.check_placement(role, organisation).await?;
+        self.store
+            .set_role(user, role, organisation)
+            .await
+            .map_err(internal)?;
+        self.end_sessions_of(user).await?;
+        self.store
+            .record_audit(me.id, "user_role_changed", None, Some(user), now_ms())
+            .await
+            .map_err(internal)?;
+        tracing::info!(admin = %me.username, user = %user, role = role.as_str(), "role changed");
+        Ok(())
     }
 
     /// Disables an account (or enables it again): its sessions end and its live
@@ -168,7 +219,7 @@ impl Chat {
             "user_enabled"
         };
         self.store
-            .record_audit(me.id, action, None, now_ms())
+            .record_audit(me.id, action, None, Some(user), now_ms())
             .await
             .map_err(internal)?;
         tracing::info!(admin = %me.username, user = %user, action, "account changed");
@@ -195,7 +246,7 @@ impl Chat {
             .map_err(internal)?;
         self.end_sessions_of(user).await?;
         self.store
-            .record_audit(me.id, "password_reset", None, now_ms())
+            .record_audit(me.id, "password_reset", None, Some(user), now_ms())
             .await
             .map_err(internal)?;
         Ok(IssuedPassword {
@@ -217,36 +268,23 @@ impl Chat {
         Ok(())
     }
 
-    /// A new channel admitting `organisations`; everyone it admits gets it in their
-    /// list at once.
+    /// A new channel admitting `roles` of `organisations`; everyone it admits gets it in
+    /// their list at once.
     pub async fn create_channel(
         &self,
         me: &User,
         name: &str,
         organisations: &[OrganisationId],
+        roles: &[Role],
     ) -> Result<ConversationSummary, ApiError> {
         Self::admin_only(me)?;
-        let name = validate_channel_name(name)?;
-        let known = self.store.organisations().await.map_err(internal)?;
-        if organisations.is_empty()
-            || organisations
-                .iter()
-                .any(|o| !known.iter().any(|k| k.id == *o))
-        {
-            return Err(ApiError::new(
-                ErrorCode::BadRequest,
-                "Choose at least one organisation the channel admits.",
-            ));
-        }
-        let audience = Audience {
-            kind: ConversationKind::Channel,
-            organisations: organisations.to_vec(),
-            members: vec![],
-        };
+        let wanted = self
+            .valid_channel(name, organisations, roles, false)
+            .await?;
+        let audience = Audience::channel(wanted.organisations.clone(), wanted.roles.clone());
         let hub = self.hub.clone();
         let announced = audience.clone();
-        let title = format!("#{name}");
-        let slug = name.clone();
+        let title = format!("#{}", wanted.name);
         let announce: AfterCommit = Box::new(move |written: &Written| {
             if let Written::Opened(Opened {
                 id,
@@ -260,7 +298,7 @@ impl Chat {
                         event_id: *event_id,
                         conversation: Chat::fresh_summary(
                             *id,
-                            slug.clone(),
+                            String::new(),
                             title.clone(),
                             announced.clone(),
                         ),
@@ -269,8 +307,9 @@ impl Chat {
             }
         });
         let write = Write::CreateChannel {
-            name: name.clone(),
-            organisations: audience.organisations.clone(),
+            name: wanted.name.clone(),
+            organisations: wanted.organisations,
+            roles: wanted.roles,
             actor: me.id,
             now_ms: now_ms(),
         };
@@ -279,15 +318,129 @@ impl Chat {
                 id,
                 created: Some(_),
             }) => {
-                tracing::info!(admin = %me.username, channel = %name, "channel created");
+                tracing::info!(admin = %me.username, channel = %wanted.name, "channel created");
                 self.summary_for(me, id).await
             }
-            Written::Opened(_) => Err(ApiError::new(
-                ErrorCode::Conflict,
-                format!("There is already a conversation called {name}."),
-            )),
+            Written::NameTaken => Err(name_taken(&wanted.name)),
             _ => Err(ApiError::internal()),
         }
+    }
+
+    /// Renames, archives or unarchives a channel, or changes whom it admits: `change` is
+    /// its whole new state. Whoever it now admits gets it (renamed, archived) in their
+    /// list at once; whoever it no longer admits loses it at once.
+    pub async fn change_channel(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        change: ChannelSettings,
+    ) -> Result<ConversationSummary, ApiError> {
+        Self::admin_only(me)?;
+        let audience = self.checked(me, conversation, Action::See).await?;
+        if audience.kind != ConversationKind::Channel {
+            return Err(ApiError::not_found("channel"));
+        }
+        let wanted = self
+            .valid_channel(
+                &change.name,
+                &change.organisations,
+                &change.roles,
+                change.archived,
+            )
+            .await?;
+        let hub = self.hub.clone();
+        let access = self.access.clone();
+        let publish: AfterCommit = Box::new(move |written: &Written| {
+            let Written::ChannelChanged(changed) = written else {
+                return;
+            };
+            let Some(event_id) = changed.event_id else {
+                return;
+            };
+            evict(&access, conversation);
+            let mut summary = Chat::fresh_summary(
+                conversation,
+                changed.slug.clone(),
+                format!("#{}", changed.name),
+                changed.after.clone(),
+            );
+            summary.last_seq = changed.last_seq;
+            publish_to_audience(
+                &hub,
+                &changed.after,
+                &ServerFrame::Conversation {
+                    event_id,
+                    conversation: summary,
+                },
+            );
+            hub.publish(
+                Recipients::Leaving {
+                    before: &changed.before,
+                    after: &changed.after,
+                },
+                &ServerFrame::ConversationGone {
+                    event_id,
+                    conversation_id: conversation,
+                },
+            );
+        });
+        let write = Write::ChangeChannel {
+            conversation,
+            change: wanted.clone(),
+            actor: me.id,
+            now_ms: now_ms(),
+        };
+        match self.store.write(write, publish).await.map_err(internal)? {
+            Written::ChannelChanged(_) => {
+                tracing::info!(admin = %me.username, channel = %conversation, "channel changed");
+                self.summary_for(me, conversation).await
+            }
+            Written::NameTaken => Err(name_taken(&wanted.name)),
+            Written::Missing => Err(ApiError::not_found("channel")),
+            _ => Err(ApiError::internal()),
+        }
+    }
+
+    /// A channel's name, organisations and roles, checked: a valid name, known
+    /// organisations, at least one organisation and one role.
+    async fn valid_channel(
+        &self,
+        name: &str,
+        organisations: &[OrganisationId],
+        roles: &[Role],
+        archived: bool,
+    ) -> Result<ChannelSettings, ApiError> {
+        let name = validate_channel_name(name)?;
+        let known = self.store.organisations().await.map_err(internal)?;
+        let mut organisations = organisations.to_vec();
+        organisations.sort();
+        organisations.dedup();
+        if organisations.is_empty()
+            || organisations
+                .iter()
+                .any(|o| !known.iter().any(|k| k.id == *o))
+        {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "Choose at least one organisation the channel admits.",
+            ));
+        }
+        let roles: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| roles.contains(r))
+            .collect();
+        if roles.is_empty() {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "Choose at least one role the channel admits.",
+            ));
+        }
+        Ok(ChannelSettings {
+            name,
+            organisations,
+            roles,
+            archived,
+        })
     }
 
     /// Every message of a conversation as JSON or CSV, for an admin who can see it.
@@ -307,7 +460,13 @@ impl Chat {
             .await
             .map_err(internal)?;
         self.store
-            .record_audit(me.id, "conversation_exported", Some(conversation), now_ms())
+            .record_audit(
+                me.id,
+                "conversation_exported",
+                Some(conversation),
+                None,
+                now_ms(),
+            )
             .await
             .map_err(internal)?;
         tracing::info!(admin = %me.username, conversation = %conversation, "conversation exported");
@@ -329,6 +488,13 @@ impl Chat {
             },
         })
     }
+}
+
+fn name_taken(name: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Conflict,
+        format!("There is already a channel called #{name}."),
+    )
 }
 
 /// One row per message: seq, id, time, sender, text, edited, deleted, reply to.

@@ -3,9 +3,9 @@
 use app::api::backend::Backend;
 use app::error::ApiError;
 use app::model::{
-    AdminOverview, Bootstrap, ConnectionMode, ConversationId, ConversationSummary, Emoji,
-    HistoryPage, IssuedPassword, Message, MessageId, MessageVersion, Order, OrganisationId, Person,
-    Role, Seq, User, UserId,
+    AdminOverview, Bootstrap, ChannelSettings, ConnectionMode, ConversationId, ConversationSummary,
+    Emoji, HistoryPage, IssuedPassword, Message, MessageId, MessageVersion, Order, OrganisationId,
+    Person, Role, Seq, User, UserId,
 };
 use app::search::SearchResults;
 
@@ -152,8 +152,28 @@ impl Backend for Chat {
         me: &User,
         name: &str,
         organisations: &[OrganisationId],
+        roles: &[Role],
     ) -> Result<ConversationSummary, ApiError> {
-        Chat::create_channel(self, me, name, organisations).await
+        Chat::create_channel(self, me, name, organisations, roles).await
+    }
+
+    async fn change_channel(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        settings: ChannelSettings,
+    ) -> Result<ConversationSummary, ApiError> {
+        Chat::change_channel(self, me, conversation, settings).await
+    }
+
+    async fn change_user(
+        &self,
+        me: &User,
+        user: UserId,
+        role: Role,
+        organisation: OrganisationId,
+    ) -> Result<(), ApiError> {
+        Chat::change_user(self, me, user, role, organisation).await
     }
 
     async fn create_group(

@@ -80,9 +80,10 @@ impl Chat {
         }
         for event in events {
             let Some(conversation) = visible.get(&event.conversation_id) else {
-                // A group the user left meanwhile goes from their list.
+                // A group the user left meanwhile goes from their list, and so does a
+                // channel that no longer admits them.
                 if let StoredEventKind::Membership { user_id } = event.kind
-                    && user_id == me.id
+                    && user_id.is_none_or(|u| u == me.id)
                 {
                     frames.push(ServerFrame::ConversationGone {
                         event_id: event.id,

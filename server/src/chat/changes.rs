@@ -138,7 +138,9 @@ impl Chat {
             Written::Appended(_)
             | Written::Read(_)
             | Written::Opened(_)
-            | Written::Membership { .. } => Err(ApiError::internal()),
+            | Written::Membership { .. }
+            | Written::ChannelChanged(_)
+            | Written::NameTaken => Err(ApiError::internal()),
         }
     }
 }

@@ -203,11 +203,7 @@ impl Chat {
                             *id,
                             format!("dm-{lo}-{hi}"),
                             partner.display_name.clone(),
-                            Audience {
-                                kind: ConversationKind::Direct,
-                                organisations: vec![],
-                                members: vec![lo, hi],
-                            },
+                            Audience::members(ConversationKind::Direct, vec![lo, hi]),
                         ),
                     },
                 );
@@ -249,11 +245,7 @@ impl Chat {
         number: i64,
     ) -> Result<ConversationSummary, ApiError> {
         let order = self.order(me, number).await?;
-        let audience = Audience {
-            kind: ConversationKind::Order,
-            organisations: order.organisations.clone(),
-            members: vec![],
-        };
+        let audience = Audience::order(order.organisations.clone());
         let hub = self.hub.clone();
         let announce: AfterCommit = Box::new(move |written: &Written| {
             let Written::Opened(Opened {

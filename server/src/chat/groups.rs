@@ -5,14 +5,13 @@
 //! member any more, nothing else from it).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use app::error::{ApiError, ErrorCode};
 use app::model::{Audience, ConversationId, ConversationKind, ConversationSummary, User, UserId};
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
 
-use super::{Chat, internal};
+use super::{Chat, evict, internal};
 use crate::clock::now_ms;
 use crate::hub::{Hub, Recipients};
 use crate::store::{AfterCommit, Opened, StoredConversation, Write, Written};
@@ -196,13 +195,6 @@ impl Chat {
     }
 }
 
-fn evict(access: &Mutex<HashMap<ConversationId, Arc<Audience>>>, id: ConversationId) {
-    access
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .remove(&id);
-}
-
 /// What every member's copy of a group shares.
 struct GroupShape<'a> {
     slug: &'a str,
@@ -218,11 +210,10 @@ fn announce_group(
     group: &GroupShape<'_>,
     members: &[User],
 ) {
-    let audience = Audience {
-        kind: ConversationKind::Group,
-        organisations: vec![],
-        members: members.iter().map(|u| u.id).collect(),
-    };
+    let audience = Audience::members(
+        ConversationKind::Group,
+        members.iter().map(|u| u.id).collect(),
+    );
     for viewer in members {
         let seen = StoredConversation {
             id,

@@ -108,6 +108,14 @@ fn publish_to_audience(hub: &Hub, audience: &Audience, frame: &ServerFrame) {
     );
 }
 
+/// Drops a conversation's cached audience, right after a commit that changed it.
+fn evict(access: &Mutex<HashMap<ConversationId, Arc<Audience>>>, id: ConversationId) {
+    access
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .remove(&id);
+}
+
 /// Logs a storage failure and turns it into the generic `internal` error.
 fn internal(error: StoreError) -> ApiError {
     tracing::error!(%error, "storage failure");
@@ -172,9 +180,7 @@ impl Chat {
                 loaded
             }
         };
-        if !rules::can(&Actor::from(me), &audience, action) {
-            return Err(ApiError::forbidden());
-        }
+        rules::check(&Actor::from(me), &audience, action)?;
         Ok(audience)
     }
 

@@ -117,6 +117,12 @@ pub enum Recipients<'a> {
         audience: &'a Audience,
         except: Option<UserId>,
     },
+    /// Everyone who could see a channel with audience `before` and cannot see it with
+    /// `after`.
+    Leaving {
+        before: &'a Audience,
+        after: &'a Audience,
+    },
 }
 
 type Users = HashMap<UserId, UserConnections>;
@@ -514,6 +520,20 @@ impl Hub {
                     }
                 }
             }
+            Recipients::Leaving { before, after } => {
+                let kinds = self.kinds();
+                for ((role, organisation), ids) in kinds.iter() {
+                    if rules::can_see_by_kind(*role, *organisation, before) == Some(true)
+                        && rules::can_see_by_kind(*role, *organisation, after) == Some(false)
+                    {
+                        for id in ids {
+                            if let Some(entry) = users.get_mut(id) {
+                                delivered += self.push(entry, outbound);
+                            }
+                        }
+                    }
+                }
+            }
         }
         delivered
     }
@@ -547,11 +567,7 @@ mod tests {
 
     /// A channel of the organisation every test actor belongs to.
     static ORGANISATION_CHANNEL: std::sync::LazyLock<Audience> =
-        std::sync::LazyLock::new(|| Audience {
-            kind: ConversationKind::Channel,
-            organisations: vec![OrganisationId(1)],
-            members: vec![],
-        });
+        std::sync::LazyLock::new(|| Audience::channel(vec![OrganisationId(1)], Role::ALL.to_vec()));
 
     fn everyone() -> Recipients<'static> {
         Recipients::Audience {
@@ -667,11 +683,10 @@ mod tests {
                 .filter_map(|t| (!drain(t).is_empty()).then(|| t.user().0))
                 .collect()
         };
-        let channel = Audience {
-            kind: ConversationKind::Channel,
-            organisations: vec![OrganisationId(1), OrganisationId(2)],
-            members: vec![],
-        };
+        let channel = Audience::channel(
+            vec![OrganisationId(1), OrganisationId(2)],
+            Role::ALL.to_vec(),
+        );
         let to = |audience, except| Recipients::Audience { audience, except };
         assert_eq!(hub.publish(to(&channel, None), &pong(1)), 4);
         assert_eq!(reached(&mut tabs), [1, 2, 3, 3]);
@@ -681,18 +696,10 @@ mod tests {
             "typing skips the typist"
         );
         assert_eq!(reached(&mut tabs), [1, 2]);
-        let order = Audience {
-            kind: ConversationKind::Order,
-            organisations: vec![OrganisationId(3)],
-            members: vec![],
-        };
+        let order = Audience::order(vec![OrganisationId(3)]);
         hub.publish(to(&order, None), &pong(3));
         assert_eq!(reached(&mut tabs), [1, 2, 4]);
-        let direct = Audience {
-            kind: ConversationKind::Direct,
-            organisations: vec![],
-            members: vec![UserId(2), UserId(3)],
-        };
+        let direct = Audience::members(ConversationKind::Direct, vec![UserId(2), UserId(3)]);
         hub.publish(to(&direct, None), &pong(4));
         assert_eq!(reached(&mut tabs), [2, 3, 3], "not even the admin");
         // Whoever connects later is found too; whoever leaves is not.

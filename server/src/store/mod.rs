@@ -4,9 +4,9 @@
 //! or the small records below. Nothing here checks permissions: that is `chat`'s job.
 
 use app::model::{
-    Attachment, AttachmentId, Audience, AuditEntry, ClientId, ConversationId, ConversationKind,
-    Emoji, EventId, Mentions, Message, MessageId, MessageVersion, Order, Organisation,
-    OrganisationId, Role, Seq, User, UserId,
+    Attachment, AttachmentId, Audience, AuditEntry, ChannelSettings, ClientId, ConversationId,
+    ConversationKind, Emoji, EventId, Mentions, Message, MessageId, MessageVersion, Order,
+    Organisation, OrganisationId, Role, Seq, User, UserId,
 };
 
 pub mod sqlite;
@@ -200,11 +200,21 @@ pub enum Write {
         actor: UserId,
         now_ms: i64,
     },
-    /// A channel admitting `organisations`, announced by an event and audited as
-    /// created by `actor`; `created` is `None` when the name is taken.
+    /// A channel admitting `roles` of `organisations`, announced by an event and audited
+    /// as created by `actor`; `created` is `None` when the name is taken.
     CreateChannel {
         name: String,
         organisations: Vec<OrganisationId>,
+        roles: Vec<Role>,
+        actor: UserId,
+        now_ms: i64,
+    },
+    /// A channel renamed, archived or unarchived, or admitting other organisations or
+    /// roles: the whole new state. Audited as done by `actor`; one event when anything
+    /// changed (`membership` when whom it admits changed, `conversation` otherwise).
+    ChangeChannel {
+        conversation: ConversationId,
+        change: ChannelSettings,
         actor: UserId,
         now_ms: i64,
     },
@@ -238,6 +248,18 @@ pub enum Write {
     },
 }
 
+/// A channel before and after a [`Write::ChangeChannel`].
+#[derive(Clone, Debug)]
+pub struct ChannelChanged {
+    pub before: Audience,
+    pub after: Audience,
+    pub slug: String,
+    pub name: String,
+    pub last_seq: Seq,
+    /// `None` when nothing changed.
+    pub event_id: Option<EventId>,
+}
+
 /// What a [`Write`] did.
 #[derive(Clone, Debug)]
 pub enum Written {
@@ -251,6 +273,9 @@ pub enum Written {
         changes: Vec<(UserId, EventId)>,
         members: Vec<UserId>,
     },
+    ChannelChanged(ChannelChanged),
+    /// The name is taken by another channel.
+    NameTaken,
     /// The change no longer applies: the message was deleted, or (an edit) another edit
     /// landed first. Here is the message as it is.
     Stale(Message),
@@ -285,9 +310,10 @@ pub enum StoredEventKind {
         seq: Seq,
     },
     Conversation,
-    /// Someone joined or left a group.
+    /// Someone joined or left a group (`user_id`), or a channel admits other
+    /// organisations or roles (`None`).
     Membership {
-        user_id: UserId,
+        user_id: Option<UserId>,
     },
 }
 
@@ -379,6 +405,13 @@ pub trait Accounts: Send + Sync + 'static {
     async fn set_disabled(&self, user: UserId, disabled_at_ms: Option<i64>) -> StoreResult<()>;
     /// The disabled accounts.
     async fn disabled_users(&self) -> StoreResult<Vec<UserId>>;
+    /// Gives `user` another role and organisation.
+    async fn set_role(
+        &self,
+        user: UserId,
+        role: Role,
+        organisation: OrganisationId,
+    ) -> StoreResult<()>;
     /// Gives `user` a one-time password: the next sign-in must choose a new one.
     async fn set_one_time_password(&self, user: UserId, password_hash: &str) -> StoreResult<()>;
 }
@@ -386,6 +419,8 @@ pub trait Accounts: Send + Sync + 'static {
 /// Conversations and who they admit.
 #[async_trait::async_trait]
 pub trait Conversations: Send + Sync + 'static {
+    /// A channel admitting every role of `organisations`, without an event: for seeding
+    /// a database nobody is connected to yet.
     async fn create_channel(
         &self,
         name: &str,
@@ -491,6 +526,7 @@ pub trait Audit: Send + Sync + 'static {
         actor: UserId,
         action: &str,
         conversation: Option<ConversationId>,
+        subject: Option<UserId>,
         now_ms: i64,
     ) -> StoreResult<()>;
     /// The newest `limit` entries, newest first.

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use app::model::{OrganisationId, User, UserId};
+use app::model::{OrganisationId, Role, User, UserId};
 
 use super::SqliteStore;
 use super::rows::{USER_COLUMNS, user_from_row};
@@ -179,6 +179,21 @@ impl Accounts for SqliteStore {
                 .map(UserId)
                 .collect(),
         )
+    }
+
+    async fn set_role(
+        &self,
+        user: UserId,
+        role: Role,
+        organisation: OrganisationId,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET role = ?, organisation_id = ? WHERE id = ?")
+            .bind(role.as_str())
+            .bind(organisation.0)
+            .bind(user.0)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     async fn set_one_time_password(&self, user: UserId, password_hash: &str) -> StoreResult<()> {

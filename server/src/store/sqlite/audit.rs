@@ -14,14 +14,17 @@ impl Audit for SqliteStore {
         actor: UserId,
         action: &str,
         conversation: Option<ConversationId>,
+        subject: Option<UserId>,
         now_ms: i64,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO audit_log (actor_id, action, conversation_id, created_at_ms) VALUES (?, ?, ?, ?)",
+            "INSERT INTO audit_log (actor_id, action, conversation_id, subject_id, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(actor.0)
         .bind(action)
         .bind(conversation.map(|c| c.0))
+        .bind(subject.map(|s| s.0))
         .bind(now_ms)
         .execute(&self.writer)
         .await?;

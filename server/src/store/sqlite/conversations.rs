@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use app::model::{Audience, ConversationId, ConversationKind, OrganisationId, UserId};
+use app::model::{Audience, ConversationId, ConversationKind, OrganisationId, Role, UserId};
 
 use super::rows::id_list;
 use super::{MENTIONING, SqliteStore, UNREAD_MESSAGES};
@@ -47,7 +47,8 @@ impl SqliteStore {
             )
         };
         let sql = format!(
-            "SELECT c.id, c.kind, c.slug, c.name, c.named, c.last_seq, {read_state} \
+            "SELECT c.id, c.kind, c.slug, c.name, c.named, c.last_seq, \
+                    c.archived_at_ms IS NOT NULL AS archived, {read_state} \
              WHERE {condition} ORDER BY c.id"
         );
         let mut query = sqlx::query(&sql).bind(viewer.0);
@@ -77,6 +78,26 @@ impl SqliteStore {
                 .entry(row.try_get("conversation_id")?)
                 .or_default()
                 .push(OrganisationId(row.try_get("organisation_id")?));
+        }
+        let mut roles: HashMap<i64, Vec<Role>> = HashMap::new();
+        for row in sqlx::query(&format!(
+            "SELECT conversation_id, role FROM conversation_roles \
+             WHERE conversation_id IN ({id_list})"
+        ))
+        .fetch_all(&self.reader)
+        .await?
+        {
+            let role: String = row.try_get("role")?;
+            roles
+                .entry(row.try_get("conversation_id")?)
+                .or_default()
+                .push(
+                    Role::parse(&role)
+                        .ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+                );
+        }
+        for admitted in roles.values_mut() {
+            admitted.sort_by_key(|r| Role::ALL.iter().position(|a| a == r));
         }
         let mut members: HashMap<i64, Vec<(UserId, String)>> = HashMap::new();
         for row in sqlx::query(&format!(
@@ -111,6 +132,8 @@ impl SqliteStore {
                         kind,
                         organisations: organisations.remove(&id).unwrap_or_default(),
                         members: member_names.iter().map(|(id, _)| *id).collect(),
+                        roles: roles.remove(&id).unwrap_or_default(),
+                        archived: row.try_get("archived")?,
                     },
                     member_names,
                     last_read_seq: row.try_get("last_read_seq")?,
@@ -149,6 +172,13 @@ impl Conversations for SqliteStore {
             .bind(org.0)
             .execute(&mut *tx)
             .await?;
+        }
+        for role in Role::ALL {
+            sqlx::query("INSERT INTO conversation_roles (conversation_id, role) VALUES (?, ?)")
+                .bind(id)
+                .bind(role.as_str())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(ConversationId(id))

@@ -95,7 +95,7 @@ impl Events for SqliteStore {
                 }),
                 "conversation" => Shape::Ready(StoredEventKind::Conversation),
                 "membership" => Shape::Ready(StoredEventKind::Membership {
-                    user_id: UserId(row.try_get("read_user")?),
+                    user_id: row.try_get::<Option<i64>, _>("read_user")?.map(UserId),
                 }),
                 other => return Err(StoreError::Corrupt(format!("event kind {other}"))),
             };

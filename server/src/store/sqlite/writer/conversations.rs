@@ -60,7 +60,7 @@ pub(super) fn open_order_thread(
 
 /// Creates a conversation unless one with the same slug exists. Returns its id and
 /// whether it was created.
-fn insert_conversation(
+pub(super) fn insert_conversation(
     tx: &rusqlite::Transaction<'_>,
     kind: ConversationKind,
     slug: &str,
@@ -89,7 +89,7 @@ fn insert_conversation(
 }
 
 /// The `conversation` event of a conversation created now.
-fn announce(
+pub(super) fn announce(
     tx: &rusqlite::Transaction<'_>,
     id: i64,
     created: bool,
@@ -104,37 +104,6 @@ fn announce(
         id: ConversationId(id),
         created,
     })
-}
-
-/// A channel, unless one with that name exists.
-pub(super) fn create_channel(
-    tx: &rusqlite::Transaction<'_>,
-    name: &str,
-    organisations: &[OrganisationId],
-    actor: UserId,
-    now_ms: i64,
-) -> StoreResult<Opened> {
-    let (id, created) =
-        insert_conversation(tx, ConversationKind::Channel, name, name, None, now_ms)?;
-    if !created {
-        return Ok(Opened {
-            id: ConversationId(id),
-            created: None,
-        });
-    }
-    for org in organisations {
-        tx.prepare_cached(
-            "INSERT INTO conversation_organisations (conversation_id, organisation_id) \
-             VALUES (?, ?) ON CONFLICT DO NOTHING",
-        )?
-        .execute(params![id, org.0])?;
-    }
-    tx.prepare_cached(
-        "INSERT INTO audit_log (actor_id, action, conversation_id, created_at_ms) \
-         VALUES (?, 'channel_created', ?, ?)",
-    )?
-    .execute(params![actor.0, id, now_ms])?;
-    announce(tx, id, true, now_ms)
 }
 
 /// A group of `members`.

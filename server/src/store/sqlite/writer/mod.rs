@@ -13,6 +13,7 @@
 //! - [`messages`]: appends, edits, deletes, reactions
 //! - [`reads`]: read positions
 //! - [`conversations`]: direct conversations and order threads opened on first use, groups
+//! - [`channels`]: channels created, renamed, archived, opened to others
 
 use std::path::Path;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use app::model::EventId;
 
 use crate::store::{AfterCommit, PendingWrite, StoreError, StoreResult, Write, Written};
 
+mod channels;
 mod conversations;
 mod messages;
 mod reads;
@@ -168,10 +170,16 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: &Write) -> StoreResult<Written> 
         Write::CreateChannel {
             name,
             organisations,
+            roles,
             actor,
             now_ms,
-        } => conversations::create_channel(tx, name, organisations, *actor, *now_ms)
-            .map(Written::Opened),
+        } => channels::create_channel(tx, name, organisations, roles, *actor, *now_ms),
+        Write::ChangeChannel {
+            conversation,
+            change,
+            actor,
+            now_ms,
+        } => channels::change_channel(tx, *conversation, change, *actor, *now_ms),
         Write::CreateGroup {
             slug,
             members,
