@@ -526,6 +526,16 @@ pub fn validate_channel_name(name: &str) -> Result<String, ApiError> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.starts_with('-');
+    // Those are the pages of direct messages, groups and threads.
+    let reserved = ["dm-", "group-", "order-", "sku-", "shipment-"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix));
+    if reserved {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "A channel name may not start with dm-, group-, order-, sku- or shipment-.",
+        ));
+    }
     if ok {
         Ok(name)
     } else {
@@ -566,6 +576,106 @@ pub struct Order {
     /// Organisations linked to the order: its client, sometimes its manufacturer.
     pub organisations: Vec<OrganisationId>,
     pub organisation_names: Vec<String>,
+    /// The shipment carrying it, once it has one.
+    #[serde(default)]
+    pub shipment: Option<String>,
+}
+
+/// A demo shipment on the dashboard: one or more orders under one tracking reference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipment {
+    pub reference: String,
+    pub carrier: String,
+    pub status: String,
+}
+
+/// What a thread about the host dashboard's things is about: an order, a SKU or a
+/// shipment. Written `order:1042`, `sku:ORA-TB-SOFT`, `shipment:1Z4F7A` (the external
+/// reference, unique per thread); its page is `/chat/order-1042` and so on.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ThreadRef {
+    Order(i64),
+    Sku(String),
+    Shipment(String),
+}
+
+impl ThreadRef {
+    /// Reads `order:1042`, `sku:…` or `shipment:…`. SKUs and shipment references are 1
+    /// to 64 letters, digits, dots, hyphens and underscores.
+    pub fn parse(reference: &str) -> Result<ThreadRef, ApiError> {
+        let bad = || {
+            ApiError::new(
+                ErrorCode::BadRequest,
+                "A thread reference is order:{number}, sku:{code} or shipment:{reference}.",
+            )
+        };
+        let (kind, value) = reference.trim().split_once(':').ok_or_else(bad)?;
+        let code_ok = (1..=64).contains(&value.len())
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        match kind {
+            "order" => value
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(ThreadRef::Order)
+                .ok_or_else(bad),
+            "sku" if code_ok => Ok(ThreadRef::Sku(value.to_string())),
+            "shipment" if code_ok => Ok(ThreadRef::Shipment(value.to_string())),
+            _ => Err(bad()),
+        }
+    }
+
+    /// The thread's `/chat/{slug}`, from which the reference can be read back.
+    pub fn slug(&self) -> String {
+        match self {
+            ThreadRef::Order(n) => format!("order-{n}"),
+            ThreadRef::Sku(code) => format!("sku-{code}"),
+            ThreadRef::Shipment(reference) => format!("shipment-{reference}"),
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<ThreadRef> {
+        let (kind, value) = slug.split_once('-')?;
+        ThreadRef::parse(&format!("{kind}:{value}")).ok()
+    }
+
+    /// Its name in lists: "Order 1042", "SKU ORA-TB-SOFT", "Shipment 1Z4F7A".
+    pub fn title(&self) -> String {
+        match self {
+            ThreadRef::Order(n) => format!("Order {n}"),
+            ThreadRef::Sku(code) => format!("SKU {code}"),
+            ThreadRef::Shipment(reference) => format!("Shipment {reference}"),
+        }
+    }
+
+    /// The number, code or reference alone.
+    pub fn value(&self) -> String {
+        match self {
+            ThreadRef::Order(n) => n.to_string(),
+            ThreadRef::Sku(v) | ThreadRef::Shipment(v) => v.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ThreadRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ThreadRef::Order(n) => write!(f, "order:{n}"),
+            ThreadRef::Sku(code) => write!(f, "sku:{code}"),
+            ThreadRef::Shipment(reference) => write!(f, "shipment:{reference}"),
+        }
+    }
+}
+
+/// What a thread is about, as the person asking may see it: the orders concerned and,
+/// for a shipment thread, the shipment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadSubject {
+    pub reference: ThreadRef,
+    pub orders: Vec<Order>,
+    pub shipment: Option<Shipment>,
 }
 
 /// What the browser needs for its first paint: who is signed in, their conversations,
@@ -710,6 +820,38 @@ pub fn validate_body(body: &str, max_chars: usize) -> Result<String, ApiError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn thread_references_read_back_from_their_slugs() {
+        for (text, slug, title) in [
+            ("order:1042", "order-1042", "Order 1042"),
+            ("sku:ORA-TB-SOFT", "sku-ORA-TB-SOFT", "SKU ORA-TB-SOFT"),
+            (
+                "shipment:1Z4F.7A_9",
+                "shipment-1Z4F.7A_9",
+                "Shipment 1Z4F.7A_9",
+            ),
+        ] {
+            let reference = ThreadRef::parse(text).unwrap();
+            assert_eq!(reference.to_string(), text);
+            assert_eq!(reference.slug(), slug);
+            assert_eq!(reference.title(), title);
+            assert_eq!(ThreadRef::from_slug(slug), Some(reference));
+        }
+        for bad in [
+            "order:0",
+            "order:x",
+            "sku:",
+            "sku:a b",
+            "shipment:<x>",
+            "invoice:1",
+            "1042",
+        ] {
+            assert!(ThreadRef::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(ThreadRef::from_slug("dm-1-2"), None);
+        assert_eq!(ThreadRef::from_slug("oracare-team"), None);
+    }
     use super::*;
 
     #[test]

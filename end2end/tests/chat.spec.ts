@@ -126,6 +126,29 @@ test('Discuss this order opens the order thread in the widget', async ({ browser
   await done(carol, bob);
 });
 
+test('an order page opens threads about its SKU and its shipment too', async ({ browser }) => {
+  const carol = await signIn(browser, 'carol');
+  await carol.page.goto('/dashboard/orders/1041');
+  await live(carol.page);
+  const shipment = carol.page.getByRole('button', { name: /^Discuss shipment / });
+  const reference = ((await shipment.textContent()) ?? '').replace('Discuss shipment ', '');
+  await shipment.click();
+  await expect(carol.page.getByRole('log', { name: `Shipment ${reference}` })).toBeVisible();
+  await expect(carol.page.locator('.order-context')).toContainText(/UPS|DHL/);
+  await expect(carol.page.locator('.order-context').getByRole('link', { name: 'Order 1041' })).toBeVisible();
+
+  await carol.page.getByRole('button', { name: 'Discuss SKU ORA-TB-MED' }).click();
+  await expect(carol.page.getByRole('log', { name: 'SKU ORA-TB-MED' })).toBeVisible();
+  const text = unique('Is the medium brush back in stock?');
+  await send(carol.page, text);
+  const bob = await signIn(browser, 'bob');
+  await bob.page.goto('/chat/sku-ORA-TB-MED');
+  await expect(bob.page.getByRole('log', { name: 'SKU ORA-TB-MED' }).getByRole('article').filter({ hasText: text })).toHaveCount(1);
+  await expect(bob.page.locator('.order-context').getByRole('link', { name: 'Order 1041' })).toHaveAttribute('href', '/dashboard/orders/1041');
+  await bob.page.screenshot({ path: '../docs/screenshots/sku-thread.png' });
+  await done(carol, bob);
+});
+
 test('the widget keeps its state across navigation and reloads', async ({ browser }) => {
   const alice = await signIn(browser, 'alice');
   await live(alice.page);

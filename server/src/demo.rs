@@ -1,7 +1,7 @@
 //! First start: the one admin account of an empty database, and with `--demo` the demo
 //! world of SPEC.md §8 (seeded once per database; a `meta` row remembers it).
 
-use app::model::{ConversationId, Order, OrganisationId, Role, UserId};
+use app::model::{ConversationId, Order, OrganisationId, Role, Shipment, UserId};
 
 use crate::auth::hash_password;
 use crate::clock::now_ms;
@@ -128,8 +128,28 @@ async fn seed_demo(store: &dyn Store) -> StoreResult<OrganisationId> {
                 status: STATUSES[i % STATUSES.len()].into(),
                 organisations,
                 organisation_names,
+                shipment: None,
             })
             .await?;
+    }
+    // Shipped and delivered orders travel in pairs, one shipment each pair.
+    let mut travelling: Vec<(i64, &str)> = (1020..1060)
+        .enumerate()
+        .filter_map(|(i, number)| match STATUSES[i % STATUSES.len()] {
+            "shipped" => Some((number, "in transit")),
+            "delivered" => Some((number, "delivered")),
+            _ => None,
+        })
+        .collect();
+    travelling.sort_by_key(|(_, status)| *status);
+    for (n, pair) in travelling.chunks(2).enumerate() {
+        let shipment = Shipment {
+            reference: format!("1Z4F{:04}", 7100 + n * 37),
+            carrier: if n % 2 == 0 { "UPS" } else { "DHL" }.into(),
+            status: pair[0].1.into(),
+        };
+        let numbers: Vec<i64> = pair.iter().map(|(number, _)| *number).collect();
+        store.create_shipment(&shipment, &numbers).await?;
     }
 
     let names: std::collections::HashMap<UserId, &str> = [

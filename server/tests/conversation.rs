@@ -727,3 +727,133 @@ async fn every_kind_of_event_arrives_in_event_order() {
     }
     server.stop().await;
 }
+
+async fn open_thread(
+    server: &Endpoint,
+    cookie: &str,
+    reference: &str,
+) -> Result<app::model::ConversationSummary, ApiError> {
+    server
+        .call(
+            cookie,
+            "open_thread",
+            &[("reference", reference.to_string())],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn sku_and_shipment_threads_work_like_order_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let alice_cookie = server.login("alice").await;
+    let carol_cookie = server.login("carol").await;
+    let dave_cookie = server.login("dave").await;
+    let orders: Vec<app::model::Order> = server.call(&alice_cookie, "orders", &[]).await.unwrap();
+    let acme = |o: &app::model::Order| {
+        o.organisation_names
+            .iter()
+            .any(|n| n == "Acme Manufacturing")
+    };
+    // A SKU some of whose orders Acme makes, and a shipment carrying none of Acme's.
+    let sku = orders.iter().find(|o| acme(o)).unwrap().sku.clone();
+    let shipment = orders
+        .iter()
+        .filter_map(|o| o.shipment.clone())
+        .find(|s| {
+            orders
+                .iter()
+                .filter(|o| o.shipment.as_deref() == Some(s.as_str()))
+                .all(|o| !acme(o))
+        })
+        .unwrap();
+
+    let mut dave = server.connect(&dave_cookie).await;
+    let thread = open_thread(&server, &carol_cookie, &format!("sku:{sku}"))
+        .await
+        .unwrap();
+    assert_eq!(thread.title, format!("SKU {sku}"));
+    assert_eq!(thread.slug, format!("sku-{sku}"));
+    let again = open_thread(&server, &alice_cookie, &format!("sku:{sku}"))
+        .await
+        .unwrap();
+    assert_eq!(again.id, thread.id, "one thread per reference");
+    // Dave makes some of that SKU's orders: the thread appears for him, live.
+    let seen = dave
+        .until(|f| match f {
+            ServerFrame::Conversation { conversation, .. } => Some(conversation),
+            _ => None,
+        })
+        .await;
+    assert_eq!(seen.id, thread.id);
+    let subject: app::model::ThreadSubject = server
+        .call(
+            &dave_cookie,
+            "thread_subject",
+            &[("reference", format!("sku:{sku}"))],
+        )
+        .await
+        .unwrap();
+    assert!(
+        !subject.orders.is_empty() && subject.orders.iter().all(acme),
+        "dave sees only his orders of it"
+    );
+
+    let carried = open_thread(&server, &carol_cookie, &format!("shipment:{shipment}"))
+        .await
+        .unwrap();
+    assert_eq!(carried.title, format!("Shipment {shipment}"));
+    let subject: app::model::ThreadSubject = server
+        .call(
+            &carol_cookie,
+            "thread_subject",
+            &[("reference", format!("shipment:{shipment}"))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(subject.shipment.unwrap().reference, shipment);
+    assert!(
+        subject
+            .orders
+            .iter()
+            .all(|o| o.shipment.as_deref() == Some(shipment.as_str()))
+    );
+    // Dave has no order in that shipment: not found, and not let into its thread.
+    assert_eq!(
+        open_thread(&server, &dave_cookie, &format!("shipment:{shipment}"))
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        server
+            .history(&dave_cookie, carried.id, None)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::Forbidden
+    );
+    let dave_saw = dave.drain(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !dave_saw.iter().any(|f| matches!(f, ServerFrame::Conversation { conversation, .. } if conversation.id == carried.id)),
+        "{dave_saw:?}"
+    );
+    for bad in [
+        "sku:",
+        "shipment:<b>",
+        "invoice:7",
+        "sku:NO-SUCH-SKU",
+        "shipment:NOPE",
+    ] {
+        let code = open_thread(&server, &carol_cookie, bad)
+            .await
+            .unwrap_err()
+            .code;
+        assert!(
+            matches!(code, ErrorCode::BadRequest | ErrorCode::NotFound),
+            "{bad}: {code:?}"
+        );
+    }
+    server.stop().await;
+}

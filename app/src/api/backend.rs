@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::model::{
     AdminOverview, Bootstrap, ChannelSettings, ConnectionMode, ConversationId, ConversationSummary,
     Emoji, HistoryPage, IssuedPassword, Message, MessageId, MessageVersion, Order, OrganisationId,
-    Person, Role, Seq, User, UserId,
+    Person, Role, Seq, ThreadRef, ThreadSubject, User, UserId,
 };
 use crate::search::SearchResults;
 
@@ -48,11 +48,16 @@ pub trait Backend: Send + Sync + 'static {
     async fn open_direct(&self, me: &User, other: UserId) -> Result<ConversationSummary, ApiError>;
     async fn orders(&self, me: &User) -> Result<Vec<Order>, ApiError>;
     async fn order(&self, me: &User, number: i64) -> Result<Order, ApiError>;
-    async fn open_order_thread(
+    async fn open_thread(
         &self,
         me: &User,
-        number: i64,
+        reference: &ThreadRef,
     ) -> Result<ConversationSummary, ApiError>;
+    async fn thread_subject(
+        &self,
+        me: &User,
+        reference: &ThreadRef,
+    ) -> Result<ThreadSubject, ApiError>;
     async fn connection_mode(&self, me: &User) -> Result<ConnectionMode, ApiError>;
     async fn set_connection_mode(&self, me: &User, mode: ConnectionMode) -> Result<(), ApiError>;
     async fn edit_message(

@@ -29,11 +29,11 @@ mod history;
 mod history_after;
 mod members;
 mod open_direct;
-mod open_order_thread;
 mod orders;
 mod people;
 mod react;
 mod search;
+mod threads;
 
 pub use admin::{
     ChangeChannel, ChangeUser, CreateChannel, CreateUser, GetAdminOverview, ResetPassword,
@@ -54,8 +54,11 @@ pub use history::{ListHistory, list_history};
 pub use history_after::{ListAfter, list_after};
 pub use members::{ListMembers, list_members};
 pub use open_direct::{OpenDirect, open_direct};
-pub use open_order_thread::{OpenOrderThread, open_order_thread};
 pub use orders::{GetOrder, ListOrders, get_order, list_orders};
 pub use people::{ListPeople, list_people};
 pub use react::{React, react};
 pub use search::{SearchMessages, search_messages};
+pub use threads::{
+    GetThreadSubject, OpenOrderThread, OpenThread, get_thread_subject, open_order_thread,
+    open_thread,
+};

@@ -10,8 +10,8 @@ use leptos_router::hooks::use_params_map;
 use super::bootstrap::WithBootstrap;
 use super::widget::Widget;
 use super::{ErrorNotice, SignOut};
-use crate::api::{get_order, list_orders, open_order_thread};
-use crate::model::Order;
+use crate::api::{get_order, list_orders, open_thread};
+use crate::model::{Order, ThreadRef};
 use crate::state::use_chat;
 
 #[component]
@@ -165,11 +165,10 @@ pub fn OrderPage() -> impl IntoView {
 #[component]
 fn OrderDetails(order: Order) -> impl IntoView {
     let state = use_chat();
-    let number = order.number;
     let problem = RwSignal::new(None::<String>);
-    let discuss = move |_| {
+    let discuss = move |reference: ThreadRef| {
         spawn_local(async move {
-            match open_order_thread(number).await {
+            match open_thread(reference.to_string()).await {
                 Ok(conversation) => {
                     let id = conversation.id;
                     state.upsert_conversation(conversation);
@@ -184,12 +183,28 @@ fn OrderDetails(order: Order) -> impl IntoView {
         <h1>{format!("Order #{}", order.number)}</h1>
         <dl class="order-facts">
             <dt>"Customer"</dt><dd>{order.customer}</dd>
-            <dt>"SKU"</dt><dd>{order.sku}</dd>
+            <dt>"SKU"</dt><dd>{order.sku.clone()}</dd>
             <dt>"Quantity"</dt><dd>{order.quantity}</dd>
-            <dt>"Status"</dt><dd>{order.status}</dd>
+            <dt>"Status"</dt><dd>{order.status.clone()}</dd>
+            <dt>"Shipment"</dt><dd>{order.shipment.clone().unwrap_or_else(|| "not yet".into())}</dd>
             <dt>"Parties"</dt><dd>{order.organisation_names.join(", ")}</dd>
         </dl>
-        <button type="button" class="primary" on:click=discuss>"Discuss this order"</button>
+        <div class="discuss">
+            <button type="button" class="primary" on:click={
+                let number = order.number;
+                move |_| discuss(ThreadRef::Order(number))
+            }>"Discuss this order"</button>
+            <button type="button" class="secondary" on:click={
+                let sku = order.sku.clone();
+                move |_| discuss(ThreadRef::Sku(sku.clone()))
+            }>{format!("Discuss SKU {}", order.sku)}</button>
+            {order.shipment.clone().map(|shipment| view! {
+                <button type="button" class="secondary" on:click={
+                    let shipment = shipment.clone();
+                    move |_| discuss(ThreadRef::Shipment(shipment.clone()))
+                }>{format!("Discuss shipment {shipment}")}</button>
+            })}
+        </div>
         {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
         <p><a href="/dashboard/orders">"Back to orders"</a></p>
     }

@@ -5,7 +5,7 @@ use app::error::ApiError;
 use app::model::{
     AdminOverview, Bootstrap, ChannelSettings, ConnectionMode, ConversationId, ConversationSummary,
     Emoji, HistoryPage, IssuedPassword, Message, MessageId, MessageVersion, Order, OrganisationId,
-    Person, Role, Seq, User, UserId,
+    Person, Role, Seq, ThreadRef, ThreadSubject, User, UserId,
 };
 use app::search::SearchResults;
 
@@ -67,12 +67,20 @@ impl Backend for Chat {
         Chat::order(self, me, number).await
     }
 
-    async fn open_order_thread(
+    async fn open_thread(
         &self,
         me: &User,
-        number: i64,
+        reference: &ThreadRef,
     ) -> Result<ConversationSummary, ApiError> {
-        Chat::open_order_thread(self, me, number).await
+        Chat::open_thread(self, me, reference).await
+    }
+
+    async fn thread_subject(
+        &self,
+        me: &User,
+        reference: &ThreadRef,
+    ) -> Result<ThreadSubject, ApiError> {
+        Chat::thread_subject(self, me, reference).await
     }
 
     async fn connection_mode(&self, _me: &User) -> Result<ConnectionMode, ApiError> {

@@ -4,7 +4,7 @@
 use app::error::ApiError;
 use app::model::{
     Audience, Bootstrap, ClientSettings, ConnectionMode, ConversationId, ConversationKind,
-    ConversationSummary, Order, Person, User, UserId,
+    ConversationSummary, Order, OrganisationId, Person, ThreadRef, ThreadSubject, User, UserId,
 };
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
@@ -238,15 +238,81 @@ impl Chat {
             .ok_or_else(|| ApiError::not_found("order"))
     }
 
-    /// The order's thread, created on first use (idempotent: one per order).
-    pub async fn open_order_thread(
+    /// What a thread is about, as `me` may see it: the orders concerned (those `me` may
+    /// see), and the shipment. Not found when `me` may see none of it.
+    pub async fn thread_subject(
         &self,
         me: &User,
-        number: i64,
+        reference: &ThreadRef,
+    ) -> Result<ThreadSubject, ApiError> {
+        let (orders, shipment) = match reference {
+            ThreadRef::Order(number) => (
+                self.store
+                    .order(*number)
+                    .await
+                    .map_err(internal)?
+                    .into_iter()
+                    .collect(),
+                None,
+            ),
+            ThreadRef::Sku(code) => (
+                self.store.orders_with_sku(code).await.map_err(internal)?,
+                None,
+            ),
+            ThreadRef::Shipment(code) => match self.store.shipment(code).await.map_err(internal)? {
+                Some((shipment, orders)) => (orders, Some(shipment)),
+                None => (Vec::new(), None),
+            },
+        };
+        let actor = Actor::from(me);
+        let orders: Vec<Order> = orders
+            .into_iter()
+            .filter(|o| rules::can_see_order(&actor, &o.organisations))
+            .collect();
+        if orders.is_empty() {
+            return Err(ApiError::not_found(match reference {
+                ThreadRef::Order(_) => "order",
+                ThreadRef::Sku(_) => "SKU",
+                ThreadRef::Shipment(_) => "shipment",
+            }));
+        }
+        Ok(ThreadSubject {
+            reference: reference.clone(),
+            orders,
+            shipment,
+        })
+    }
+
+    /// The thread about an order, SKU or shipment, created on first use (idempotent: one
+    /// per reference). It admits internal staff and every organisation linked to an
+    /// order it concerns, as they are when it is created.
+    pub async fn open_thread(
+        &self,
+        me: &User,
+        reference: &ThreadRef,
     ) -> Result<ConversationSummary, ApiError> {
-        let order = self.order(me, number).await?;
-        let audience = Audience::order(order.organisations.clone());
+        let subject = self.thread_subject(me, reference).await?;
+        // Everyone linked to any of its orders, not only those `me` sees.
+        let all = match reference {
+            ThreadRef::Order(_) => subject.orders,
+            ThreadRef::Sku(code) => self.store.orders_with_sku(code).await.map_err(internal)?,
+            ThreadRef::Shipment(code) => self
+                .store
+                .shipment(code)
+                .await
+                .map_err(internal)?
+                .map(|(_, orders)| orders)
+                .unwrap_or_default(),
+        };
+        let mut organisations: Vec<OrganisationId> = all
+            .iter()
+            .flat_map(|o| o.organisations.iter().copied())
+            .collect();
+        organisations.sort();
+        organisations.dedup();
+        let audience = Audience::order(organisations.clone());
         let hub = self.hub.clone();
+        let (slug, title) = (reference.slug(), reference.title());
         let announce: AfterCommit = Box::new(move |written: &Written| {
             let Written::Opened(Opened {
                 id,
@@ -255,12 +321,7 @@ impl Chat {
             else {
                 return;
             };
-            let fresh = Chat::fresh_summary(
-                *id,
-                format!("order-{number}"),
-                format!("Order {number}"),
-                audience.clone(),
-            );
+            let fresh = Chat::fresh_summary(*id, slug.clone(), title.clone(), audience.clone());
             hub.publish(
                 Recipients::Audience {
                     audience: &audience,
@@ -272,9 +333,9 @@ impl Chat {
                 },
             );
         });
-        let write = Write::OpenOrderThread {
-            number,
-            organisations: order.organisations,
+        let write = Write::OpenThread {
+            reference: reference.clone(),
+            organisations,
             now_ms: now_ms(),
         };
         Ok(self.open_conversation(me, write, announce).await?.1)

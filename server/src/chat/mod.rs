@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use app::error::ApiError;
 use app::model::{
     Audience, ClientId, ConnectionMode, ConversationId, ConversationKind, ConversationSummary,
-    MessageId, Seq, User,
+    MessageId, Seq, ThreadRef, User,
 };
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
@@ -194,7 +194,9 @@ impl Chat {
     fn summary(me: &User, c: StoredConversation) -> ConversationSummary {
         let title = match c.kind {
             ConversationKind::Channel => format!("#{}", c.name),
-            ConversationKind::Order => format!("Order {}", c.name),
+            ConversationKind::Order => ThreadRef::from_slug(&c.slug)
+                .map(|r| r.title())
+                .unwrap_or_else(|| format!("Order {}", c.name)),
             ConversationKind::Group if c.named => c.name.clone(),
             ConversationKind::Direct | ConversationKind::Group => {
                 // A direct message is called by the other person's name; an unnamed

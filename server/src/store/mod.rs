@@ -6,7 +6,7 @@
 use app::model::{
     Attachment, AttachmentId, Audience, AuditEntry, ChannelSettings, ClientId, ConversationId,
     ConversationKind, Emoji, EventId, Mentions, Message, MessageId, MessageVersion, Order,
-    Organisation, OrganisationId, Role, Seq, User, UserId,
+    Organisation, OrganisationId, Role, Seq, Shipment, ThreadRef, User, UserId,
 };
 
 pub mod sqlite;
@@ -178,10 +178,10 @@ pub enum Write {
     },
     /// The direct conversation of two users, created (with its event) if missing.
     OpenDirect { a: UserId, b: UserId, now_ms: i64 },
-    /// The thread of order `number`, created (with its event) if missing, admitting
-    /// `organisations`.
-    OpenOrderThread {
-        number: i64,
+    /// The thread about an order, SKU or shipment, created (with its event) if missing,
+    /// admitting `organisations` (and internal staff).
+    OpenThread {
+        reference: ThreadRef,
         organisations: Vec<OrganisationId>,
         now_ms: i64,
     },
@@ -501,6 +501,11 @@ pub trait Orders: Send + Sync + 'static {
     async fn create_order(&self, order: &Order) -> StoreResult<()>;
     async fn orders(&self) -> StoreResult<Vec<Order>>;
     async fn order(&self, number: i64) -> StoreResult<Option<Order>>;
+    /// Every order of a SKU.
+    async fn orders_with_sku(&self, sku: &str) -> StoreResult<Vec<Order>>;
+    /// A shipment and the orders it carries.
+    async fn shipment(&self, reference: &str) -> StoreResult<Option<(Shipment, Vec<Order>)>>;
+    async fn create_shipment(&self, shipment: &Shipment, orders: &[i64]) -> StoreResult<()>;
 }
 
 /// One-off facts and settings.

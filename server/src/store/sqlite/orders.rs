@@ -4,27 +4,50 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use app::model::{Order, OrganisationId};
+use app::model::{Order, OrganisationId, Shipment};
 
 use super::SqliteStore;
+use super::rows::id_list;
 use crate::store::{Orders, Settings, StoreResult};
 
+/// Which orders a load returns.
+enum Which<'a> {
+    All,
+    Number(i64),
+    Sku(&'a str),
+    Shipment(&'a str),
+}
+
 impl SqliteStore {
-    async fn load_orders(&self, number: Option<i64>) -> StoreResult<Vec<Order>> {
-        let rows = sqlx::query(
-            "SELECT number, customer, sku, quantity, status FROM orders \
-             WHERE ?1 IS NULL OR number = ?1 ORDER BY number DESC",
-        )
-        .bind(number)
+    async fn load_orders(&self, which: Which<'_>) -> StoreResult<Vec<Order>> {
+        let (condition, key): (&str, Option<String>) = match which {
+            Which::All => ("1", None),
+            Which::Number(n) => ("o.number = ?1", Some(n.to_string())),
+            Which::Sku(sku) => ("o.sku = ?1", Some(sku.to_string())),
+            Which::Shipment(s) => ("s.shipment = ?1", Some(s.to_string())),
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT o.number, o.customer, o.sku, o.quantity, o.status, s.shipment FROM orders o \
+             LEFT JOIN order_shipments s ON s.order_number = o.number \
+             WHERE {condition} ORDER BY o.number DESC"
+        ))
+        .bind(key)
         .fetch_all(&self.reader)
         .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let numbers: Vec<i64> = rows
+            .iter()
+            .map(|r| r.try_get("number"))
+            .collect::<Result<_, _>>()?;
         let mut links: HashMap<i64, Vec<(OrganisationId, String)>> = HashMap::new();
-        for row in sqlx::query(
+        for row in sqlx::query(&format!(
             "SELECT l.order_number, o.id, o.name FROM order_organisations l \
              JOIN organisations o ON o.id = l.organisation_id \
-             WHERE ?1 IS NULL OR l.order_number = ?1 ORDER BY o.id",
-        )
-        .bind(number)
+             WHERE l.order_number IN ({}) ORDER BY o.id",
+            id_list(numbers.iter().copied())
+        ))
         .fetch_all(&self.reader)
         .await?
         {
@@ -45,6 +68,7 @@ impl SqliteStore {
                     status: row.try_get("status")?,
                     organisations: linked.iter().map(|(id, _)| *id).collect(),
                     organisation_names: linked.into_iter().map(|(_, name)| name).collect(),
+                    shipment: row.try_get("shipment")?,
                 })
             })
             .collect()
@@ -79,11 +103,54 @@ impl Orders for SqliteStore {
     }
 
     async fn orders(&self) -> StoreResult<Vec<Order>> {
-        self.load_orders(None).await
+        self.load_orders(Which::All).await
     }
 
     async fn order(&self, number: i64) -> StoreResult<Option<Order>> {
-        Ok(self.load_orders(Some(number)).await?.pop())
+        Ok(self.load_orders(Which::Number(number)).await?.pop())
+    }
+
+    async fn orders_with_sku(&self, sku: &str) -> StoreResult<Vec<Order>> {
+        self.load_orders(Which::Sku(sku)).await
+    }
+
+    async fn shipment(&self, reference: &str) -> StoreResult<Option<(Shipment, Vec<Order>)>> {
+        let Some(row) =
+            sqlx::query("SELECT reference, carrier, status FROM shipments WHERE reference = ?")
+                .bind(reference)
+                .fetch_optional(&self.reader)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let shipment = Shipment {
+            reference: row.try_get("reference")?,
+            carrier: row.try_get("carrier")?,
+            status: row.try_get("status")?,
+        };
+        Ok(Some((
+            shipment,
+            self.load_orders(Which::Shipment(reference)).await?,
+        )))
+    }
+
+    async fn create_shipment(&self, shipment: &Shipment, orders: &[i64]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("INSERT INTO shipments (reference, carrier, status) VALUES (?, ?, ?)")
+            .bind(&shipment.reference)
+            .bind(&shipment.carrier)
+            .bind(&shipment.status)
+            .execute(&mut *tx)
+            .await?;
+        for number in orders {
+            sqlx::query("INSERT INTO order_shipments (order_number, shipment) VALUES (?, ?)")
+                .bind(number)
+                .bind(&shipment.reference)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }
 

@@ -4,7 +4,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use app::model::{ConversationId, ConversationKind, EventId, OrganisationId, UserId};
+use app::model::{ConversationId, ConversationKind, EventId, OrganisationId, ThreadRef, UserId};
 
 use super::insert_event;
 use crate::store::{Opened, StoreResult, Written};
@@ -30,20 +30,18 @@ pub(super) fn open_direct(
     announce(tx, id, created, now_ms)
 }
 
-pub(super) fn open_order_thread(
+pub(super) fn open_thread(
     tx: &rusqlite::Transaction<'_>,
-    number: i64,
+    reference: &ThreadRef,
     organisations: &[OrganisationId],
     now_ms: i64,
 ) -> StoreResult<Opened> {
-    let slug = format!("order-{number}");
-    let external = format!("order:{number}");
     let (id, created) = insert_conversation(
         tx,
         ConversationKind::Order,
-        &slug,
-        &number.to_string(),
-        Some(&external),
+        &reference.slug(),
+        &reference.value(),
+        Some(&reference.to_string()),
         now_ms,
     )?;
     if created {

@@ -161,12 +161,11 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: &Write) -> StoreResult<Written> 
         Write::OpenDirect { a, b, now_ms } => {
             conversations::open_direct(tx, *a, *b, *now_ms).map(Written::Opened)
         }
-        Write::OpenOrderThread {
-            number,
+        Write::OpenThread {
+            reference,
             organisations,
             now_ms,
-        } => conversations::open_order_thread(tx, *number, organisations, *now_ms)
-            .map(Written::Opened),
+        } => conversations::open_thread(tx, reference, organisations, *now_ms).map(Written::Opened),
         Write::CreateChannel {
             name,
             organisations,

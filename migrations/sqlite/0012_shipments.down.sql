@@ -1,0 +1,3 @@
+DROP INDEX orders_by_sku;
+DROP TABLE order_shipments;
+DROP TABLE shipments;
