@@ -511,10 +511,37 @@ pub struct AdminOverview {
     pub channels: Vec<ConversationSummary>,
     /// The newest entries first.
     pub audit: Vec<AuditEntry>,
-    /// The edit window, in seconds.
-    pub edit_window_secs: i64,
+    /// The settings as they are, and what they may be set to.
+    pub settings: AdminSettings,
+    pub bounds: SettingsBounds,
     /// Accounts that are disabled.
     pub disabled: Vec<UserId>,
+}
+
+/// What an admin sets at `/admin` (besides the connection mode).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminSettings {
+    /// How long after sending its author may edit a message, in seconds (0: never).
+    pub edit_window_secs: i64,
+    /// Longest message, in characters.
+    pub max_message_chars: usize,
+    /// Largest attachment, in bytes.
+    pub max_attachment_bytes: u64,
+    /// The file types attachments may have (MIME types); none turns attachments off.
+    pub attachment_types: Vec<String>,
+    /// Messages older than this many days are deleted for good, with their files;
+    /// `None` keeps everything.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
+}
+
+/// The limits the operator configured: an admin chooses within them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsBounds {
+    pub max_edit_window_secs: i64,
+    pub max_message_chars: usize,
+    pub max_attachment_bytes: u64,
+    pub attachment_types: Vec<String>,
 }
 
 /// Checks a new channel's name: 1–80 lower-case letters, digits and hyphens (it is also

@@ -413,3 +413,25 @@ test('an admin renames a channel, takes guests out and archives it: everyone see
   await expect(alice.page.getByRole('table').last()).toContainText('channel archived');
   await done(alice, bob, carol);
 });
+
+test('an admin sets how long messages are kept and which files may be attached', async ({ browser }) => {
+  const alice = await signIn(browser, 'alice');
+  await alice.page.goto('/admin');
+  await live(alice.page);
+  const form = () => alice.page.getByRole('form', { name: 'Messages and files' });
+  await form().getByRole('spinbutton', { name: 'Keep messages for days' }).fill('365');
+  await form().getByRole('checkbox', { name: 'text/csv' }).uncheck();
+  await form().getByRole('button', { name: 'Save' }).click();
+  await expect(form().getByRole('status')).toHaveText('Saved.');
+  await alice.page.reload();
+  await live(alice.page);
+  await expect(form().getByRole('spinbutton', { name: 'Keep messages for days' })).toHaveValue('365');
+  await expect(form().getByRole('checkbox', { name: 'text/csv' })).not.toBeChecked();
+  await expect(alice.page.getByRole('table').last()).toContainText('settings changed');
+  // Back as it was, for the other tests.
+  await form().getByRole('spinbutton', { name: 'Keep messages for days' }).fill('');
+  await form().getByRole('checkbox', { name: 'text/csv' }).check();
+  await form().getByRole('button', { name: 'Save' }).click();
+  await expect(form().getByRole('status')).toHaveText('Saved.');
+  await done(alice);
+});

@@ -107,6 +107,10 @@ pub struct Config {
     /// chooses at /admin.
     #[arg(long, env = "PARLEY_EDIT_WINDOW_SECS", default_value_t = 900)]
     pub edit_window_secs: i64,
+    /// How often the retention sweep looks for messages older than the admin keeps
+    /// (seconds). It does nothing until an admin chooses a retention.
+    #[arg(long, env = "PARLEY_RETENTION_SWEEP_SECS", default_value_t = 3600)]
+    pub retention_sweep_secs: u64,
     /// A tab without input for this many seconds counts as idle (presence "away").
     #[arg(long, env = "PARLEY_IDLE_AFTER_SECS", default_value_t = 300)]
     pub idle_after_secs: u32,

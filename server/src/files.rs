@@ -14,7 +14,14 @@ pub trait BlobStore: Send + Sync + 'static {
     fn put(&self, bytes: &[u8]) -> io::Result<String>;
     /// The bytes stored under `hash`.
     fn get(&self, hash: &str) -> io::Result<Vec<u8>>;
+    /// Forgets the bytes under `hash`, which nothing in the database refers to any more,
+    /// unless they were stored within [`BLOB_GRACE`] (an upload of the same bytes may be
+    /// about to refer to them). Gone already is fine.
+    fn delete(&self, hash: &str) -> io::Result<()>;
 }
+
+/// How recently stored (or stored again) bytes are kept even when nothing refers to them.
+pub const BLOB_GRACE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Blobs as files `{root}/{first two hex digits}/{hash}`, written to a temporary file,
 /// synced and renamed into place, so a crash never leaves half a file under a hash.
@@ -40,6 +47,11 @@ impl BlobStore for DirBlobs {
         let hash = hex::encode(Sha256::digest(bytes));
         let path = self.path(&hash)?;
         if path.exists() {
+            // Stored again: fresh for the retention sweep's grace period.
+            std::fs::File::options()
+                .append(true)
+                .open(&path)?
+                .set_modified(std::time::SystemTime::now())?;
             return Ok(hash);
         }
         let dir = path.parent().unwrap_or(&self.root);
@@ -55,6 +67,22 @@ impl BlobStore for DirBlobs {
 
     fn get(&self, hash: &str) -> io::Result<Vec<u8>> {
         std::fs::read(self.path(hash)?)
+    }
+
+    fn delete(&self, hash: &str) -> io::Result<()> {
+        let path = self.path(hash)?;
+        let stored = match std::fs::metadata(&path) {
+            Ok(meta) => meta.modified()?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if stored.elapsed().unwrap_or_default() < BLOB_GRACE {
+            return Ok(());
+        }
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -77,6 +77,11 @@ pub async fn start(
         chat.hub().clone(),
         shutdown.clone(),
     ));
+    tokio::spawn(chat::settings::sweep_expired(
+        chat.clone(),
+        std::time::Duration::from_secs(config.retention_sweep_secs.max(1)),
+        shutdown.clone(),
+    ));
     let addr = listener.local_addr()?;
     let leptos_options = LeptosOptions::builder()
         .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("parley"))

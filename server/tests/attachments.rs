@@ -28,26 +28,9 @@ async fn upload(
     content_type: &str,
     bytes: Vec<u8>,
 ) -> Result<Attachment, ApiError> {
-    let response = reqwest::Client::new()
-        .post(server.url("/files"))
-        .query(&[
-            ("conversation_id", conversation.0.to_string()),
-            ("name", name.to_string()),
-        ])
-        .header("Origin", server.origin())
-        .header("Cookie", cookie)
-        .header("Content-Type", content_type)
-        .body(bytes)
-        .send()
+    server
+        .upload(cookie, conversation, name, content_type, bytes)
         .await
-        .unwrap();
-    let ok = response.status().is_success();
-    let text = response.text().await.unwrap();
-    if ok {
-        Ok(serde_json::from_str(&text).unwrap())
-    } else {
-        Err(serde_json::from_str(&text).unwrap_or_else(|_| panic!("{text}")))
-    }
 }
 
 async fn fetch(

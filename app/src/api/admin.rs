@@ -2,8 +2,8 @@ use leptos::prelude::*;
 
 use crate::error::ApiError;
 use crate::model::{
-    AdminOverview, ChannelSettings, ConversationId, ConversationSummary, IssuedPassword,
-    OrganisationId, Role, UserId,
+    AdminOverview, AdminSettings, ChannelSettings, ConversationId, ConversationSummary,
+    IssuedPassword, OrganisationId, Role, UserId,
 };
 
 /// Users, organisations, channels, the audit log and settings (admins only).
@@ -53,6 +53,12 @@ pub async fn change_user(
         b.change_user(&me, user_id, role, organisation_id).await
     })
     .await
+}
+
+/// New settings (admins only), within the limits the operator configured. Audited.
+#[server(endpoint = "save_settings")]
+pub async fn save_settings(settings: AdminSettings) -> Result<(), ApiError> {
+    super::backend::with_backend(|b, me| async move { b.save_settings(&me, settings).await }).await
 }
 
 /// A new account with a one-time password, shown once (admins only).

@@ -9,9 +9,9 @@ use leptos::prelude::*;
 
 use crate::error::ApiError;
 use crate::model::{
-    AdminOverview, Bootstrap, ChannelSettings, ConnectionMode, ConversationId, ConversationSummary,
-    Emoji, HistoryPage, IssuedPassword, Message, MessageId, MessageVersion, Order, OrganisationId,
-    Person, Role, Seq, ThreadRef, ThreadSubject, User, UserId,
+    AdminOverview, AdminSettings, Bootstrap, ChannelSettings, ConnectionMode, ConversationId,
+    ConversationSummary, Emoji, HistoryPage, IssuedPassword, Message, MessageId, MessageVersion,
+    Order, OrganisationId, Person, Role, Seq, ThreadRef, ThreadSubject, User, UserId,
 };
 use crate::search::SearchResults;
 
@@ -132,6 +132,7 @@ pub trait Backend: Send + Sync + 'static {
     async fn leave_group(&self, me: &User, conversation: ConversationId) -> Result<(), ApiError>;
     async fn edit_window_secs(&self, me: &User) -> Result<i64, ApiError>;
     async fn set_edit_window(&self, me: &User, secs: i64) -> Result<(), ApiError>;
+    async fn save_settings(&self, me: &User, settings: AdminSettings) -> Result<(), ApiError>;
 }
 
 /// How the backend travels in Leptos context.

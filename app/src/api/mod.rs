@@ -37,8 +37,8 @@ mod threads;
 
 pub use admin::{
     ChangeChannel, ChangeUser, CreateChannel, CreateUser, GetAdminOverview, ResetPassword,
-    SetUserDisabled, change_channel, change_user, create_channel, create_user, get_admin_overview,
-    reset_password, set_user_disabled,
+    SaveSettings, SetUserDisabled, change_channel, change_user, create_channel, create_user,
+    get_admin_overview, reset_password, save_settings, set_user_disabled,
 };
 pub use bootstrap::{GetBootstrap, get_bootstrap};
 pub use connection_mode::{

@@ -13,11 +13,12 @@ use super::{ErrorNotice, SignOut};
 use super::{clock, iso_time};
 use crate::api::{
     change_channel, change_user, create_channel, create_user, get_admin_overview,
-    get_connection_mode, reset_password, set_connection_mode, set_edit_window, set_user_disabled,
+    get_connection_mode, reset_password, save_settings, set_connection_mode, set_user_disabled,
 };
 use crate::model::{
-    AuditEntry, ChannelSettings, ConnectionMode, ConversationId, ConversationSummary,
-    IssuedPassword, Organisation, OrganisationId, Role, User, UserId,
+    AdminSettings, AuditEntry, ChannelSettings, ConnectionMode, ConversationId,
+    ConversationSummary, IssuedPassword, Organisation, OrganisationId, Role, SettingsBounds, User,
+    UserId,
 };
 use crate::rules::{self, Actor};
 use crate::state::use_chat;
@@ -79,7 +80,7 @@ fn AdminSections() -> impl IntoView {
                         <section aria-labelledby="admin-settings">
                             <h2 id="admin-settings">"Settings"</h2>
                             <ConnectionModeSetting/>
-                            <EditWindowSetting secs=o.edit_window_secs/>
+                            <SettingsForm settings=o.settings bounds=o.bounds/>
                         </section>
                         <section aria-labelledby="admin-audit">
                             <h2 id="admin-audit">"Audit log"</h2>
@@ -526,30 +527,101 @@ fn AuditLog(entries: Vec<AuditEntry>) -> impl IntoView {
     .into_any()
 }
 
-/// How long authors may edit their messages.
+const MB: u64 = 1024 * 1024;
+
+/// The edit window, message length, attachment limits and retention, within the
+/// operator's limits.
 #[component]
-fn EditWindowSetting(secs: i64) -> impl IntoView {
-    let minutes = RwSignal::new((secs / 60).to_string());
+fn SettingsForm(settings: AdminSettings, bounds: SettingsBounds) -> impl IntoView {
+    let minutes = RwSignal::new((settings.edit_window_secs / 60).to_string());
+    let chars = RwSignal::new(settings.max_message_chars.to_string());
+    let megabytes = RwSignal::new(format!(
+        "{:.1}",
+        settings.max_attachment_bytes as f64 / MB as f64
+    ));
+    let types = RwSignal::new(settings.attachment_types.clone());
+    let days = RwSignal::new(
+        settings
+            .retention_days
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+    );
     let status = RwSignal::new(None::<Result<(), String>>);
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Ok(m) = minutes.get_untracked().trim().parse::<i64>() else {
-            status.set(Some(Err("Write a number of minutes.".into())));
-            return;
+        let number = |s: RwSignal<String>, what: &str| {
+            s.get_untracked()
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("Write a number for {what}."))
         };
-        spawn_local(async move {
-            status.set(Some(set_edit_window(m * 60).await.map_err(|e| e.message)));
-        });
+        let wanted = (|| -> Result<AdminSettings, String> {
+            let retention = days.get_untracked();
+            Ok(AdminSettings {
+                edit_window_secs: (number(minutes, "the edit window")? * 60.0) as i64,
+                max_message_chars: number(chars, "the message length")? as usize,
+                max_attachment_bytes: (number(megabytes, "the attachment size")? * MB as f64)
+                    as u64,
+                attachment_types: types.get_untracked(),
+                retention_days: match retention.trim() {
+                    "" => None,
+                    d => Some(d.parse::<u32>().map_err(|_| {
+                        "Write a number of days, or nothing to keep every message.".to_string()
+                    })?),
+                },
+            })
+        })();
+        match wanted {
+            Ok(wanted) => spawn_local(async move {
+                status.set(Some(save_settings(wanted).await.map_err(|e| e.message)));
+            }),
+            Err(e) => status.set(Some(Err(e))),
+        }
+    };
+    let number_field = move |signal: RwSignal<String>, label: &'static str, hint: String| {
+        view! {
+            <label class="choice">
+                <input type="number" min="0" step="any" aria-label=label value=signal.get_untracked() prop:value=signal
+                    on:input=move |ev| signal.set(event_target_value(&ev))/>
+                <span>{hint}</span>
+            </label>
+        }
     };
     view! {
-        <form class="settings" aria-label="Edit window" on:submit=save>
+        <form class="settings" aria-label="Messages and files" on:submit=save>
             <fieldset>
-                <legend>"Edit window"</legend>
+                <legend>"Messages"</legend>
+                {number_field(minutes, "Edit window in minutes", "minutes after sending, authors may edit a message (0: never)".into())}
+                {number_field(chars, "Longest message in characters", format!("characters at most in a message (up to {})", bounds.max_message_chars))}
                 <label class="choice">
-                    <input type="number" min="0" aria-label="Edit window in minutes" value=minutes.get_untracked() prop:value=minutes
-                        on:input=move |ev| minutes.set(event_target_value(&ev))/>
-                    <span>"minutes after sending, authors may edit a message (0: never)"</span>
+                    <input type="number" min="1" aria-label="Keep messages for days" placeholder="for ever" value=days.get_untracked() prop:value=days
+                        on:input=move |ev| days.set(event_target_value(&ev))/>
+                    <span>"days messages are kept (empty: for ever); older ones are deleted for good, with their files"</span>
                 </label>
+            </fieldset>
+            <fieldset>
+                <legend>"Attachments"</legend>
+                {number_field(megabytes, "Largest attachment in megabytes", format!("MB at most per file (up to {:.1})", bounds.max_attachment_bytes as f64 / MB as f64))}
+                <ul class="people-choice">
+                    {bounds.attachment_types.into_iter().map(|t| {
+                        let kind = t.clone();
+                        view! {
+                            <li><label>
+                                <input type="checkbox"
+                                    prop:checked={let kind = kind.clone(); move || types.with(|ts| ts.contains(&kind))}
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        let kind = kind.clone();
+                                        types.update(|ts| {
+                                            ts.retain(|x| *x != kind);
+                                            if on { ts.push(kind); }
+                                        });
+                                    }/>
+                                {t}
+                            </label></li>
+                        }
+                    }).collect_view()}
+                </ul>
             </fieldset>
             <button type="submit" class="primary">"Save"</button>
             {move || status.get().map(|s| match s {
@@ -558,6 +630,7 @@ fn EditWindowSetting(secs: i64) -> impl IntoView {
             })}
         </form>
     }
+    .into_any()
 }
 
 #[component]

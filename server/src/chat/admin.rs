@@ -34,7 +34,7 @@ pub struct Export {
 }
 
 impl Chat {
-    fn admin_only(me: &User) -> Result<(), ApiError> {
+    pub(super) fn admin_only(me: &User) -> Result<(), ApiError> {
         if rules::can_administer(&Actor::from(me)) {
             Ok(())
         } else {
@@ -59,7 +59,8 @@ impl Chat {
             organisations: self.store.organisations().await.map_err(internal)?,
             channels,
             audit: self.store.audit_log(AUDIT_SHOWN).await.map_err(internal)?,
-            edit_window_secs: self.edit_window_ms().await? / 1000,
+            settings: self.settings().await?,
+            bounds: self.settings_bounds(),
             disabled: self.store.disabled_users().await.map_err(internal)?,
         })
     }

@@ -24,6 +24,7 @@ pub struct FileBody {
 const MAX_NAME_CHARS: usize = 200;
 
 impl Chat {
+    /// The largest upload the server reads at all (the admin may choose less).
     pub fn max_attachment_bytes(&self) -> u64 {
         self.limits.max_attachment_bytes
     }
@@ -38,9 +39,10 @@ impl Chat {
         bytes: Vec<u8>,
     ) -> Result<Attachment, ApiError> {
         self.checked(me, conversation, Action::Post).await?;
+        let settings = self.settings().await?;
         let size = bytes.len() as u64;
-        if size > self.limits.max_attachment_bytes {
-            return Err(too_large(self.limits.max_attachment_bytes));
+        if size > settings.max_attachment_bytes {
+            return Err(too_large(settings.max_attachment_bytes));
         }
         if size == 0 {
             return Err(ApiError::new(ErrorCode::BadRequest, "The file is empty."));
@@ -51,13 +53,17 @@ impl Chat {
             .unwrap_or_default()
             .trim()
             .to_ascii_lowercase();
-        if !self.limits.attachment_types.contains(&content_type) {
+        if !settings.attachment_types.contains(&content_type) {
             return Err(ApiError::new(
                 ErrorCode::BadRequest,
-                format!(
-                    "Files of type {content_type} cannot be attached. Allowed: {}.",
-                    self.limits.attachment_types.join(", ")
-                ),
+                if settings.attachment_types.is_empty() {
+                    "Attachments are turned off.".to_string()
+                } else {
+                    format!(
+                        "Files of type {content_type} cannot be attached. Allowed: {}.",
+                        settings.attachment_types.join(", ")
+                    )
+                },
             ));
         }
         let name = clean_name(name);

@@ -3,9 +3,9 @@
 use app::api::backend::Backend;
 use app::error::ApiError;
 use app::model::{
-    AdminOverview, Bootstrap, ChannelSettings, ConnectionMode, ConversationId, ConversationSummary,
-    Emoji, HistoryPage, IssuedPassword, Message, MessageId, MessageVersion, Order, OrganisationId,
-    Person, Role, Seq, ThreadRef, ThreadSubject, User, UserId,
+    AdminOverview, AdminSettings, Bootstrap, ChannelSettings, ConnectionMode, ConversationId,
+    ConversationSummary, Emoji, HistoryPage, IssuedPassword, Message, MessageId, MessageVersion,
+    Order, OrganisationId, Person, Role, Seq, ThreadRef, ThreadSubject, User, UserId,
 };
 use app::search::SearchResults;
 
@@ -212,5 +212,9 @@ impl Backend for Chat {
 
     async fn set_edit_window(&self, me: &User, secs: i64) -> Result<(), ApiError> {
         Chat::set_edit_window(self, me, secs).await
+    }
+
+    async fn save_settings(&self, me: &User, settings: AdminSettings) -> Result<(), ApiError> {
+        Chat::save_settings(self, me, settings).await
     }
 }

@@ -41,7 +41,7 @@ impl Chat {
         replaces: u32,
         body: &str,
     ) -> Result<Message, ApiError> {
-        let body = validate_body(body, self.limits.max_message_chars)?;
+        let body = validate_body(body, self.settings().await?.max_message_chars)?;
         let (message, audience) = self.visible_message(me, id).await?;
         let window = self.edit_window_ms().await?;
         rules::check_edit(&Actor::from(me), &audience, &message, now_ms(), window)?;
@@ -140,7 +140,8 @@ impl Chat {
             | Written::Opened(_)
             | Written::Membership { .. }
             | Written::ChannelChanged(_)
-            | Written::NameTaken => Err(ApiError::internal()),
+            | Written::NameTaken
+            | Written::Purged { .. } => Err(ApiError::internal()),
         }
     }
 }

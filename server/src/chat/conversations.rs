@@ -3,8 +3,8 @@
 
 use app::error::ApiError;
 use app::model::{
-    Audience, Bootstrap, ClientSettings, ConnectionMode, ConversationId, ConversationKind,
-    ConversationSummary, Order, OrganisationId, Person, ThreadRef, ThreadSubject, User, UserId,
+    Audience, Bootstrap, ConversationId, ConversationKind, ConversationSummary, Order,
+    OrganisationId, Person, ThreadRef, ThreadSubject, User, UserId,
 };
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
@@ -13,13 +13,6 @@ use super::{Chat, internal};
 use crate::clock::now_ms;
 use crate::hub::Recipients;
 use crate::store::{AfterCommit, Opened, Write, Written};
-
-/// The `meta` key of the admin's connection-mode choice.
-const CONNECTION_MODE: &str = "connection_mode";
-/// The `meta` key of the admin's edit window, in seconds.
-const EDIT_WINDOW_SECS: &str = "edit_window_secs";
-/// The longest edit window an admin may choose: a week.
-const MAX_EDIT_WINDOW_SECS: i64 = 7 * 24 * 3600;
 
 impl Chat {
     pub async fn bootstrap(&self, me: &User) -> Result<Bootstrap, ApiError> {
@@ -42,75 +35,6 @@ impl Chat {
             last_event_id,
             settings: self.client_settings().await?,
         })
-    }
-
-    pub async fn client_settings(&self) -> Result<ClientSettings, ApiError> {
-        Ok(ClientSettings {
-            connection_mode: self.connection_mode().await?,
-            idle_after_ms: self.limits.idle_after_ms,
-            max_message_chars: self.limits.max_message_chars,
-            edit_window_ms: self.edit_window_ms().await?,
-            max_attachment_bytes: self.limits.max_attachment_bytes,
-            attachment_types: self.limits.attachment_types.clone(),
-        })
-    }
-
-    /// How long after sending its author may edit a message: the admin's choice, or the
-    /// configured default.
-    pub async fn edit_window_ms(&self) -> Result<i64, ApiError> {
-        Ok(self
-            .store
-            .meta(EDIT_WINDOW_SECS)
-            .await
-            .map_err(internal)?
-            .and_then(|s| s.parse::<i64>().ok())
-            .map_or(self.limits.edit_window_ms, |secs| secs * 1000))
-    }
-
-    /// Admins only: sets the edit window, in seconds (0 turns editing off).
-    pub async fn set_edit_window(&self, me: &User, secs: i64) -> Result<(), ApiError> {
-        if !rules::can_administer(&Actor::from(me)) {
-            return Err(ApiError::forbidden());
-        }
-        if !(0..=MAX_EDIT_WINDOW_SECS).contains(&secs) {
-            return Err(ApiError::new(
-                app::error::ErrorCode::BadRequest,
-                format!("The edit window must be between 0 and {MAX_EDIT_WINDOW_SECS} seconds."),
-            ));
-        }
-        self.store
-            .set_meta(EDIT_WINDOW_SECS, &secs.to_string())
-            .await
-            .map_err(internal)?;
-        tracing::info!(admin = %me.username, secs, "edit window changed");
-        Ok(())
-    }
-
-    pub async fn connection_mode(&self) -> Result<ConnectionMode, ApiError> {
-        Ok(self
-            .store
-            .meta(CONNECTION_MODE)
-            .await
-            .map_err(internal)?
-            .and_then(|m| ConnectionMode::parse(&m))
-            .unwrap_or(self.limits.default_connection_mode))
-    }
-
-    /// Admins only: how browsers carry the live connection from their next page load.
-    pub async fn set_connection_mode(
-        &self,
-        me: &User,
-        mode: ConnectionMode,
-    ) -> Result<(), ApiError> {
-        if !rules::can_administer(&Actor::from(me)) {
-            return Err(ApiError::forbidden());
-        }
-        self.store
-            .set_meta(CONNECTION_MODE, mode.as_str())
-            .await
-            .map_err(internal)?;
-        tracing::info!(admin = %me.username, mode = mode.as_str(), "connection mode changed");
-        Ok(())
     }
 
     pub async fn conversation_by_slug(

@@ -49,7 +49,7 @@ impl Chat {
         reply_to: Option<MessageId>,
         attachments: &[AttachmentId],
     ) -> Result<PendingAck, ApiError> {
-        let body = validate_body(body, self.limits.max_message_chars)?;
+        let body = validate_body(body, self.settings().await?.max_message_chars)?;
         let audience = self.checked(me, conversation, Action::Post).await?;
         self.check_uploads(me, conversation, attachments).await?;
         if let Some(original) = reply_to {

@@ -10,7 +10,8 @@
 //! - [`groups`]: starting groups, adding people, leaving
 //! - [`conversations`]: the list, direct messages, order threads, people, orders, settings
 //! - [`search`]: full-text search over what the user may see
-//! - [`admin`]: the admin overview, new channels, exports
+//! - [`admin`]: the admin overview, accounts, channels, exports
+//! - [`settings`]: what admins set, and the retention sweep
 //! - [`catch_up`]: what a reconnecting client missed
 
 use std::collections::HashMap;
@@ -39,6 +40,7 @@ mod conversations;
 mod groups;
 mod messages;
 mod search;
+pub mod settings;
 
 pub use messages::PendingAck;
 
@@ -72,6 +74,8 @@ pub struct Chat {
     /// Conversations' audiences: saves a database round trip on every frame. A change
     /// of who is in a conversation evicts its entry, right after its commit.
     access: Arc<Mutex<HashMap<ConversationId, Arc<Audience>>>>,
+    /// The admin's settings, once read (see [`settings`]).
+    settings: Mutex<Option<app::model::AdminSettings>>,
 }
 
 /// Entries the access cache holds before it starts over.
@@ -137,6 +141,7 @@ impl Chat {
             metrics,
             limits,
             access: Arc::new(Mutex::new(HashMap::new())),
+            settings: Mutex::new(None),
         }
     }
 

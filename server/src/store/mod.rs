@@ -238,6 +238,10 @@ pub enum Write {
         user: UserId,
         now_ms: i64,
     },
+    /// Deletes for good up to `limit` of the messages sent before `before_ms` (oldest
+    /// first), with everything attached to them; no event (a client drops them on its
+    /// next load).
+    Purge { before_ms: i64, limit: u32 },
     /// `user`'s reaction `emoji` set (`on`) or removed; repeating it changes nothing.
     React {
         message: MessageId,
@@ -276,6 +280,11 @@ pub enum Written {
     ChannelChanged(ChannelChanged),
     /// The name is taken by another channel.
     NameTaken,
+    /// How many messages a purge deleted, and the blobs (by hash) nothing refers to now.
+    Purged {
+        messages: u64,
+        blobs: Vec<String>,
+    },
     /// The change no longer applies: the message was deleted, or (an edit) another edit
     /// landed first. Here is the message as it is.
     Stale(Message),

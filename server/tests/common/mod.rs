@@ -156,6 +156,37 @@ impl Endpoint {
         }
     }
 
+    /// Uploads a file to `conversation` as `POST /files` does.
+    pub async fn upload(
+        &self,
+        cookie: &str,
+        conversation: ConversationId,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<app::model::Attachment, app::error::ApiError> {
+        let response = reqwest::Client::new()
+            .post(self.url("/files"))
+            .query(&[
+                ("conversation_id", conversation.0.to_string()),
+                ("name", name.to_string()),
+            ])
+            .header("Origin", self.origin())
+            .header("Cookie", cookie)
+            .header("Content-Type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let ok = response.status().is_success();
+        let text = response.text().await.unwrap();
+        if ok {
+            Ok(serde_json::from_str(&text).unwrap())
+        } else {
+            Err(serde_json::from_str(&text).unwrap_or_else(|_| panic!("{text}")))
+        }
+    }
+
     pub async fn bootstrap(&self, cookie: &str) -> Bootstrap {
         self.call(cookie, "bootstrap", &[]).await.unwrap()
     }

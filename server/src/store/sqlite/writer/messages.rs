@@ -291,3 +291,54 @@ fn load(tx: &rusqlite::Transaction<'_>, id: i64) -> StoreResult<Option<Message>>
         .collect::<rusqlite::Result<Vec<_>>>()?;
     row.into_message(reactions, attachments).map(Some)
 }
+
+/// Deletes up to `limit` of the messages sent before `before_ms`, oldest first, with
+/// their reactions, versions, mentions, events and attachments (by cascade); replies to
+/// them lose their quote. Returns the blobs no attachment refers to any more.
+pub(super) fn purge(
+    tx: &rusqlite::Transaction<'_>,
+    before_ms: i64,
+    limit: u32,
+) -> StoreResult<Written> {
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS purging (id INTEGER PRIMARY KEY); DELETE FROM purging;",
+    )?;
+    tx.prepare_cached(
+        "INSERT INTO purging (id) SELECT id FROM messages WHERE created_at_ms < ? \
+         ORDER BY id LIMIT ?",
+    )?
+    .execute(params![before_ms, limit])?;
+    let blobs: Vec<String> = tx
+        .prepare_cached(
+            "SELECT hash FROM attachments WHERE message_id IN (SELECT id FROM purging) \
+             UNION SELECT thumb_hash FROM attachments \
+                   WHERE message_id IN (SELECT id FROM purging) AND thumb_hash IS NOT NULL",
+        )?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    tx.prepare_cached(
+        "UPDATE messages SET reply_to = NULL WHERE reply_to IN (SELECT id FROM purging) \
+         AND id NOT IN (SELECT id FROM purging)",
+    )?
+    .execute([])?;
+    let messages = tx
+        .prepare_cached("DELETE FROM messages WHERE id IN (SELECT id FROM purging)")?
+        .execute([])?;
+    // Of their files, those no other attachment shares.
+    let mut unused = Vec::new();
+    for hash in blobs {
+        let shared = tx
+            .prepare_cached("SELECT 1 FROM attachments WHERE hash = ?1 OR thumb_hash = ?1 LIMIT 1")?
+            .query_row(params![hash], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if !shared {
+            unused.push(hash);
+        }
+    }
+    tx.execute_batch("DELETE FROM purging;")?;
+    Ok(Written::Purged {
+        messages: messages as u64,
+        blobs: unused,
+    })
+}

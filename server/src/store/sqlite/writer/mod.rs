@@ -207,6 +207,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: &Write) -> StoreResult<Written> 
             actor,
             now_ms,
         } => messages::delete(tx, *message, *actor, *now_ms),
+        Write::Purge { before_ms, limit } => messages::purge(tx, *before_ms, *limit),
         Write::React {
             message,
             user,
