@@ -20,6 +20,7 @@ pub async fn seed(
     data_dir: &Path,
     users: usize,
     room_size: usize,
+    order_threads: usize,
     out: &Path,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir)?;
@@ -42,6 +43,7 @@ pub async fn seed(
     let mut lines = Vec::with_capacity(users);
     let mut room = 0i64;
     let mut org = 0i64;
+    let mut orgs = Vec::new();
     for n in 0..users {
         if n % room_size.max(1) == 0 {
             org = sqlx::query(
@@ -51,6 +53,7 @@ pub async fn seed(
             .fetch_one(&mut *tx)
             .await?
             .try_get("id")?;
+            orgs.push(org);
         }
         let user: i64 = sqlx::query(
             "INSERT INTO users (username, display_name, password_hash, role, organisation_id, created_at_ms) \
@@ -92,6 +95,12 @@ pub async fn seed(
             .await?;
         lines.push(format!("{token}\t{user}\t{room}"));
     }
+    if order_threads > 0 {
+        let staff = seed_order_threads(&mut tx, order_threads, &orgs, &hash, now).await?;
+        let mut path = out.as_os_str().to_owned();
+        path.push(".staff");
+        std::fs::write(&path, format!("{staff}\n"))?;
+    }
     tx.commit().await?;
     pool.close().await;
     let mut file = std::fs::File::create(out)?;
@@ -103,4 +112,87 @@ pub async fn seed(
         out.display()
     );
     Ok(())
+}
+
+/// `count` orders, each linked to one of `orgs` in turn and with its thread, last active
+/// at a moment of the past two years, and one internal staff member (who sees them all).
+/// Returns the staff member's `token<TAB>user<TAB>0` line.
+async fn seed_order_threads(
+    tx: &mut sqlx::SqliteConnection,
+    count: usize,
+    orgs: &[i64],
+    hash: &str,
+    now: i64,
+) -> anyhow::Result<String> {
+    const TWO_YEARS_MS: i64 = 2 * 365 * 24 * 3600 * 1000;
+    let base: i64 = sqlx::query("SELECT COALESCE(MAX(number), 0) AS n FROM orders")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+    for n in 0..count {
+        let number = base + 1 + n as i64;
+        let org = orgs[n % orgs.len().max(1)];
+        let at = now - (n as i64 * 7_919_993) % TWO_YEARS_MS;
+        sqlx::query(
+            "INSERT INTO orders (number, customer, sku, quantity, status) VALUES (?, ?, ?, 1, 'delivered')",
+        )
+        .bind(number)
+        .bind(format!("Customer {n}"))
+        .bind(format!("BENCH-{}", n % 500))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO order_organisations (order_number, organisation_id) VALUES (?, ?)",
+        )
+        .bind(number)
+        .bind(org)
+        .execute(&mut *tx)
+        .await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO conversations (kind, slug, name, external_ref, created_at_ms, last_activity_ms) \
+             VALUES ('order', ?, ?, ?, ?4, ?4) RETURNING id",
+        )
+        .bind(format!("order-{number}"))
+        .bind(number.to_string())
+        .bind(format!("order:{number}"))
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        sqlx::query(
+            "INSERT INTO conversation_organisations (conversation_id, organisation_id) VALUES (?, ?)",
+        )
+        .bind(id)
+        .bind(org)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let internal: i64 =
+        sqlx::query("INSERT INTO organisations (name, kind) VALUES (?, 'internal') RETURNING id")
+            .bind(format!("Bench staff {now}"))
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+    let user: i64 = sqlx::query(
+        "INSERT INTO users (username, display_name, password_hash, role, organisation_id, created_at_ms) \
+         VALUES (?, 'Bench staff', ?, 'member', ?, ?) RETURNING id",
+    )
+    .bind(format!("bench-staff-{now}"))
+    .bind(hash)
+    .bind(internal)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("id")?;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)")
+        .bind(hex::encode(Sha256::digest(token.as_bytes())))
+        .bind(user)
+        .bind(now)
+        .bind(now + 7 * 24 * 3600 * 1000)
+        .execute(&mut *tx)
+        .await?;
+    Ok(format!("{token}\t{user}\t0"))
 }

@@ -42,6 +42,11 @@ pub struct BenchSeed {
     /// Where to write `token<TAB>user<TAB>room` lines.
     #[arg(long, default_value = "bench-sessions.tsv")]
     pub out: PathBuf,
+    /// Also this many order threads (orders linked to the bench organisations in turn,
+    /// last active over the past two years), and one internal staff member, who sees
+    /// them all; their session goes to `{out}.staff`.
+    #[arg(long, default_value_t = 0)]
+    pub order_threads: usize,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -107,6 +112,11 @@ pub struct Config {
     /// chooses at /admin.
     #[arg(long, env = "PARLEY_EDIT_WINDOW_SECS", default_value_t = 900)]
     pub edit_window_secs: i64,
+    /// Order threads a conversation list shows besides those the user follows (has read
+    /// or written in): the most recently active ones. Any other opens from its order's
+    /// page, a search or its link.
+    #[arg(long, env = "PARLEY_RECENT_THREADS", default_value_t = 50)]
+    pub recent_threads: u32,
     /// How often the retention sweep looks for messages older than the admin keeps
     /// (seconds). It does nothing until an admin chooses a retention.
     #[arg(long, env = "PARLEY_RETENTION_SWEEP_SECS", default_value_t = 3600)]

@@ -68,6 +68,7 @@ pub async fn start(
             edit_window_ms: config.edit_window_secs.max(0).saturating_mul(1000),
             max_attachment_bytes: config.max_attachment_bytes,
             attachment_types: config.attachment_types.clone(),
+            recent_threads: config.recent_threads,
         },
         Arc::new(files::DirBlobs::new(config.data_dir.join("attachments"))),
     ));

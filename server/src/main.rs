@@ -14,8 +14,14 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(config) => parley_server::run(config).await,
         Command::BenchSeed(seed) => {
-            parley_server::bench_seed::seed(&seed.data_dir, seed.users, seed.room_size, &seed.out)
-                .await
+            parley_server::bench_seed::seed(
+                &seed.data_dir,
+                seed.users,
+                seed.room_size,
+                seed.order_threads,
+                &seed.out,
+            )
+            .await
         }
     }
 }

@@ -857,3 +857,98 @@ async fn sku_and_shipment_threads_work_like_order_threads() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_list_holds_followed_and_recent_order_threads_not_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), |c| c.recent_threads = 2).await;
+    let alice_cookie = server.login("alice").await;
+    let bob_cookie = server.login("bob").await;
+    let threads = |cookie: String| {
+        let server = &server;
+        async move {
+            let mut numbers: Vec<String> = server
+                .bootstrap(&cookie)
+                .await
+                .conversations
+                .into_iter()
+                .filter(|c| c.kind == app::model::ConversationKind::Order)
+                .map(|c| c.slug)
+                .collect();
+            numbers.sort();
+            numbers
+        }
+    };
+    let mut opened = Vec::new();
+    for number in [1020, 1021, 1022, 1023] {
+        let thread = open_thread(&server, &alice_cookie, &format!("order:{number}"))
+            .await
+            .unwrap();
+        opened.push(thread);
+        // Distinct activity times.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        threads(bob_cookie.clone()).await,
+        ["order-1022", "order-1023"],
+        "the two most recent"
+    );
+
+    // A message makes a thread the most recently active.
+    let mut alice = server.connect(&alice_cookie).await;
+    post(
+        &server,
+        &mut alice,
+        &alice_cookie,
+        opened[0].id,
+        "the zeppelin left the dock",
+    )
+    .await;
+    assert_eq!(
+        threads(bob_cookie.clone()).await,
+        ["order-1020", "order-1023"]
+    );
+
+    // A thread bob has read in stays in his list however old.
+    let mut bob = server.connect(&bob_cookie).await;
+    // An unlisted thread opens by its page name.
+    let _: app::model::ConversationSummary = server
+        .call(
+            &bob_cookie,
+            "conversation",
+            &[("slug", "order-1021".to_string())],
+        )
+        .await
+        .unwrap();
+    post(
+        &server,
+        &mut bob,
+        &bob_cookie,
+        opened[1].id,
+        "I follow this one",
+    )
+    .await;
+    for number in [1030, 1031] {
+        open_thread(&server, &alice_cookie, &format!("order:{number}"))
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        threads(bob_cookie.clone()).await,
+        ["order-1021", "order-1030", "order-1031"],
+        "followed, and the two most recent"
+    );
+
+    // Search still looks through every thread bob may see, listed or not.
+    let found: app::search::SearchResults = server
+        .call(&bob_cookie, "search", &[("query", "zeppelin".to_string())])
+        .await
+        .unwrap();
+    assert_eq!(found.hits.len(), 1);
+    assert_eq!(found.hits[0].conversation_slug, "order-1020");
+    // Carol's list holds only Oracare's threads (all of these are Oracare's orders).
+    let carol_cookie = server.login("carol").await;
+    assert_eq!(threads(carol_cookie).await, ["order-1030", "order-1031"]);
+    server.stop().await;
+}

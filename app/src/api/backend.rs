@@ -24,7 +24,7 @@ pub struct Authenticated(pub User);
 /// `me` itself: callers pass only who is asking.
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync + 'static {
-    async fn bootstrap(&self, me: &User) -> Result<Bootstrap, ApiError>;
+    async fn bootstrap(&self, me: &User, open: Option<&str>) -> Result<Bootstrap, ApiError>;
     async fn conversation_by_slug(
         &self,
         me: &User,

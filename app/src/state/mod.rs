@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::model::{
-    Bootstrap, ClientId, ClientSettings, ConversationId, ConversationSummary, EventId, Message,
-    Presence, ReplyQuote, SeenBy, Seq, User, UserId,
+    Bootstrap, ClientId, ClientSettings, ConversationId, ConversationKind, ConversationSummary,
+    EventId, Message, Presence, ReplyQuote, SeenBy, Seq, User, UserId,
 };
 use crate::protocol::ClientFrame;
 
@@ -147,8 +147,20 @@ impl ChatState {
         if self.me.get_untracked().as_ref() != Some(&boot.me) {
             self.me.set(Some(boot.me));
         }
-        if self.conversations.get_untracked() != boot.conversations {
-            self.conversations.set(boot.conversations);
+        // The server lists the order threads one follows and the most recently active
+        // others; one this tab already shows (opened by its link, say) stays. Order
+        // threads never lose anyone, so none of them can have become invisible.
+        let mut conversations = boot.conversations;
+        self.conversations.with_untracked(|have| {
+            for c in have {
+                if c.kind == ConversationKind::Order && !conversations.iter().any(|n| n.id == c.id)
+                {
+                    conversations.push(c.clone());
+                }
+            }
+        });
+        if self.conversations.get_untracked() != conversations {
+            self.conversations.set(conversations);
         }
         if self.settings.get_untracked().as_ref() != Some(&boot.settings) {
             self.settings.set(Some(boot.settings));

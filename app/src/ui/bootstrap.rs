@@ -12,13 +12,19 @@ use crate::state::use_chat;
 #[component]
 pub fn WithBootstrap(children: ChildrenFn) -> impl IntoView {
     let state = use_chat();
-    let boot = OnceResource::new(get_bootstrap());
+    // The conversation this page shows, so the list holds it however old it is.
+    let open = leptos_router::hooks::use_location()
+        .pathname
+        .get_untracked()
+        .strip_prefix("/chat/")
+        .map(str::to_string);
+    let boot = OnceResource::new(get_bootstrap(open.clone()));
     // After a reconnect: refetch in place, without re-rendering the page under it.
     Effect::new(move |previous: Option<u32>| {
         let round = state.resync.get();
         if previous.is_some_and(|p| p != round) {
             spawn_local(async move {
-                if let Ok(fresh) = get_bootstrap().await {
+                if let Ok(fresh) = get_bootstrap(None).await {
                     state.seed(fresh);
                 }
             });

@@ -2,6 +2,7 @@
 //! sidebar, the selected conversation's thread beside it.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_location, use_navigate, use_params_map};
 
@@ -15,6 +16,7 @@ use super::members::MembersPanel;
 use super::people_picker::PeoplePicker;
 use super::search_box::SearchBox;
 use super::thread::Thread;
+use crate::api::get_conversation;
 use crate::model::ConversationSummary;
 use crate::state::use_chat;
 
@@ -81,6 +83,21 @@ pub fn ChatConversation() -> impl IntoView {
         let slug = params.with(|p| p.get("conversation"))?;
         state.conversation_by_slug(&slug).map(|c| c.id)
     });
+    // Reached in the browser, a conversation the list does not hold (an order thread
+    // neither followed nor recently active, from a search or a link) is fetched by its
+    // page name and added to it. (A page load gets it with the list.)
+    Effect::new(move |_| {
+        let Some(slug) = params.with(|p| p.get("conversation")) else {
+            return;
+        };
+        if selected.get().is_none() {
+            spawn_local(async move {
+                if let Ok(found) = get_conversation(slug).await {
+                    state.upsert_conversation(found);
+                }
+            });
+        }
+    });
     let title = move || {
         selected
             .get()
@@ -96,9 +113,8 @@ pub fn ChatConversation() -> impl IntoView {
                     .is_some_and(|me| crate::rules::can_administer(&crate::rules::Actor::from(me)))
             })
     };
-    view! {
-        {move || match selected.get() {
-            Some(id) => view! {
+    let pane = move |id: crate::model::ConversationId| {
+        view! {
                 <div class="pane">
                     <header class="pane-header">
                         <a href="/chat" class="back" aria-label="All conversations">"←"</a>
@@ -113,7 +129,12 @@ pub fn ChatConversation() -> impl IntoView {
                         <MembersPanel conversation=id/>
                     </div>
                 </div>
-            }.into_any(),
+        }
+        .into_any()
+    };
+    view! {
+        {move || match selected.get() {
+            Some(id) => pane(id),
             None => view! {
                 <div class="empty-pane">
                     <h1>"Conversation not found"</h1>

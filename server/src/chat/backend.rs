@@ -13,8 +13,8 @@ use super::Chat;
 
 #[async_trait::async_trait]
 impl Backend for Chat {
-    async fn bootstrap(&self, me: &User) -> Result<Bootstrap, ApiError> {
-        Chat::bootstrap(self, me).await
+    async fn bootstrap(&self, me: &User, open: Option<&str>) -> Result<Bootstrap, ApiError> {
+        Chat::bootstrap(self, me, open).await
     }
 
     async fn conversation_by_slug(

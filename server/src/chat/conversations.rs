@@ -15,7 +15,9 @@ use crate::hub::Recipients;
 use crate::store::{AfterCommit, Opened, Write, Written};
 
 impl Chat {
-    pub async fn bootstrap(&self, me: &User) -> Result<Bootstrap, ApiError> {
+    /// `me`'s conversation list, with the conversation named `open` in it (when `me` may
+    /// see it) even if the list would not hold it.
+    pub async fn bootstrap(&self, me: &User, open: Option<&str>) -> Result<Bootstrap, ApiError> {
         // Read the stream position first: anything after it reaches the client through
         // the live connection, so nothing falls between the two.
         let last_event_id = self.store.last_event_id().await.map_err(internal)?;
@@ -25,6 +27,12 @@ impl Chat {
             .into_iter()
             .map(|c| Self::summary(me, c))
             .collect();
+        if let Some(slug) = open
+            && !conversations.iter().any(|c| c.slug == slug)
+            && let Ok(extra) = self.conversation_by_slug(me, slug).await
+        {
+            conversations.push(extra);
+        }
         conversations.sort_by(|a, b| match (a.kind, b.kind) {
             (ConversationKind::Order, ConversationKind::Order) => b.id.cmp(&a.id),
             _ => a.title.to_lowercase().cmp(&b.title.to_lowercase()),

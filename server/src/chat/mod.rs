@@ -62,6 +62,9 @@ pub struct Limits {
     pub max_attachment_bytes: u64,
     /// The MIME types attachments may have.
     pub attachment_types: Vec<String>,
+    /// Order threads a list shows besides those the user follows: the most recently
+    /// active ones.
+    pub recent_threads: u32,
 }
 
 pub struct Chat {
@@ -236,13 +239,15 @@ impl Chat {
         }
     }
 
-    /// Every conversation `me` may see, as stored with `me`'s read state: the one place
-    /// the list, a resume, a search and the admin page get them from.
+    /// The conversations in `me`'s list, as stored with `me`'s read state: every channel,
+    /// direct and group conversation `me` may see, the order threads `me` follows and the
+    /// most recently active others (not all of perhaps hundreds of thousands). The one
+    /// place the list, a resume and the admin page get them from.
     async fn visible_conversations(&self, me: &User) -> Result<Vec<StoredConversation>, ApiError> {
         let actor = Actor::from(me);
         Ok(self
             .store
-            .conversations_for(me.id)
+            .conversations_for(&actor, self.limits.recent_threads)
             .await
             .map_err(internal)?
             .into_iter()

@@ -3,8 +3,11 @@
 //! else cannot happen; deleted messages and earlier versions of edited ones are not in
 //! the index.
 
+use std::collections::HashMap;
+
 use app::error::ApiError;
-use app::model::{ConversationSummary, User};
+use app::model::{ConversationId, ConversationSummary, User};
+use app::rules::Actor;
 use app::search::{self, SearchHit, SearchResults};
 
 use super::{Chat, internal};
@@ -22,20 +25,41 @@ impl Chat {
                 ignored: query.ignored,
             });
         }
-        let visible: Vec<ConversationSummary> = self
-            .visible_conversations(me)
-            .await?
-            .into_iter()
-            .map(|c| Self::summary(me, c))
-            .filter(|c| {
-                query.within.is_empty()
-                    || query.within.iter().any(|name| {
-                        let name = name.trim_start_matches('#');
-                        c.slug.eq_ignore_ascii_case(name)
-                            || c.title.trim_start_matches('#').eq_ignore_ascii_case(name)
-                    })
-            })
-            .collect();
+        // Every conversation `me` may see, not only those listed; `in:` narrows by the
+        // names `me` knows them by, or their page names. Staff see every order thread
+        // (perhaps hundreds of thousands): rather than naming them all, each match is
+        // tested against the rules in SQL as the newest are walked.
+        let actor = Actor::from(me);
+        let everything_visible = query.within.is_empty() && me.role.is_internal();
+        let conversations: Vec<ConversationId> = if everything_visible {
+            Vec::new()
+        } else if query.within.is_empty() {
+            self.store.visible_ids(&actor).await.map_err(internal)?
+        } else {
+            let mut within = Vec::new();
+            let listed: Vec<ConversationSummary> = self
+                .visible_conversations(me)
+                .await?
+                .into_iter()
+                .map(|c| Self::summary(me, c))
+                .collect();
+            for name in &query.within {
+                let name = name.trim_start_matches('#');
+                let known = listed.iter().find(|c| {
+                    c.slug.eq_ignore_ascii_case(name)
+                        || c.title.trim_start_matches('#').eq_ignore_ascii_case(name)
+                });
+                match known {
+                    Some(c) => within.push(c.id),
+                    None => {
+                        if let Ok(c) = self.conversation_by_slug(me, name).await {
+                            within.push(c.id);
+                        }
+                    }
+                }
+            }
+            within
+        };
         let senders = if query.from.is_empty() {
             None
         } else {
@@ -54,7 +78,8 @@ impl Chat {
             )
         };
         let filter = SearchFilter {
-            conversations: visible.iter().map(|c| c.id).collect(),
+            visible_to: everything_visible.then_some(actor),
+            conversations,
             senders,
             text: query.fts5(),
             before_ms: query.before_ms,
@@ -64,19 +89,30 @@ impl Chat {
             limit: MOST_HITS,
         };
         let found = self.store.search(&filter).await.map_err(internal)?;
-        let hits = found
-            .into_iter()
-            .filter_map(|(message, snippet)| {
-                let conversation = visible.iter().find(|c| c.id == message.conversation_id)?;
-                Some(SearchHit {
-                    conversation_id: conversation.id,
-                    conversation_title: conversation.title.clone(),
-                    conversation_slug: conversation.slug.clone(),
-                    snippet: split_snippet(&snippet),
-                    message,
-                })
-            })
-            .collect();
+        // The hits' conversations, each checked against the rules once more.
+        let mut seen: HashMap<ConversationId, Option<ConversationSummary>> = HashMap::new();
+        let mut hits = Vec::with_capacity(found.len());
+        for (message, snippet) in found {
+            let id = message.conversation_id;
+            let summary = match seen.get(&id) {
+                Some(known) => known.clone(),
+                None => {
+                    let loaded = self.summary_for(me, id).await.ok();
+                    seen.insert(id, loaded.clone());
+                    loaded
+                }
+            };
+            let Some(conversation) = summary else {
+                continue;
+            };
+            hits.push(SearchHit {
+                conversation_id: conversation.id,
+                conversation_title: conversation.title.clone(),
+                conversation_slug: conversation.slug.clone(),
+                snippet: split_snippet(&snippet),
+                message,
+            });
+        }
         Ok(SearchResults {
             hits,
             ignored: query.ignored,

@@ -331,6 +331,10 @@ pub enum StoredEventKind {
 pub struct SearchFilter {
     /// The conversations to search (those the user may see, narrowed by `in:`).
     pub conversations: Vec<ConversationId>,
+    /// Instead of `conversations`: every conversation this user may see, tested message
+    /// by message as the newest matches are walked. Cheaper than naming the
+    /// conversations when there are very many (staff see every order thread).
+    pub visible_to: Option<app::rules::Actor>,
     /// Only messages by these people (`from:`), when given.
     pub senders: Option<Vec<UserId>>,
     /// An FTS5 query over the text, when there are words to find.
@@ -436,9 +440,18 @@ pub trait Conversations: Send + Sync + 'static {
         organisations: &[OrganisationId],
         now_ms: i64,
     ) -> StoreResult<ConversationId>;
-    /// Every channel and order thread, and the direct and group conversations `viewer`
-    /// is a member of, with `viewer`'s read state. The caller filters by the rules.
-    async fn conversations_for(&self, viewer: UserId) -> StoreResult<Vec<StoredConversation>>;
+    /// What `viewer`'s conversation list holds, with their read state: the channels,
+    /// direct and group conversations they are in, the order threads they follow and the
+    /// `recent_threads` most recently active others. It may hold more than they may
+    /// see; the caller filters by the rules.
+    async fn conversations_for(
+        &self,
+        viewer: &app::rules::Actor,
+        recent_threads: u32,
+    ) -> StoreResult<Vec<StoredConversation>>;
+    /// Every conversation `viewer` may see (by the same rules, in SQL), ids only: what a
+    /// search looks through.
+    async fn visible_ids(&self, viewer: &app::rules::Actor) -> StoreResult<Vec<ConversationId>>;
     async fn conversation(
         &self,
         id: ConversationId,

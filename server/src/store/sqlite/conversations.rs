@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use app::model::{Audience, ConversationId, ConversationKind, OrganisationId, Role, UserId};
+use app::rules::Actor;
 
 use super::rows::id_list;
 use super::{MENTIONING, SqliteStore, UNREAD_MESSAGES};
@@ -13,23 +14,101 @@ use crate::store::{Conversations, StoreError, StoreResult, StoredConversation};
 
 /// Which conversations a listing query returns.
 enum Filter<'a> {
-    VisibleTo,
+    /// These conversations (found by [`SqliteStore::listed_for`]).
+    Ids(&'a [i64]),
     Id(ConversationId),
     Slug(&'a str),
     /// One conversation without anybody's read state: the cheap load for rule checks.
     Access(ConversationId),
 }
 
+/// An SQL condition true when `viewer` may see the conversation with id `column` (the
+/// rules of `app::rules::can_see`, in SQL). Only numbers and a role name are written
+/// into it.
+pub(super) fn visible_condition(viewer: &Actor, column: &str) -> String {
+    let (user, org, role) = (viewer.id.0, viewer.organisation_id.0, viewer.role.as_str());
+    let admin = i32::from(viewer.role == Role::Admin);
+    let internal = i32::from(viewer.role.is_internal());
+    format!(
+        "EXISTS (SELECT 1 FROM conversations vc WHERE vc.id = {column} AND CASE vc.kind \
+           WHEN 'channel' THEN {admin} OR (\
+             EXISTS (SELECT 1 FROM conversation_organisations vo \
+                     WHERE vo.conversation_id = vc.id AND vo.organisation_id = {org}) \
+             AND EXISTS (SELECT 1 FROM conversation_roles vr \
+                     WHERE vr.conversation_id = vc.id AND vr.role = '{role}')) \
+           WHEN 'order' THEN {internal} OR EXISTS (SELECT 1 FROM conversation_organisations vo \
+                     WHERE vo.conversation_id = vc.id AND vo.organisation_id = {org}) \
+           ELSE EXISTS (SELECT 1 FROM conversation_members vm \
+                     WHERE vm.conversation_id = vc.id AND vm.user_id = {user}) END)"
+    )
+}
+
 impl SqliteStore {
+    /// The ids of the conversations `viewer`'s list holds, each found through an index:
+    /// the channels admitting their organisation and role (every channel for admins),
+    /// their direct and group conversations, the order threads they follow (have read or
+    /// written in) and the `recent_threads` most recently active other threads they may
+    /// see. Never a scan of every conversation.
+    async fn listed_for(&self, viewer: &Actor, recent_threads: u32) -> StoreResult<Vec<i64>> {
+        self.ids_for(viewer, Some(recent_threads)).await
+    }
+
+    /// [`Self::listed_for`], or with `recent_threads` `None` every order thread `viewer`
+    /// may see.
+    async fn ids_for(&self, viewer: &Actor, recent_threads: Option<u32>) -> StoreResult<Vec<i64>> {
+        let threads = match (recent_threads, viewer.role.is_internal()) {
+            (Some(_), true) => {
+                "SELECT id FROM (SELECT id FROM conversations WHERE kind = 'order' \
+                 ORDER BY last_activity_ms DESC LIMIT ?5)"
+            }
+            (Some(_), false) => {
+                "SELECT id FROM (SELECT c.id FROM conversation_organisations co \
+                 JOIN conversations c ON c.id = co.conversation_id \
+                 WHERE co.organisation_id = ?2 AND c.kind = 'order' \
+                 ORDER BY c.last_activity_ms DESC LIMIT ?5)"
+            }
+            (None, true) => "SELECT id FROM conversations WHERE kind = 'order'",
+            (None, false) => {
+                "SELECT c.id FROM conversation_organisations co \
+                 JOIN conversations c ON c.id = co.conversation_id \
+                 WHERE co.organisation_id = ?2 AND c.kind = 'order'"
+            }
+        };
+        let sql = format!(
+            "SELECT id FROM conversations c WHERE kind = 'channel' AND (?4 OR ( \
+                EXISTS (SELECT 1 FROM conversation_organisations co \
+                        WHERE co.conversation_id = c.id AND co.organisation_id = ?2) \
+                AND EXISTS (SELECT 1 FROM conversation_roles cr \
+                        WHERE cr.conversation_id = c.id AND cr.role = ?3))) \
+             UNION SELECT conversation_id FROM conversation_members WHERE user_id = ?1 \
+             UNION SELECT r.conversation_id FROM read_state r \
+                JOIN conversations c ON c.id = r.conversation_id AND c.kind = 'order' \
+                WHERE r.user_id = ?1 \
+             UNION {threads}"
+        );
+        Ok(sqlx::query_scalar(&sql)
+            .bind(viewer.id.0)
+            .bind(viewer.organisation_id.0)
+            .bind(viewer.role.as_str())
+            .bind(viewer.role == Role::Admin)
+            .bind(i64::from(recent_threads.unwrap_or(0)))
+            .fetch_all(&self.reader)
+            .await?)
+    }
+
     async fn load_conversations(
         &self,
         viewer: UserId,
         filter: Filter<'_>,
     ) -> StoreResult<Vec<StoredConversation>> {
+        let listed;
         let condition = match filter {
-            Filter::VisibleTo => {
-                "c.kind IN ('channel', 'order') OR EXISTS (SELECT 1 FROM conversation_members cm \
-                 WHERE cm.conversation_id = c.id AND cm.user_id = ?1)"
+            Filter::Ids(ids) => {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                listed = format!("c.id IN ({})", id_list(ids.iter().copied()));
+                listed.as_str()
             }
             Filter::Id(_) | Filter::Access(_) => "c.id = ?2",
             Filter::Slug(_) => "c.slug = ?2",
@@ -53,7 +132,7 @@ impl SqliteStore {
         );
         let mut query = sqlx::query(&sql).bind(viewer.0);
         query = match filter {
-            Filter::VisibleTo => query,
+            Filter::Ids(_) => query,
             Filter::Id(id) | Filter::Access(id) => query.bind(id.0),
             Filter::Slug(slug) => query.bind(slug),
         };
@@ -155,8 +234,8 @@ impl Conversations for SqliteStore {
     ) -> StoreResult<ConversationId> {
         let mut tx = self.writer.begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO conversations (kind, slug, name, created_at_ms) \
-             VALUES ('channel', ?, ?, ?) RETURNING id",
+            "INSERT INTO conversations (kind, slug, name, created_at_ms, last_activity_ms) \
+             VALUES ('channel', ?, ?, ?3, ?3) RETURNING id",
         )
         .bind(name)
         .bind(name)
@@ -184,8 +263,22 @@ impl Conversations for SqliteStore {
         Ok(ConversationId(id))
     }
 
-    async fn conversations_for(&self, viewer: UserId) -> StoreResult<Vec<StoredConversation>> {
-        self.load_conversations(viewer, Filter::VisibleTo).await
+    async fn conversations_for(
+        &self,
+        viewer: &Actor,
+        recent_threads: u32,
+    ) -> StoreResult<Vec<StoredConversation>> {
+        let ids = self.listed_for(viewer, recent_threads).await?;
+        self.load_conversations(viewer.id, Filter::Ids(&ids)).await
+    }
+
+    async fn visible_ids(&self, viewer: &Actor) -> StoreResult<Vec<ConversationId>> {
+        Ok(self
+            .ids_for(viewer, None)
+            .await?
+            .into_iter()
+            .map(ConversationId)
+            .collect())
     }
 
     async fn conversation(

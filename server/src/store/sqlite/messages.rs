@@ -102,15 +102,20 @@ impl Messages for SqliteStore {
     }
 
     async fn search(&self, filter: &SearchFilter) -> StoreResult<Vec<(Message, String)>> {
-        if filter.conversations.is_empty() || filter.senders.as_ref().is_some_and(Vec::is_empty) {
+        let nowhere = filter.conversations.is_empty() && filter.visible_to.is_none();
+        if nowhere || filter.senders.as_ref().is_some_and(Vec::is_empty) {
             return Ok(Vec::new());
         }
-        let mut conditions = vec![
-            "m.deleted_at_ms IS NULL".to_string(),
-            format!(
+        let within = match &filter.visible_to {
+            Some(viewer) => super::conversations::visible_condition(viewer, "m.conversation_id"),
+            None => format!(
                 "m.conversation_id IN ({})",
                 id_list(filter.conversations.iter().map(|c| c.0))
             ),
+        };
+        let mut conditions = vec![
+            "m.deleted_at_ms IS NULL".to_string(),
+            within,
             "m.created_at_ms < ?2 AND m.created_at_ms >= ?3".to_string(),
         ];
         if let Some(senders) = &filter.senders {

@@ -177,4 +177,99 @@ mod tests {
         assert_eq!(tables(pool.clone()).await, applied);
         pool.close().await;
     }
+
+    /// The SQL that finds what a user may see (the list, a search) agrees with
+    /// `rules::can_see` for every demo user and every kind of conversation.
+    #[tokio::test]
+    async fn visibility_in_sql_is_the_rules() {
+        use crate::store::prelude::*;
+        use app::model::{Role, ThreadRef};
+        use app::rules::{Actor, can_see};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("parley.db"), &SqliteSettings::default())
+            .await
+            .unwrap();
+        crate::demo::first_run(&store, true).await.unwrap();
+        let users = store.users().await.unwrap();
+        let id = |name: &str| users.iter().find(|u| u.username == name).unwrap().id;
+        let orgs = store.organisations().await.unwrap();
+        let org = |name: &str| orgs.iter().find(|o| o.name == name).unwrap().id;
+        let nothing = || -> crate::store::AfterCommit { Box::new(|_| {}) };
+        let writes = [
+            Write::CreateChannel {
+                name: "staff-only".into(),
+                organisations: vec![org("Axiom Fulfillment"), org("Oracare")],
+                roles: vec![Role::Admin, Role::Member],
+                actor: id("alice"),
+                now_ms: 1,
+            },
+            Write::CreateChannel {
+                name: "oracare-guests".into(),
+                organisations: vec![org("Oracare")],
+                roles: vec![Role::Guest],
+                actor: id("alice"),
+                now_ms: 1,
+            },
+            Write::OpenDirect {
+                a: id("bob"),
+                b: id("carol"),
+                now_ms: 1,
+            },
+            Write::CreateGroup {
+                slug: "group-x".into(),
+                members: vec![id("alice"), id("bob"), id("dave")],
+                name: None,
+                now_ms: 1,
+            },
+            Write::OpenThread {
+                reference: ThreadRef::Sku("X-1".into()),
+                organisations: vec![org("Acme Manufacturing")],
+                now_ms: 1,
+            },
+            Write::OpenThread {
+                reference: ThreadRef::Order(1042),
+                organisations: vec![org("Oracare")],
+                now_ms: 1,
+            },
+        ];
+        for write in writes {
+            store.write(write, nothing()).await.unwrap();
+        }
+        let all: Vec<i64> = sqlx::query_scalar("SELECT id FROM conversations ORDER BY id")
+            .fetch_all(&store.reader)
+            .await
+            .unwrap();
+        for user in &users {
+            let actor = Actor::from(user);
+            let mut by_rules = Vec::new();
+            for c in &all {
+                let audience = store
+                    .conversation_access(app::model::ConversationId(*c))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                if can_see(&actor, &audience) {
+                    by_rules.push(*c);
+                }
+            }
+            let mut listed: Vec<i64> = store
+                .visible_ids(&actor)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.0)
+                .collect();
+            listed.sort();
+            assert_eq!(listed, by_rules, "{}: visible_ids", user.username);
+            let tested: Vec<i64> = sqlx::query_scalar(&format!(
+                "SELECT id FROM conversations WHERE {} ORDER BY id",
+                conversations::visible_condition(&actor, "conversations.id")
+            ))
+            .fetch_all(&store.reader)
+            .await
+            .unwrap();
+            assert_eq!(tested, by_rules, "{}: visible_condition", user.username);
+        }
+        store.close().await;
+    }
 }

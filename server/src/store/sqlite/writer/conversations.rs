@@ -68,8 +68,8 @@ pub(super) fn insert_conversation(
 ) -> StoreResult<(i64, bool)> {
     let created: Option<i64> = tx
         .prepare_cached(
-            "INSERT INTO conversations (kind, slug, name, external_ref, created_at_ms) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING RETURNING id",
+            "INSERT INTO conversations (kind, slug, name, external_ref, created_at_ms, last_activity_ms) \
+             VALUES (?, ?, ?, ?, ?5, ?5) ON CONFLICT (slug) DO NOTHING RETURNING id",
         )?
         .query_row(
             params![kind.as_str(), slug, name, external_ref, now_ms],
@@ -114,8 +114,8 @@ pub(super) fn create_group(
 ) -> StoreResult<Opened> {
     let id: i64 = tx
         .prepare_cached(
-            "INSERT INTO conversations (kind, slug, name, named, created_at_ms) \
-             VALUES ('group', ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO conversations (kind, slug, name, named, created_at_ms, last_activity_ms) \
+             VALUES ('group', ?, ?, ?, ?4, ?4) RETURNING id",
         )?
         .query_row(
             params![slug, name.unwrap_or(slug), name.is_some(), now_ms],
