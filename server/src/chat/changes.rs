@@ -141,7 +141,8 @@ impl Chat {
             | Written::Membership { .. }
             | Written::ChannelChanged(_)
             | Written::NameTaken
-            | Written::Purged { .. } => Err(ApiError::internal()),
+            | Written::Purged { .. }
+            | Written::Indexed(_) => Err(ApiError::internal()),
         }
     }
 }

@@ -11,7 +11,7 @@ use app::rules::Actor;
 use app::search::{self, SearchHit, SearchResults};
 
 use super::{Chat, internal};
-use crate::store::{SNIPPET_END, SNIPPET_START, SearchFilter};
+use crate::store::{SNIPPET_END, SNIPPET_START, SearchFilter, Write};
 
 /// Hits returned at most.
 const MOST_HITS: u32 = 50;
@@ -88,6 +88,13 @@ impl Chat {
             has_file: query.has_file,
             limit: MOST_HITS,
         };
+        // Messages committed since the writer last filled the index go in first, so a
+        // search finds everything committed before it (the ordered path: behind every
+        // write queued before it).
+        self.store
+            .write(Write::IndexPending, Box::new(|_| {}))
+            .await
+            .map_err(internal)?;
         let found = self.store.search(&filter).await.map_err(internal)?;
         // The hits' conversations, each checked against the rules once more.
         let mut seen: HashMap<ConversationId, Option<ConversationSummary>> = HashMap::new();

@@ -242,6 +242,9 @@ pub enum Write {
     /// first), with everything attached to them; no event (a client drops them on its
     /// next load).
     Purge { before_ms: i64, limit: u32 },
+    /// Puts every message not yet in the full-text index into it (the writer does so by
+    /// itself every few thousand appends, or when idle; a search asks first).
+    IndexPending,
     /// `user`'s reaction `emoji` set (`on`) or removed; repeating it changes nothing.
     React {
         message: MessageId,
@@ -285,6 +288,8 @@ pub enum Written {
         messages: u64,
         blobs: Vec<String>,
     },
+    /// How many messages went into the full-text index.
+    Indexed(u64),
     /// The change no longer applies: the message was deleted, or (an edit) another edit
     /// landed first. Here is the message as it is.
     Stale(Message),

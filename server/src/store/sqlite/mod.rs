@@ -23,6 +23,7 @@ mod messages;
 mod orders;
 mod rows;
 mod writer;
+pub use writer::Indexing;
 
 /// The migrations for this engine, embedded in the binary and applied at start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -36,6 +37,8 @@ pub struct SqliteSettings {
     pub busy_timeout: Duration,
     /// Most writes committed together (group commit).
     pub max_batch: usize,
+    /// When the writer fills the full-text index by itself (a search asks it to first).
+    pub indexing: Indexing,
 }
 
 impl Default for SqliteSettings {
@@ -44,6 +47,7 @@ impl Default for SqliteSettings {
             read_connections: 8,
             busy_timeout: Duration::from_secs(5),
             max_batch: 256,
+            indexing: Indexing::default(),
         }
     }
 }
@@ -93,7 +97,12 @@ impl SqliteStore {
             .max_connections(settings.read_connections.max(1))
             .connect_with(options.read_only(true))
             .await?;
-        let ordered = writer::Writer::start(path, settings.busy_timeout, settings.max_batch)?;
+        let ordered = writer::Writer::start(
+            path,
+            settings.busy_timeout,
+            settings.max_batch,
+            settings.indexing,
+        )?;
         Ok(Self {
             writer,
             reader,
@@ -270,6 +279,127 @@ mod tests {
             .unwrap();
             assert_eq!(tested, by_rules, "{}: visible_condition", user.username);
         }
+        store.close().await;
+    }
+
+    /// The index filled in batches agrees with the messages: edits and deletes before
+    /// and after a message was indexed leave exactly the current texts findable.
+    #[tokio::test]
+    async fn batched_search_index_follows_edits_and_deletes() {
+        use crate::store::prelude::*;
+        use crate::store::{NewMessage, SearchFilter, Written};
+        let dir = tempfile::tempdir().unwrap();
+        // Only when asked, so the test decides what is indexed when.
+        let settings = SqliteSettings {
+            indexing: writer::Indexing {
+                after_appends: usize::MAX,
+                when_idle_every: Duration::MAX,
+            },
+            ..SqliteSettings::default()
+        };
+        let store = SqliteStore::open(&dir.path().join("parley.db"), &settings)
+            .await
+            .unwrap();
+        crate::demo::first_run(&store, true).await.unwrap();
+        let bob = store
+            .users()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.username == "bob")
+            .unwrap();
+        let internal = store
+            .conversation_by_slug("internal", bob.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let nothing = || -> crate::store::AfterCommit { Box::new(|_| {}) };
+        let append = |body: &str| {
+            Write::Append(NewMessage {
+                conversation_id: internal,
+                sender_id: bob.id,
+                sender_name: bob.display_name.clone(),
+                client_id: uuid::Uuid::new_v4(),
+                body: body.into(),
+                created_at_ms: crate::clock::now_ms(),
+                reply_to: None,
+                attachments: vec![],
+            })
+        };
+        let mut ids = Vec::new();
+        for body in [
+            "alpha before",
+            "bravo before",
+            "charlie after",
+            "delta after",
+        ] {
+            let Written::Appended(a) = store.write(append(body), nothing()).await.unwrap() else {
+                panic!("not appended");
+            };
+            ids.push(a.message.id);
+        }
+        let edit = |id, body: &str| Write::Edit {
+            message: id,
+            replaces: 1,
+            body: body.into(),
+            now_ms: crate::clock::now_ms(),
+        };
+        let delete = |id| Write::Delete {
+            message: id,
+            actor: bob.id,
+            now_ms: crate::clock::now_ms(),
+        };
+        // Before the index holds them: edit the first, delete the second.
+        store
+            .write(edit(ids[0], "alpha edited"), nothing())
+            .await
+            .unwrap();
+        store.write(delete(ids[1]), nothing()).await.unwrap();
+        store.write(Write::IndexPending, nothing()).await.unwrap();
+        // After: edit the third, delete the fourth.
+        store
+            .write(edit(ids[2], "charlie edited"), nothing())
+            .await
+            .unwrap();
+        store.write(delete(ids[3]), nothing()).await.unwrap();
+        let found = |word: &'static str| {
+            let store = &store;
+            async move {
+                store
+                    .search(&SearchFilter {
+                        conversations: vec![internal],
+                        text: Some(word.into()),
+                        limit: 10,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|(m, _)| m.body)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(found("alpha").await, ["alpha edited"]);
+        assert_eq!(found("charlie").await, ["charlie edited"]);
+        assert_eq!(found("edited").await.len(), 2);
+        assert!(
+            found("before").await.is_empty(),
+            "no superseded or deleted text"
+        );
+        assert!(found("bravo").await.is_empty());
+        assert!(found("after").await.is_empty());
+        assert!(found("delta").await.is_empty());
+        let integrity: Result<u64, _> = sqlx::query(
+            "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+        )
+        .execute(&store.writer)
+        .await
+        .map(|r| r.rows_affected());
+        assert!(
+            integrity.is_ok(),
+            "the index matches its content: {integrity:?}"
+        );
         store.close().await;
     }
 }

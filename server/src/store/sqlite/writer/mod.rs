@@ -51,7 +51,12 @@ const WRITER_MMAP_BYTES: i64 = 256 << 20;
 impl Writer {
     /// Opens the writer's own connection to the (already migrated) database and starts
     /// its thread; batches hold at most `max_batch` writes.
-    pub fn start(path: &Path, busy_timeout: Duration, max_batch: usize) -> StoreResult<Self> {
+    pub fn start(
+        path: &Path,
+        busy_timeout: Duration,
+        max_batch: usize,
+        indexing: Indexing,
+    ) -> StoreResult<Self> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(busy_timeout)?;
         for (name, value) in super::CONNECTION_PRAGMAS {
@@ -64,7 +69,7 @@ impl Writer {
         let (jobs, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("parley-writer".into())
-            .spawn(move || run(conn, rx, max_batch.max(1)))
+            .spawn(move || run(conn, rx, max_batch.max(1), indexing))
             .map_err(|e| StoreError::Corrupt(format!("could not start the writer: {e}")))?;
         Ok(Self { jobs })
     }
@@ -93,9 +98,32 @@ impl Writer {
     }
 }
 
-/// The writer thread: runs until every [`Writer`] is gone.
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+/// When the writer fills the full-text index by itself.
+#[derive(Clone, Copy, Debug)]
+pub struct Indexing {
+    /// After this many appends, busy or not.
+    pub after_appends: usize,
+    /// Once its queue is empty, at most this often.
+    pub when_idle_every: Duration,
+}
+
+impl Default for Indexing {
+    fn default() -> Self {
+        Self {
+            after_appends: 4_096,
+            when_idle_every: Duration::from_millis(250),
+        }
+    }
+}
+
+/// The writer thread: runs until every [`Writer`] is gone. Between batches it fills the
+/// full-text index with what was appended since it last did ([`Indexing`]): one FTS5
+/// segment for thousands of messages instead of one per commit. A search asks for it
+/// first ([`Write::IndexPending`]), so it finds every committed message.
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize, indexing: Indexing) {
     let mut batch = Vec::with_capacity(max_batch);
+    let mut unindexed = 0usize;
+    let mut indexed_at = std::time::Instant::now();
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < max_batch {
@@ -104,7 +132,22 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
                 Err(_) => break,
             }
         }
+        for job in &batch {
+            match job.write {
+                Write::Append(_) => unindexed += 1,
+                Write::IndexPending => unindexed = 0,
+                _ => {}
+            }
+        }
         commit_batch(&mut conn, &mut batch);
+        let idle = rx.is_empty() && indexed_at.elapsed() >= indexing.when_idle_every;
+        if unindexed >= indexing.after_appends || (unindexed > 0 && idle) {
+            if let Err(e) = apply_alone(&mut conn, &Write::IndexPending) {
+                tracing::warn!(error = %e, "could not fill the search index");
+            }
+            unindexed = 0;
+            indexed_at = std::time::Instant::now();
+        }
     }
 }
 
@@ -208,6 +251,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: &Write) -> StoreResult<Written> 
             now_ms,
         } => messages::delete(tx, *message, *actor, *now_ms),
         Write::Purge { before_ms, limit } => messages::purge(tx, *before_ms, *limit),
+        Write::IndexPending => messages::index_pending(tx),
         Write::React {
             message,
             user,
