@@ -83,16 +83,7 @@ pub async fn seed(
             .bind(user)
             .execute(&mut *tx)
             .await?;
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let token = hex::encode(bytes);
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)")
-            .bind(hex::encode(Sha256::digest(token.as_bytes())))
-            .bind(user)
-            .bind(now)
-            .bind(now + 7 * 24 * 3600 * 1000)
-            .execute(&mut *tx)
-            .await?;
+        let token = open_session(&mut tx, user, now).await?;
         lines.push(format!("{token}\t{user}\t{room}"));
     }
     if order_threads > 0 {
@@ -184,15 +175,27 @@ async fn seed_order_threads(
     .fetch_one(&mut *tx)
     .await?
     .try_get("id")?;
+    let token = open_session(tx, user, now).await?;
+    Ok(format!("{token}\t{user}\t0"))
+}
+
+/// A week-long session for `user`; returns its token.
+async fn open_session(
+    tx: &mut sqlx::SqliteConnection,
+    user: i64,
+    now: i64,
+) -> anyhow::Result<String> {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)")
-        .bind(hex::encode(Sha256::digest(token.as_bytes())))
-        .bind(user)
-        .bind(now)
-        .bind(now + 7 * 24 * 3600 * 1000)
-        .execute(&mut *tx)
-        .await?;
-    Ok(format!("{token}\t{user}\t0"))
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)",
+    )
+    .bind(hex::encode(Sha256::digest(token.as_bytes())))
+    .bind(user)
+    .bind(now)
+    .bind(now + 7 * 24 * 3600 * 1000)
+    .execute(&mut *tx)
+    .await?;
+    Ok(token)
 }

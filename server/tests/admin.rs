@@ -198,22 +198,8 @@ async fn admins_create_disable_and_reset_accounts() {
     let alice_cookie = server.login("alice").await;
     let bob_cookie = server.login("bob").await;
     let carol_cookie = server.login("carol").await;
-    let overview: AdminOverview = server
-        .call(&alice_cookie, "admin_overview", &[])
-        .await
-        .unwrap();
-    let oracare = overview
-        .organisations
-        .iter()
-        .find(|o| o.name == "Oracare")
-        .unwrap()
-        .id;
-    let axiom = overview
-        .organisations
-        .iter()
-        .find(|o| o.kind == "internal")
-        .unwrap()
-        .id;
+    let oracare = organisation(&server, &alice_cookie, "Oracare").await;
+    let axiom = organisation(&server, &alice_cookie, "Axiom Fulfillment").await;
     let create =
         |cookie: String, username: &'static str, role: &'static str, org: OrganisationId| {
             let server = &server;
@@ -352,6 +338,45 @@ async fn admins_create_disable_and_reset_accounts() {
     server.stop().await;
 }
 
+/// The id of the organisation called `name`, as an admin sees it.
+async fn organisation(server: &Endpoint, admin_cookie: &str, name: &str) -> OrganisationId {
+    let overview: AdminOverview = server
+        .call(admin_cookie, "admin_overview", &[])
+        .await
+        .unwrap();
+    overview
+        .organisations
+        .iter()
+        .find(|o| o.name == name)
+        .unwrap()
+        .id
+}
+
+/// The next `conversation` frame about `id`.
+async fn next_change_of(
+    client: &mut common::Client,
+    id: app::model::ConversationId,
+) -> ConversationSummary {
+    client
+        .until(|f| match f {
+            ServerFrame::Conversation { conversation, .. } if conversation.id == id => {
+                Some(conversation)
+            }
+            _ => None,
+        })
+        .await
+}
+
+/// The next error frame.
+async fn refusal(client: &mut common::Client) -> ApiError {
+    client
+        .until(|f| match f {
+            ServerFrame::Error { error, .. } => Some(error),
+            _ => None,
+        })
+        .await
+}
+
 /// The form fields of `change_channel`.
 fn channel_settings(
     id: app::model::ConversationId,
@@ -390,19 +415,8 @@ async fn channels_are_renamed_archived_and_reshaped_live() {
     let alice_cookie = server.login("alice").await;
     let bob_cookie = server.login("bob").await;
     let carol_cookie = server.login("carol").await;
-    let overview: AdminOverview = server
-        .call(&alice_cookie, "admin_overview", &[])
-        .await
-        .unwrap();
-    let org = |name: &str| {
-        overview
-            .organisations
-            .iter()
-            .find(|o| o.name == name)
-            .unwrap()
-            .id
-    };
-    let (axiom, oracare) = (org("Axiom Fulfillment"), org("Oracare"));
+    let axiom = organisation(&server, &alice_cookie, "Axiom Fulfillment").await;
+    let oracare = organisation(&server, &alice_cookie, "Oracare").await;
     let dock = create_channel(&server, &alice_cookie, "dock", &[axiom, oracare])
         .await
         .unwrap();
@@ -478,14 +492,7 @@ async fn channels_are_renamed_archived_and_reshaped_live() {
         })
         .await;
     assert_eq!(gone, dock.id);
-    let renamed = bob
-        .until(|f| match f {
-            ServerFrame::Conversation { conversation, .. } if conversation.id == dock.id => {
-                Some(conversation)
-            }
-            _ => None,
-        })
-        .await;
+    let renamed = next_change_of(&mut bob, dock.id).await;
     assert_eq!(renamed.title, "#dock-team");
     assert_eq!(renamed.last_seq, 1);
     assert!(
@@ -499,12 +506,7 @@ async fn channels_are_renamed_archived_and_reshaped_live() {
     let refused = server.history(&carol_cookie, dock.id, None).await;
     assert_eq!(refused.unwrap_err().code, ErrorCode::Forbidden);
     carol.send_message(dock.id, "hello?").await;
-    let error = carol
-        .until(|f| match f {
-            ServerFrame::Error { error, .. } => Some(error),
-            _ => None,
-        })
-        .await;
+    let error = refusal(&mut carol).await;
     assert_eq!(error.code, ErrorCode::Forbidden);
     // A tab of carol's that was offline learns it on resume.
     let (_, replayed) = server
@@ -526,22 +528,10 @@ async fn channels_are_renamed_archived_and_reshaped_live() {
     change_channel(&server, &alice_cookie, &archive)
         .await
         .unwrap();
-    let archived = bob
-        .until(|f| match f {
-            ServerFrame::Conversation { conversation, .. } if conversation.id == dock.id => {
-                Some(conversation)
-            }
-            _ => None,
-        })
-        .await;
+    let archived = next_change_of(&mut bob, dock.id).await;
     assert!(archived.audience.archived);
     bob.send_message(dock.id, "one more thing").await;
-    let error = bob
-        .until(|f| match f {
-            ServerFrame::Error { error, .. } => Some(error),
-            _ => None,
-        })
-        .await;
+    let error = refusal(&mut bob).await;
     assert_eq!(error.code, ErrorCode::Forbidden);
     assert!(error.message.contains("archived"), "{}", error.message);
     assert_eq!(server.full_history(&bob_cookie, dock.id).await.len(), 1);
@@ -569,14 +559,7 @@ async fn channels_are_renamed_archived_and_reshaped_live() {
     change_channel(&server, &alice_cookie, &everyone)
         .await
         .unwrap();
-    let back = carol
-        .until(|f| match f {
-            ServerFrame::Conversation { conversation, .. } if conversation.id == dock.id => {
-                Some(conversation)
-            }
-            _ => None,
-        })
-        .await;
+    let back = next_change_of(&mut carol, dock.id).await;
     assert_eq!(back.title, "#dock-team");
 
     let overview: AdminOverview = server
@@ -609,16 +592,7 @@ async fn a_new_role_ends_the_sessions_and_changes_what_is_seen() {
     let server = TestServer::start(dir.path()).await;
     let alice_cookie = server.login("alice").await;
     let carol_cookie = server.login("carol").await;
-    let overview: AdminOverview = server
-        .call(&alice_cookie, "admin_overview", &[])
-        .await
-        .unwrap();
-    let acme = overview
-        .organisations
-        .iter()
-        .find(|o| o.name == "Acme Manufacturing")
-        .unwrap()
-        .id;
+    let acme = organisation(&server, &alice_cookie, "Acme Manufacturing").await;
     let carol_id = server.bootstrap(&carol_cookie).await.me.id;
     let alice_id = server.bootstrap(&alice_cookie).await.me.id;
     let change =

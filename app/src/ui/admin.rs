@@ -177,6 +177,41 @@ fn Users(
     .into_any()
 }
 
+/// A role and an organisation to choose, starting at the signals' values.
+#[component]
+fn Placement(
+    role: RwSignal<Role>,
+    organisation: RwSignal<OrganisationId>,
+    organisations: Vec<Organisation>,
+) -> impl IntoView {
+    let (current_role, current_org) = (role.get_untracked(), organisation.get_untracked());
+    let hint = |r: Role| match r {
+        Role::Admin => "admin (staff)",
+        Role::Member => "member (staff)",
+        Role::Guest => "guest (client or manufacturer)",
+    };
+    view! {
+        <label class="field">"Role"
+            <select aria-label="Role" on:change=move |ev| {
+                if let Some(r) = Role::parse(&event_target_value(&ev)) { role.set(r); }
+            }>
+                {Role::ALL.into_iter().map(|r| view! {
+                    <option value=r.as_str() selected=r == current_role>{hint(r)}</option>
+                }).collect_view()}
+            </select>
+        </label>
+        <label class="field">"Organisation"
+            <select aria-label="Organisation" on:change=move |ev| {
+                if let Ok(id) = event_target_value(&ev).parse::<i64>() { organisation.set(OrganisationId(id)); }
+            }>
+                {organisations.into_iter().map(|o| view! {
+                    <option value=o.id.0.to_string() selected=o.id == current_org>{format!("{} ({})", o.name, o.kind)}</option>
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
 /// The "Change role" dialog: another role and organisation for someone. Their sessions
 /// end, so they sign in again into what the new role admits.
 #[component]
@@ -204,30 +239,11 @@ fn ChangeRole(
             }
         });
     };
-    let current_role = user.role;
-    let current_org = user.organisation_id;
     view! {
         <div class="dialog" role="dialog" aria-modal="true" aria-label="Change role" on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { changing.set(None) }>
             <form on:submit=move |ev| { ev.prevent_default(); save(); }>
                 <h2>{format!("Change role of {}", user.display_name)}</h2>
-                <label class="field">"Role"
-                    <select aria-label="Role" on:change=move |ev| {
-                        if let Some(r) = Role::parse(&event_target_value(&ev)) { role.set(r); }
-                    }>
-                        {Role::ALL.into_iter().map(|r| view! {
-                            <option value=r.as_str() selected=r == current_role>{r.as_str()}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
-                <label class="field">"Organisation"
-                    <select aria-label="Organisation" on:change=move |ev| {
-                        if let Ok(id) = event_target_value(&ev).parse::<i64>() { organisation.set(OrganisationId(id)); }
-                    }>
-                        {organisations.into_iter().map(|o| view! {
-                            <option value=o.id.0.to_string() selected=o.id == current_org>{format!("{} ({})", o.name, o.kind)}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
+                <Placement role organisation organisations/>
                 <p class="muted">"They are signed out everywhere and sign in again with the new role."</p>
                 {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
                 <div class="dialog-buttons">
@@ -251,8 +267,7 @@ fn NewUser(
     let username = RwSignal::new(String::new());
     let display_name = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Guest);
-    let first_org = organisations.first().map(|o| o.id).unwrap_or_default();
-    let organisation = RwSignal::new(first_org);
+    let organisation = RwSignal::new(organisations.first().map(|o| o.id).unwrap_or_default());
     let problem = RwSignal::new(None::<String>);
     let create = move || {
         let (u, d, r, o) = (
@@ -284,24 +299,7 @@ fn NewUser(
                     <input type="text" aria-label="Display name" maxlength="100" prop:value=display_name
                         on:input=move |ev| display_name.set(event_target_value(&ev))/>
                 </label>
-                <label class="field">"Role"
-                    <select aria-label="Role" on:change=move |ev| {
-                        if let Some(r) = Role::parse(&event_target_value(&ev)) { role.set(r); }
-                    }>
-                        <option value="guest" selected>"guest (client or manufacturer)"</option>
-                        <option value="member">"member (staff)"</option>
-                        <option value="admin">"admin (staff)"</option>
-                    </select>
-                </label>
-                <label class="field">"Organisation"
-                    <select aria-label="Organisation" on:change=move |ev| {
-                        if let Ok(id) = event_target_value(&ev).parse::<i64>() { organisation.set(OrganisationId(id)); }
-                    }>
-                        {organisations.into_iter().map(|o| view! {
-                            <option value=o.id.0.to_string() selected=o.id == first_org>{format!("{} ({})", o.name, o.kind)}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
+                <Placement role organisation organisations/>
                 {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
                 <div class="dialog-buttons">
                     <button type="submit" class="primary">"Create user"</button>

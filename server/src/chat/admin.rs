@@ -147,6 +147,24 @@ impl Chat {
         Ok(())
     }
 
+    /// For an admin, the account of `user`, who is not `me` (`refusal` says why not).
+    async fn other_account(
+        &self,
+        me: &User,
+        user: UserId,
+        refusal: &'static str,
+    ) -> Result<User, ApiError> {
+        Self::admin_only(me)?;
+        if user == me.id {
+            return Err(ApiError::new(ErrorCode::BadRequest, refusal));
+        }
+        self.store
+            .user(user)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::not_found("user"))
+    }
+
     /// Gives `user` another role or organisation. What they may see changes with it, so
     /// their sessions end and their live connections close: they sign in again into what
     /// the new role admits. Audited as a permission change.
@@ -157,19 +175,9 @@ impl Chat {
         role: Role,
         organisation: OrganisationId,
     ) -> Result<(), ApiError> {
-        Self::admin_only(me)?;
-        if user == me.id {
-            return Err(ApiError::new(
-                ErrorCode::BadRequest,
-                "You cannot change your own role or organisation.",
-            ));
-        }
         let account = self
-            .store
-            .user(user)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| ApiError::not_found("user"))?;
+            .other_account(me, user, "You cannot change your own role or organisation.")
+            .await?;
         if account.role == role && account.organisation_id == organisation {
             return Ok(());
         }
@@ -195,18 +203,8 @@ impl Chat {
         user: UserId,
         disabled: bool,
     ) -> Result<(), ApiError> {
-        Self::admin_only(me)?;
-        if user == me.id {
-            return Err(ApiError::new(
-                ErrorCode::BadRequest,
-                "You cannot disable your own account.",
-            ));
-        }
-        self.store
-            .user(user)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| ApiError::not_found("user"))?;
+        self.other_account(me, user, "You cannot disable your own account.")
+            .await?;
         self.store
             .set_disabled(user, disabled.then(now_ms))
             .await

@@ -147,13 +147,7 @@ impl Endpoint {
             .send()
             .await
             .unwrap();
-        let ok = response.status().is_success();
-        let text = response.text().await.unwrap();
-        if ok {
-            Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{endpoint}: {e}: {text}")))
-        } else {
-            Err(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{endpoint}: {e}: {text}")))
-        }
+        answer(endpoint, response).await
     }
 
     /// Uploads a file to `conversation` as `POST /files` does.
@@ -178,13 +172,7 @@ impl Endpoint {
             .send()
             .await
             .unwrap();
-        let ok = response.status().is_success();
-        let text = response.text().await.unwrap();
-        if ok {
-            Ok(serde_json::from_str(&text).unwrap())
-        } else {
-            Err(serde_json::from_str(&text).unwrap_or_else(|_| panic!("{text}")))
-        }
+        answer("files", response).await
     }
 
     pub async fn bootstrap(&self, cookie: &str) -> Bootstrap {
@@ -414,6 +402,20 @@ impl Endpoint {
     /// The stream position now, as a fresh page would get it.
     pub async fn last_event(&self, cookie: &str) -> EventId {
         self.bootstrap(cookie).await.last_event_id
+    }
+}
+
+/// A JSON answer, or the error envelope of a refusal.
+async fn answer<T: serde::de::DeserializeOwned>(
+    what: &str,
+    response: reqwest::Response,
+) -> Result<T, app::error::ApiError> {
+    let ok = response.status().is_success();
+    let text = response.text().await.unwrap();
+    if ok {
+        Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: {e}: {text}")))
+    } else {
+        Err(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: {e}: {text}")))
     }
 }
 
