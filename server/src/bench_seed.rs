@@ -21,6 +21,7 @@ pub async fn seed(
     users: usize,
     room_size: usize,
     order_threads: usize,
+    messages: usize,
     out: &Path,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir)?;
@@ -44,6 +45,8 @@ pub async fn seed(
     let mut room = 0i64;
     let mut org = 0i64;
     let mut orgs = Vec::new();
+    // The first member of each room and the room: who sends the seeded messages.
+    let mut senders: Vec<(i64, i64)> = Vec::new();
     for n in 0..users {
         if n % room_size.max(1) == 0 {
             org = sqlx::query(
@@ -78,6 +81,9 @@ pub async fn seed(
             .await?
             .try_get("id")?;
         }
+        if n % room_size.max(1) == 0 {
+            senders.push((user, room));
+        }
         sqlx::query("INSERT INTO conversation_members (conversation_id, user_id) VALUES (?, ?)")
             .bind(room)
             .bind(user)
@@ -85,6 +91,10 @@ pub async fn seed(
             .await?;
         let token = open_session(&mut tx, user, now).await?;
         lines.push(format!("{token}\t{user}\t{room}"));
+    }
+    if messages > 0 {
+        senders.truncate(64);
+        seed_messages(&mut tx, messages, &senders, now).await?;
     }
     if order_threads > 0 {
         let staff = seed_order_threads(&mut tx, order_threads, &orgs, &hash, now).await?;
@@ -198,4 +208,60 @@ async fn open_session(
     .execute(&mut *tx)
     .await?;
     Ok(token)
+}
+
+/// `count` messages over the rooms of `senders` in turn, a millisecond apart up to `now`,
+/// with their events, then all of them into the search index at once.
+async fn seed_messages(
+    tx: &mut sqlx::SqliteConnection,
+    count: usize,
+    senders: &[(i64, i64)],
+    now: i64,
+) -> anyhow::Result<()> {
+    for n in 0..count {
+        let (sender, room) = senders[n % senders.len().max(1)];
+        let at = now - (count - n) as i64;
+        let id: i64 = sqlx::query(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at_ms) \
+             SELECT ?1, last_seq + 1, ?2, ?3, ?4, ?5 FROM conversations WHERE id = ?1 RETURNING id",
+        )
+        .bind(room)
+        .bind(sender)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(format!("durable message {n}"))
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        sqlx::query(
+            "INSERT INTO events (kind, conversation_id, message_id, created_at_ms) \
+             VALUES ('message', ?, ?, ?)",
+        )
+        .bind(room)
+        .bind(id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    // As a real send does, each sender has read up to their own newest message.
+    for (sender, room) in senders {
+        sqlx::query(
+            "INSERT INTO read_state (user_id, conversation_id, last_read_seq) \
+             SELECT ?, id, last_seq FROM conversations WHERE id = ?",
+        )
+        .bind(sender)
+        .bind(room)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages \
+         WHERE id > (SELECT upto FROM search_indexed) ORDER BY id",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE search_indexed SET upto = (SELECT COALESCE(max(id), 0) FROM messages)")
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }

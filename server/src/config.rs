@@ -47,6 +47,11 @@ pub struct BenchSeed {
     /// them all; their session goes to `{out}.staff`.
     #[arg(long, default_value_t = 0)]
     pub order_threads: usize,
+    /// Also this many messages, "durable message N", spread over the first 64 rooms and
+    /// sent by their first member (the read benchmarks' history), already in the search
+    /// index.
+    #[arg(long, default_value_t = 0)]
+    pub messages: usize,
 }
 
 #[derive(Clone, Debug, Args)]

@@ -19,6 +19,7 @@ async fn main() -> anyhow::Result<()> {
                 seed.users,
                 seed.room_size,
                 seed.order_threads,
+                seed.messages,
                 &seed.out,
             )
             .await

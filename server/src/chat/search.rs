@@ -104,7 +104,7 @@ impl Chat {
             let summary = match seen.get(&id) {
                 Some(known) => known.clone(),
                 None => {
-                    let loaded = self.summary_for(me, id).await.ok();
+                    let loaded = self.titled(me, id).await?;
                     seen.insert(id, loaded.clone());
                     loaded
                 }
@@ -124,6 +124,26 @@ impl Chat {
             hits,
             ignored: query.ignored,
         })
+    }
+}
+
+impl Chat {
+    /// A hit's conversation as `me` names it, if `me` may see it (checked once more);
+    /// without read counts, which a search does not show.
+    async fn titled(
+        &self,
+        me: &User,
+        id: ConversationId,
+    ) -> Result<Option<ConversationSummary>, ApiError> {
+        if self.checked(me, id, app::rules::Action::See).await.is_err() {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .conversation_plain(id)
+            .await
+            .map_err(internal)?
+            .map(|c| Self::summary(me, c)))
     }
 }
 

@@ -465,6 +465,11 @@ pub trait Conversations: Send + Sync + 'static {
     /// One conversation's audience (its kind, organisations and members): the cheap load
     /// behind every rule check.
     async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Audience>>;
+    /// One conversation without anybody's read state (counts 0): its name and audience.
+    async fn conversation_plain(
+        &self,
+        id: ConversationId,
+    ) -> StoreResult<Option<StoredConversation>>;
     async fn conversation_by_slug(
         &self,
         slug: &str,

@@ -290,11 +290,17 @@ impl Conversations for SqliteStore {
     }
 
     async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Audience>> {
+        Ok(self.conversation_plain(id).await?.map(|c| c.audience))
+    }
+
+    async fn conversation_plain(
+        &self,
+        id: ConversationId,
+    ) -> StoreResult<Option<StoredConversation>> {
         Ok(self
             .load_conversations(UserId(0), Filter::Access(id))
             .await?
-            .pop()
-            .map(|c| c.audience))
+            .pop())
     }
 
     async fn conversation_by_slug(
