@@ -606,6 +606,7 @@ fn SettingsForm(settings: AdminSettings, bounds: SettingsBounds) -> impl IntoVie
                         view! {
                             <li><label>
                                 <input type="checkbox"
+                                    checked=types.with_untracked(|ts| ts.contains(&kind))
                                     prop:checked={let kind = kind.clone(); move || types.with(|ts| ts.contains(&kind))}
                                     on:change=move |ev| {
                                         let on = event_target_checked(&ev);
