@@ -60,6 +60,10 @@ test("carol's sidebar has neither #internal nor #manufacturer", async ({ browser
   // Not by URL either.
   await carol.page.goto('/chat/internal');
   await expect(carol.page.getByRole('heading', { name: 'Conversation not found' })).toBeVisible();
+  // Nor another organisation's order page, and there is a way back.
+  await carol.page.goto('/dashboard/orders/999999');
+  await expect(carol.page.getByRole('heading', { name: 'Order not found' })).toBeVisible();
+  await expect(carol.page.getByRole('link', { name: 'Back to orders' })).toHaveAttribute('href', '/dashboard/orders');
   await done(carol);
 });
 

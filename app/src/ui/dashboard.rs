@@ -155,6 +155,11 @@ pub fn OrderPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match order.await {
                     Ok(order) => view! { <OrderDetails order/> }.into_any(),
+                    Err(error) if error.code == crate::error::ErrorCode::NotFound => view! {
+                        <h1>"Order not found"</h1>
+                        <p class="muted">"There is no such order, or it is not one of yours."</p>
+                        <p><a href="/dashboard/orders">"Back to orders"</a></p>
+                    }.into_any(),
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                 }
             })}
