@@ -103,6 +103,8 @@ test('unread badge and title count go up with new messages and down when read', 
 
   await expect(dave.page.locator('.launcher .badge')).toHaveText(`${before + 1} unread`);
   await expect(dave.page).toHaveTitle(`(${before + 1}) Parley`);
+  // The launcher's name says the count it shows.
+  await expect(dave.page.getByRole('button', { name: `Open chat, ${before + 1} unread`, exact: true })).toBeVisible();
   await dave.page.getByRole('button', { name: 'Open chat' }).click();
   await dave.page.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: 'Bob Baker' }).click();
   await expect(dave.page.getByRole('log', { name: 'Bob Baker' })).toBeVisible();

@@ -60,7 +60,13 @@ pub fn Widget() -> impl IntoView {
                 class="launcher"
                 aria-controls="parley-widget-panel"
                 aria-expanded=move || open.get().to_string()
-                aria-label=move || if open.get() { "Close chat" } else { "Open chat" }
+                // Its name holds what it shows: the unread count is spoken too, and
+                // "label in name" holds (WCAG 2.5.3).
+                aria-label=move || match (open.get(), unread()) {
+                    (true, _) => "Close chat".to_string(),
+                    (false, 0) => "Open chat".to_string(),
+                    (false, n) => format!("Open chat, {n} unread"),
+                }
                 on:click=move |_| open.update(|o| *o = !*o)
             >
                 <svg class="launcher-icon" aria-hidden="true" viewBox="0 0 24 24" width="26" height="26">
