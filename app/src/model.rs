@@ -88,6 +88,14 @@ impl Role {
         }
     }
 
+    /// `roles` without repeats, most powerful first: one order to compare and store.
+    pub fn in_order(roles: &[Role]) -> Vec<Role> {
+        Role::ALL
+            .into_iter()
+            .filter(|r| roles.contains(r))
+            .collect()
+    }
+
     /// Admins and members are the fulfillment company's own staff.
     pub fn is_internal(self) -> bool {
         !matches!(self, Role::Guest)
@@ -571,6 +579,11 @@ pub fn validate_channel_name(name: &str) -> Result<String, ApiError> {
             "A channel name has 1 to 80 lower-case letters, digits and hyphens.",
         ))
     }
+}
+
+/// What a channel called `name` is listed as: `#name`.
+pub fn channel_title(name: &str) -> String {
+    format!("#{name}")
 }
 
 /// What an admin chooses about a channel: its name, whom it admits (someone of one of

@@ -27,19 +27,12 @@ async fn create_channel(
 }
 
 async fn get(server: &Endpoint, cookie: &str, path: &str) -> (u16, String, String) {
-    let response = reqwest::Client::new()
-        .get(server.url(path))
-        .header("Cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let disposition = response
-        .headers()
+    let (status, headers, body) = server.get(cookie, path).await;
+    let disposition = headers
         .get("content-disposition")
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
-    (status, disposition, response.text().await.unwrap())
+    (status, disposition, String::from_utf8(body).unwrap())
 }
 
 #[tokio::test]

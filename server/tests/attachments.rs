@@ -38,15 +38,7 @@ async fn fetch(
     cookie: &str,
     path: &str,
 ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-    let response = reqwest::Client::new()
-        .get(server.url(path))
-        .header("Cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, headers, response.bytes().await.unwrap().to_vec())
+    server.get(cookie, path).await
 }
 
 #[tokio::test]

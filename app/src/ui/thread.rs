@@ -66,7 +66,19 @@ pub fn Thread(conversation: ConversationId) -> impl IntoView {
             </Suspense>
             <TypingLine conversation/>
             <Show
-                when=move || !state.conversation(conversation).is_some_and(|c| c.audience.archived)
+                // Who may post is the rules' answer, as on the server.
+                when=move || {
+                    let audience = state.conversation(conversation).map(|c| c.audience);
+                    state.me.with(|me| match (me, audience) {
+                        (Some(me), Some(audience)) => crate::rules::can(
+                            &crate::rules::Actor::from(me),
+                            &audience,
+                            crate::rules::Action::Post,
+                        ),
+                        // Not known yet: the composer shows, the server decides.
+                        _ => true,
+                    })
+                }
                 fallback=|| view! {
                     <p class="archived-note">"This channel is archived: its history can be read, nothing added."</p>
                 }

@@ -6,7 +6,7 @@ use app::error::{ApiError, ErrorCode};
 use app::model::{
     AdminOverview, Audience, ChannelSettings, ConversationId, ConversationKind,
     ConversationSummary, IssuedPassword, Message, OrganisationId, Role, User, UserId,
-    validate_channel_name,
+    channel_title, validate_channel_name,
 };
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
@@ -283,7 +283,7 @@ impl Chat {
         let audience = Audience::channel(wanted.organisations.clone(), wanted.roles.clone());
         let hub = self.hub.clone();
         let announced = audience.clone();
-        let title = format!("#{}", wanted.name);
+        let title = channel_title(&wanted.name);
         let announce: AfterCommit = Box::new(move |written: &Written| {
             if let Written::Opened(Opened {
                 id,
@@ -360,7 +360,7 @@ impl Chat {
             let mut summary = Chat::fresh_summary(
                 conversation,
                 changed.slug.clone(),
-                format!("#{}", changed.name),
+                channel_title(&changed.name),
                 changed.after.clone(),
             );
             summary.last_seq = changed.last_seq;
@@ -424,10 +424,7 @@ impl Chat {
                 "Choose at least one organisation the channel admits.",
             ));
         }
-        let roles: Vec<Role> = Role::ALL
-            .into_iter()
-            .filter(|r| roles.contains(r))
-            .collect();
+        let roles = Role::in_order(roles);
         if roles.is_empty() {
             return Err(ApiError::new(
                 ErrorCode::BadRequest,

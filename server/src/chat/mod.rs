@@ -201,7 +201,7 @@ impl Chat {
     /// The conversation as `me` sees it in their list.
     fn summary(me: &User, c: StoredConversation) -> ConversationSummary {
         let title = match c.kind {
-            ConversationKind::Channel => format!("#{}", c.name),
+            ConversationKind::Channel => app::model::channel_title(&c.name),
             ConversationKind::Order => ThreadRef::from_slug(&c.slug)
                 .map(|r| r.title())
                 .unwrap_or_else(|| format!("Order {}", c.name)),

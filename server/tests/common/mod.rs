@@ -150,6 +150,23 @@ impl Endpoint {
         answer(endpoint, response).await
     }
 
+    /// `GET path` with a session: the status, headers and body.
+    pub async fn get(
+        &self,
+        cookie: &str,
+        path: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let response = reqwest::Client::new()
+            .get(self.url(path))
+            .header("Cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().await.unwrap().to_vec())
+    }
+
     /// Uploads a file to `conversation` as `POST /files` does.
     pub async fn upload(
         &self,

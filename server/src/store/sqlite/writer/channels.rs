@@ -73,7 +73,7 @@ pub(super) fn change_channel(
         });
     }
     let admits_others = sorted(&before.state.organisations) != sorted(&change.organisations)
-        || sorted_roles(&before.state.roles) != sorted_roles(&change.roles);
+        || Role::in_order(&before.state.roles) != Role::in_order(&change.roles);
     if admits_others {
         tx.prepare_cached("DELETE FROM conversation_organisations WHERE conversation_id = ?")?
             .execute(params![id])?;
@@ -157,7 +157,7 @@ fn load(
         state: ChannelSettings {
             name: name.clone(),
             organisations,
-            roles: sorted_roles(&roles),
+            roles: Role::in_order(&roles),
             archived,
         },
         name,
@@ -177,13 +177,6 @@ fn sorted(organisations: &[OrganisationId]) -> Vec<OrganisationId> {
     v.sort();
     v.dedup();
     v
-}
-
-fn sorted_roles(roles: &[Role]) -> Vec<Role> {
-    Role::ALL
-        .into_iter()
-        .filter(|r| roles.contains(r))
-        .collect()
 }
 
 fn name_taken(
