@@ -515,8 +515,6 @@ pub struct IssuedPassword {
 pub struct AdminOverview {
     pub users: Vec<User>,
     pub organisations: Vec<Organisation>,
-    /// Every channel, with the organisations it admits.
-    pub channels: Vec<ConversationSummary>,
     /// The newest entries first.
     pub audit: Vec<AuditEntry>,
     /// The settings as they are, and what they may be set to.

@@ -378,6 +378,8 @@ test('an admin renames a channel, takes guests out and archives it: everyone see
   await expect(created.getByRole('checkbox', { name: 'guests' })).toBeChecked();
   await created.getByRole('button', { name: 'Create channel' }).click();
   await expect(created).toHaveCount(0);
+  const row = alice.page.locator('.admin-channels li').filter({ hasText: `#${name}` });
+  await expect(row).toBeVisible();
 
   for (const s of [bob, carol]) {
     await s.page.goto(`/chat/${name}`);
@@ -388,7 +390,6 @@ test('an admin renames a channel, takes guests out and archives it: everyone see
   await expect(carolsLink).toBeVisible();
 
   // Renamed, guests out: carol loses it at once, bob sees the new name.
-  const row = alice.page.locator('.admin-channels li').filter({ hasText: `#${name}` });
   await row.getByRole('button', { name: 'Edit channel' }).click();
   const editing = alice.page.getByRole('dialog', { name: 'Edit channel' });
   await editing.getByRole('textbox', { name: 'Channel name' }).fill(`${name}-team`);

@@ -16,7 +16,7 @@ use crate::api::{
     get_connection_mode, reset_password, save_settings, set_connection_mode, set_user_disabled,
 };
 use crate::model::{
-    AdminSettings, AuditEntry, ChannelSettings, ConnectionMode, ConversationId,
+    AdminSettings, AuditEntry, ChannelSettings, ConnectionMode, ConversationId, ConversationKind,
     ConversationSummary, IssuedPassword, Organisation, OrganisationId, Role, SettingsBounds, User,
     UserId,
 };
@@ -75,7 +75,7 @@ fn AdminSections() -> impl IntoView {
                         </section>
                         <section aria-labelledby="admin-channels">
                             <h2 id="admin-channels">"Channels"</h2>
-                            <Channels channels=o.channels organisations=o.organisations on_change=Callback::new(move |()| overview.refetch())/>
+                            <Channels organisations=o.organisations/>
                         </section>
                         <section aria-labelledby="admin-settings">
                             <h2 id="admin-settings">"Settings"</h2>
@@ -313,11 +313,20 @@ fn NewUser(
 /// Every channel with whom it admits and its exports, "New channel", and per channel
 /// "Edit channel" (rename, archive, whom it admits).
 #[component]
-fn Channels(
-    channels: Vec<ConversationSummary>,
-    organisations: Vec<Organisation>,
-    on_change: Callback<()>,
-) -> impl IntoView {
+fn Channels(organisations: Vec<Organisation>) -> impl IntoView {
+    let state = use_chat();
+    // Live, like everyone's conversation list: a channel made, renamed or re-scoped
+    // (here, in another tab or by another admin) shows at once.
+    let channels = move || {
+        let mut channels = state.conversations.with(|all| {
+            all.iter()
+                .filter(|c| c.kind == ConversationKind::Channel)
+                .cloned()
+                .collect::<Vec<_>>()
+        });
+        channels.sort_by(|a, b| a.title.cmp(&b.title));
+        channels
+    };
     let names = organisations.clone();
     let admits = move |c: &ConversationSummary| {
         let orgs = c
@@ -347,7 +356,7 @@ fn Channels(
     view! {
         <button type="button" class="secondary" on:click=move |_| editing.set(Some((None, fresh.clone())))>"New channel"</button>
         <ul class="admin-channels">
-            {channels.into_iter().map(|c| {
+            {move || channels().into_iter().map(|c| {
                 let who = admits(&c);
                 let settings = ChannelSettings {
                     name: c.title.trim_start_matches('#').to_string(),
@@ -370,7 +379,7 @@ fn Channels(
             }).collect_view()}
         </ul>
         {move || editing.get().map(|(id, settings)| view! {
-            <ChannelDialog id settings organisations=organisations.clone() editing on_change/>
+            <ChannelDialog id settings organisations=organisations.clone() editing/>
         })}
     }
     .into_any()
@@ -395,7 +404,6 @@ fn ChannelDialog(
     settings: ChannelSettings,
     organisations: Vec<Organisation>,
     editing: RwSignal<Option<(Option<ConversationId>, ChannelSettings)>>,
-    on_change: Callback<()>,
 ) -> impl IntoView {
     let name = RwSignal::new(settings.name.clone());
     let chosen = RwSignal::new(
@@ -422,10 +430,8 @@ fn ChannelDialog(
                 Some(id) => change_channel(id, wanted).await,
             };
             match done {
-                Ok(_) => {
-                    close();
-                    on_change.run(());
-                }
+                // The list follows from the `conversation` event the change sends.
+                Ok(_) => close(),
                 Err(e) => problem.set(Some(e.message)),
             }
         });

@@ -47,17 +47,9 @@ impl Chat {
 
     pub async fn admin_overview(&self, me: &User) -> Result<AdminOverview, ApiError> {
         Self::admin_only(me)?;
-        let channels = self
-            .visible_conversations(me)
-            .await?
-            .into_iter()
-            .filter(|c| c.kind == ConversationKind::Channel)
-            .map(|c| Self::summary(me, c))
-            .collect();
         Ok(AdminOverview {
             users: self.store.users().await.map_err(internal)?,
             organisations: self.store.organisations().await.map_err(internal)?,
-            channels,
             audit: self.store.audit_log(AUDIT_SHOWN).await.map_err(internal)?,
             settings: self.settings().await?,
             bounds: self.settings_bounds(),
