@@ -833,6 +833,48 @@ pub fn mention_at(text: &str, caret: usize) -> Option<(usize, &str)> {
     (starts_word && name_chars && typed.len() <= 64).then_some((at, typed))
 }
 
+/// Whether `c` shows on screen: not whitespace, not a control character, and not one of
+/// the invisible format characters (zero-width spaces and joiners, bidi controls, the
+/// soft hyphen, variation selectors, the braille blank, Hangul fillers, tags).
+pub fn is_visible(c: char) -> bool {
+    !(c.is_whitespace()
+        || c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
+        ))
+}
+
+/// Whether `text` shows anything at all (see [`is_visible`]): the one definition of
+/// "visible text", for message bodies and names alike.
+pub fn has_visible_text(text: &str) -> bool {
+    text.chars().any(is_visible)
+}
+
+/// Whether `s` is a CSS hex colour, `#rgb` or `#rrggbb` (a host's accent colour).
+pub fn is_hex_colour(s: &str) -> bool {
+    matches!(s.len(), 4 | 7)
+        && s.starts_with('#')
+        && s[1..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
 /// Default upper bound on a message's length, in characters.
 pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 4_000;
 
@@ -840,7 +882,7 @@ pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 4_000;
 /// but for trailing whitespace, which carries no meaning.
 pub fn validate_body(body: &str, max_chars: usize) -> Result<String, ApiError> {
     let trimmed = body.trim_end();
-    if trimmed.trim().is_empty() {
+    if !has_visible_text(trimmed) {
         return Err(ApiError::new(
             ErrorCode::EmptyMessage,
             "A message needs some text.",
@@ -858,6 +900,24 @@ pub fn validate_body(body: &str, max_chars: usize) -> Result<String, ApiError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn visible_text_is_text_that_shows() {
+        use super::has_visible_text;
+        for blank in [
+            "", " \n\t", "\u{0}", "\u{200b}\u{200d}", "\u{202e}\u{202d}", "\u{ad}",
+            "\u{2800}", "\u{1b}\u{7f}", "\u{feff}", "\u{3164}",
+        ] {
+            assert!(!has_visible_text(blank), "{blank:?}");
+        }
+        for text in ["a", " x ", "\u{200b}ok", "👍", "日本", "\u{2801}"] {
+            assert!(has_visible_text(text), "{text:?}");
+        }
+        assert!(super::is_hex_colour("#0a7") && super::is_hex_colour("#00AA77"));
+        for bad in ["0a7", "#0a", "#00aa7g", "red", "#00aa77;x"] {
+            assert!(!super::is_hex_colour(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn thread_references_read_back_from_their_slugs() {

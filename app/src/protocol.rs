@@ -135,6 +135,25 @@ impl ServerFrame {
 /// did not open asks it, since a refused WebSocket does not say why.
 pub const SESSION_PROBE: &str = "/auth/session";
 
+/// The page the embedded widget's frame shows (`embed.js` opens it through single
+/// sign-on). Query: `host` (the embedding page's origin), `open=1`, `accent=#rrggbb`.
+pub const EMBED_PAGE: &str = "/embed";
+
+/// What the embedded widget and `embed.js` on the host page say to each other with
+/// `postMessage` (`type` names the message).
+pub mod embed_messages {
+    /// Frame → host: `{type, open: bool, unread: number}`, whenever either changes.
+    pub const STATE: &str = "parley:state";
+    /// Frame → host: `{type, error: {code, message}}`: the frame could not open, or an
+    /// `openThread` failed.
+    pub const ERROR: &str = "parley:error";
+    /// Host → frame: `{type}`.
+    pub const OPEN: &str = "parley:open";
+    pub const CLOSE: &str = "parley:close";
+    /// Host → frame: `{type, reference: "order:1042"}`.
+    pub const OPEN_THREAD: &str = "parley:open-thread";
+}
+
 /// WebSocket close code for a client whose outgoing queue overflowed: reconnect and
 /// catch up.
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;

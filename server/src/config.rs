@@ -75,6 +75,22 @@ pub struct Config {
     /// post, beside the origin matching the request's Host header.
     #[arg(long, env = "PARLEY_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// The secret a host dashboard signs single sign-on tokens with (SPEC.md §6). Without
+    /// it single sign-on is off, except with `--demo`, which uses [`DEMO_SSO_SECRET`].
+    #[arg(long, env = "PARLEY_SSO_SECRET", value_parser = parse_secret)]
+    pub sso_secret: Option<Secret>,
+    /// Longest a single sign-on token may be valid for (its `exp` at most this far ahead),
+    /// in seconds. Its nonce is kept that long, so a token opens one session.
+    #[arg(long, env = "PARLEY_SSO_MAX_AGE_SECS", default_value_t = 300)]
+    pub sso_max_age_secs: i64,
+    /// Origins (scheme://host:port) whose pages may embed the widget with `embed.js`.
+    /// Everyone else is refused (and may not frame Parley).
+    #[arg(long, env = "PARLEY_EMBED_ORIGINS", value_delimiter = ',')]
+    pub embed_origins: Vec<String>,
+    /// With `--demo`: where the demo host dashboard (a page on another origin embedding
+    /// the widget through single sign-on) listens. Default: the next port.
+    #[arg(long, env = "PARLEY_DEMO_HOST_ADDR")]
+    pub demo_host_addr: Option<SocketAddr>,
     /// Longest message, in characters.
     #[arg(long, env = "PARLEY_MAX_MESSAGE_CHARS", default_value_t = app::model::DEFAULT_MAX_MESSAGE_CHARS)]
     pub max_message_chars: usize,
@@ -152,11 +168,62 @@ pub struct Config {
     pub ws_write_buffer: usize,
 }
 
+/// The secret single sign-on tokens are signed with in `--demo` (when no
+/// `PARLEY_SSO_SECRET` is set). Public: never use it outside the demo.
+pub const DEMO_SSO_SECRET: &str = "parley-demo-sso-secret";
+
+/// A secret setting: its `Debug` does not print it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+fn parse_secret(s: &str) -> Result<Secret, String> {
+    if s.len() < 16 {
+        return Err("a secret has at least 16 characters".into());
+    }
+    Ok(Secret(s.to_string()))
+}
+
 fn parse_mode(s: &str) -> Result<ConnectionMode, String> {
     ConnectionMode::parse(s).ok_or_else(|| format!("{s}: expected auto, websocket or sse"))
 }
 
 impl Config {
+    /// The single sign-on secret in force: the configured one, or with `--demo` the demo's.
+    pub fn sso_secret(&self) -> Option<Secret> {
+        self.sso_secret
+            .clone()
+            .or_else(|| self.demo.then(|| Secret::new(DEMO_SSO_SECRET)))
+    }
+
+    /// Where the demo host listens, with `--demo`: the configured address, or the port
+    /// after the one Parley listens on (`bound`).
+    pub fn demo_host_addr(&self, bound: SocketAddr) -> Option<SocketAddr> {
+        if !self.demo {
+            return None;
+        }
+        self.demo_host_addr.or_else(|| {
+            let mut next = bound;
+            next.set_port(bound.port().checked_add(1)?);
+            Some(next)
+        })
+    }
+
     pub fn session_ttl(&self) -> Duration {
         Duration::from_secs(self.session_hours * 3600)
     }

@@ -22,6 +22,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod demo_host;
 pub mod files;
 pub mod http;
 pub mod hub;
@@ -39,7 +40,7 @@ use web::AppState;
 /// Opens storage, seeds it if needed, and serves on `listener` until `shutdown` is
 /// cancelled. Live connections are told to reconnect; in-flight requests finish.
 pub async fn start(
-    config: Config,
+    mut config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -84,6 +85,27 @@ pub async fn start(
         shutdown.clone(),
     ));
     let addr = listener.local_addr()?;
+    if let Some(host_addr) = config.demo_host_addr(addr) {
+        // The demo host: another origin of the same name (same-site, so the widget's
+        // cookie is first-party there even over plain HTTP).
+        let loopback = |a: std::net::SocketAddr| {
+            if a.ip().is_unspecified() {
+                std::net::SocketAddr::new([127, 0, 0, 1].into(), a.port())
+            } else {
+                a
+            }
+        };
+        let host_origin = format!("http://{}", loopback(host_addr));
+        config.embed_origins.push(host_origin);
+        let secret = config.sso_secret().expect("--demo always has a secret");
+        let parley = format!("http://{}", loopback(addr));
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(e) = demo_host::serve(host_addr, parley, secret, shutdown).await {
+                tracing::warn!(error = %e, "the demo host did not start");
+            }
+        });
+    }
     let leptos_options = LeptosOptions::builder()
         .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("parley"))
         .site_root(config.site_root.as_str())

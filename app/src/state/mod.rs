@@ -96,6 +96,8 @@ pub struct ChatState {
     pub viewing: RwSignal<Option<ConversationId>>,
     pub widget_open: RwSignal<bool>,
     pub widget_conversation: RwSignal<Option<ConversationId>>,
+    /// What the widget could not do (open a thread a host asked for), until dismissed.
+    pub widget_problem: RwSignal<Option<String>>,
     /// False while rendering on the server and hydrating; true after. Anything that
     /// depends on the browser (local time zone, saved widget state) waits for it.
     pub hydrated: RwSignal<bool>,
@@ -131,6 +133,7 @@ impl ChatState {
             viewing: RwSignal::new(None),
             widget_open: RwSignal::new(false),
             widget_conversation: RwSignal::new(None),
+            widget_problem: RwSignal::new(None),
             hydrated: RwSignal::new(false),
             now_ms: RwSignal::new(0.0),
             resync: RwSignal::new(0),

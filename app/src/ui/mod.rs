@@ -14,6 +14,7 @@ pub mod chat;
 pub mod composer;
 pub mod conversation_list;
 pub mod dashboard;
+pub mod embed;
 pub mod groups;
 pub mod login;
 pub mod members;
@@ -93,6 +94,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=login::LoginPage/>
                 <Route path=path!("/account/password") view=password::NewPasswordPage/>
                 <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
+                <Route path=path!("/embed") view=embed::EmbedPage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=|| view! { <Redirect path="/dashboard"/> }/>
                 <ParentRoute path=path!("/dashboard") view=dashboard::DashboardLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=dashboard::DashboardHome/>

@@ -40,6 +40,12 @@ pub fn Widget() -> impl IntoView {
                     <h2>{title}</h2>
                     <button type="button" class="icon" aria-label="Minimise chat" on:click=move |_| open.set(false)>"–"</button>
                 </header>
+                {move || state.widget_problem.get().map(|problem| view! {
+                    <div class="error-notice widget-problem" role="alert">
+                        <p>{problem}</p>
+                        <button type="button" class="secondary small" on:click=move |_| state.widget_problem.set(None)>"Dismiss"</button>
+                    </div>
+                })}
                 {move || match selected.get() {
                     Some(id) if open.get() => view! { <Thread conversation=id/> }.into_any(),
                     Some(_) => ().into_any(),

@@ -26,6 +26,8 @@ use crate::store::StoreResult;
 use crate::store::prelude::*;
 use crate::web::{AppState, error_response, origin_allowed};
 
+pub mod sso;
+
 pub const SESSION_COOKIE: &str = "parley_session";
 
 /// A session token as the browser holds it. Not `Serialize`, not `Display`: it appears
@@ -95,11 +97,16 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         .to_string()
 });
 
-/// Opens a session for `user` and returns the `Set-Cookie` value.
+/// Opens a session for `user` and returns the `Set-Cookie` value. An `embedded` session
+/// (the widget's frame on a host's page) served over TLS gets a `SameSite=None;
+/// Partitioned` cookie: the browser keeps it for that host's pages only (CHIPS), so it
+/// works where third-party cookies are blocked. Without TLS (the demo) the host must be
+/// same-site (another port of the same name), where `SameSite=Lax` is sent.
 pub async fn open_session(
     store: &dyn Store,
     user: &User,
     state: &AppState,
+    embedded: bool,
 ) -> Result<HeaderValue, ApiError> {
     let token = SessionToken::generate();
     let now = now_ms();
@@ -111,13 +118,13 @@ pub async fn open_session(
             tracing::error!(error = %e, "could not store a session");
             ApiError::internal()
         })?;
-    let secure = if state.config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
+    let scope = match (state.config.secure_cookies, embedded) {
+        (true, true) => "SameSite=None; Secure; Partitioned",
+        (true, false) => "SameSite=Lax; Secure",
+        (false, _) => "SameSite=Lax",
     };
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; {scope}; Max-Age={}",
         token.0,
         ttl.as_secs()
     ))
@@ -181,7 +188,7 @@ pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -
     };
     let valid = verify_password(form.password, hash).await;
     match user.filter(|_| valid) {
-        Some(user) => match open_session(state.store.as_ref(), &user, &state).await {
+        Some(user) => match open_session(state.store.as_ref(), &user, &state, false).await {
             Ok(cookie) => {
                 tracing::info!(user = %user.username, "signed in");
                 let mut response = Redirect::to(&next).into_response();
@@ -326,6 +333,8 @@ fn is_public(path: &str) -> bool {
             | "/favicon.svg"
             | "/favicon.ico"
             | "/sw.js"
+            | "/auth/sso"
+            | "/embed.js"
     ) || path.starts_with("/pkg/")
 }
 
@@ -333,8 +342,10 @@ fn is_public(path: &str) -> bool {
 /// cross-site state-changing requests, and sends unauthenticated page loads to `/login`.
 pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
+    // `/auth/sso` comes from the host's page: it checks the embedding origins itself.
     if request.method() != Method::GET
         && request.method() != Method::HEAD
+        && path != "/auth/sso"
         && !origin_allowed(request.headers(), &state.config.allowed_origins, false)
     {
         tracing::warn!(%path, "refused a cross-site request");
@@ -361,6 +372,13 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         && !path.starts_with("/events")
         && path != "/ws"
         && path != SESSION_PROBE;
+    if path == app::protocol::EMBED_PAGE && !signed_in {
+        // The widget's frame without a session: say why there, not with a sign-in page.
+        return sso::embed_notice(&ApiError::new(
+            ErrorCode::Unauthenticated,
+            "Chat could not keep you signed in: this browser blocked Parley's cookie in this page.",
+        ));
+    }
     if !page_load {
         return error_response(if signed_in {
             ApiError::new(

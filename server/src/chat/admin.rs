@@ -14,7 +14,7 @@ use app::rules::{self, Action, Actor};
 use super::{Chat, evict, internal, publish_to_audience};
 use crate::clock::now_ms;
 use crate::hub::Recipients;
-use crate::store::{AfterCommit, Opened, Write, Written};
+use crate::store::{AfterCommit, Opened, SsoIdentity, SsoSignIn, Write, Written};
 
 /// Audit entries `/admin` shows.
 const AUDIT_SHOWN: u32 = 200;
@@ -185,6 +185,62 @@ impl Chat {
             .map_err(internal)?;
         tracing::info!(admin = %me.username, user = %user, role = role.as_str(), "role changed");
         Ok(())
+    }
+
+    /// Signs in someone a host dashboard vouches for (a verified single sign-on token):
+    /// makes or updates their account and organisation. When their role or organisation
+    /// changed, their other sessions end, as when an admin changes them.
+    pub async fn sso_sign_in(
+        &self,
+        identity: &SsoIdentity,
+        nonce: &str,
+        expires_at_ms: i64,
+    ) -> Result<User, ApiError> {
+        let outcome = self
+            .store
+            .sso_sign_in(identity, nonce, expires_at_ms, now_ms())
+            .await
+            .map_err(internal)?;
+        let (user, created, access_changed) = match outcome {
+            SsoSignIn::Replayed => {
+                return Err(ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    "This sign-in token was used already. Reload the page to get a new one.",
+                ));
+            }
+            SsoSignIn::OrganisationKindDiffers => {
+                return Err(ApiError::new(
+                    ErrorCode::BadRequest,
+                    "The token's organisation exists in Parley as another kind than its org_kind.",
+                ));
+            }
+            SsoSignIn::Disabled => {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "This account is disabled in Parley.",
+                ));
+            }
+            SsoSignIn::SignedIn {
+                user,
+                created,
+                access_changed,
+            } => (user, created, access_changed),
+        };
+        let action = if created {
+            Some("user_created_by_sso")
+        } else if access_changed {
+            self.end_sessions_of(user.id).await?;
+            Some("user_role_changed_by_sso")
+        } else {
+            None
+        };
+        if let Some(action) = action {
+            self.store
+                .record_audit(user.id, action, None, Some(user.id), now_ms())
+                .await
+                .map_err(internal)?;
+        }
+        Ok(user)
     }
 
     /// Disables an account (or enables it again): its sessions end and its live

@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(crate::auth::login))
         .route("/auth/logout", post(crate::auth::logout))
         .route("/auth/password", post(crate::auth::change_password))
+        .route("/auth/sso", post(crate::auth::sso::sign_in))
         .route(
             app::protocol::SESSION_PROBE,
             get(crate::auth::session_probe),
@@ -55,7 +56,47 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::auth::gate,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            frame_policy,
+        ))
         .with_state(state)
+}
+
+/// Who may show Parley in a frame: the widget's page (`/embed`) the embedding origins
+/// (`PARLEY_EMBED_ORIGINS`), every other page only Parley itself. A response that sets
+/// its own policy (the embed notice) keeps it.
+async fn frame_policy(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let embed = request.uri().path() == app::protocol::EMBED_PAGE;
+    let mut response = next.run(request).await;
+    if !response
+        .headers()
+        .contains_key(header::CONTENT_SECURITY_POLICY)
+    {
+        let mut ancestors = vec!["'self'"];
+        if embed {
+            ancestors.extend(
+                state
+                    .config
+                    .embed_origins
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|o| !o.contains(|c: char| c.is_whitespace() || c == ';' || c == ',')),
+            );
+        }
+        if let Ok(value) =
+            header::HeaderValue::from_str(&format!("frame-ancestors {}", ancestors.join(" ")))
+        {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    response
 }
 
 async fn healthz() -> &'static str {

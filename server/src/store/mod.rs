@@ -57,6 +57,42 @@ pub struct NewUser {
     pub password_change_required: bool,
 }
 
+/// Who a host dashboard says is signing in: the claims of a verified single sign-on
+/// token (SPEC.md §6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SsoIdentity {
+    /// The host's user id: names one Parley user for good.
+    pub subject: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: Role,
+    /// The organisation, by name: created on first use.
+    pub organisation: String,
+    pub organisation_kind: OrganisationKind,
+}
+
+/// The password hash of an account made by single sign-on: it passes the `users` CHECK
+/// but is no argon2 hash, so no password ever matches it (until an admin issues one).
+pub const SSO_ONLY_PASSWORD_HASH: &str = "$argon2id$sso-only";
+
+/// What signing in an [`SsoIdentity`] came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SsoSignIn {
+    /// The token's nonce was used before: nothing changed.
+    Replayed,
+    /// The organisation exists with another kind; nothing changed but the spent nonce.
+    OrganisationKindDiffers,
+    /// The account is disabled; nothing changed but the spent nonce.
+    Disabled,
+    SignedIn {
+        user: User,
+        /// The account was made now.
+        created: bool,
+        /// Its role or organisation changed now (what it may see changed).
+        access_changed: bool,
+    },
+}
+
 /// A conversation as stored, with one viewer's read position in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredConversation {
@@ -432,6 +468,18 @@ pub trait Accounts: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Gives `user` a one-time password: the next sign-in must choose a new one.
     async fn set_one_time_password(&self, user: UserId, password_hash: &str) -> StoreResult<()>;
+    /// In one transaction: spends `nonce` (kept until `nonce_expires_at_ms`, when the
+    /// token it came with expires; older ones are forgotten at `now_ms`), finds or makes
+    /// the organisation by name, and makes or updates the user by subject.
+    async fn sso_sign_in(
+        &self,
+        identity: &SsoIdentity,
+        nonce: &str,
+        nonce_expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<SsoSignIn>;
+    /// The user a single sign-on subject names, if it signed in before.
+    async fn sso_user(&self, subject: &str) -> StoreResult<Option<UserId>>;
 }
 
 /// Conversations and who they admit.

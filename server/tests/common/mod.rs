@@ -57,6 +57,8 @@ impl TestServer {
     pub async fn start_with(data_dir: &Path, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_tests(data_dir.to_path_buf());
         config.demo = true;
+        // The demo host dashboard on a port of its own choosing, out of every test's way.
+        config.demo_host_addr = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
         adjust(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

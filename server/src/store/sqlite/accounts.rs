@@ -6,7 +6,10 @@ use app::model::{OrganisationId, Role, User, UserId};
 
 use super::SqliteStore;
 use super::rows::{USER_COLUMNS, user_from_row};
-use crate::store::{Accounts, NewUser, OrganisationKind, StoreResult};
+use crate::store::{
+    Accounts, NewUser, OrganisationKind, SSO_ONLY_PASSWORD_HASH, SsoIdentity, SsoSignIn,
+    StoreResult,
+};
 
 #[async_trait::async_trait]
 impl Accounts for SqliteStore {
@@ -206,4 +209,163 @@ impl Accounts for SqliteStore {
         .await?;
         Ok(())
     }
+
+    async fn sso_sign_in(
+        &self,
+        identity: &SsoIdentity,
+        nonce: &str,
+        nonce_expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<SsoSignIn> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM sso_nonces WHERE expires_at_ms < ?")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        let fresh = sqlx::query(
+            "INSERT INTO sso_nonces (nonce, expires_at_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(nonce)
+        .bind(nonce_expires_at_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !fresh {
+            return Ok(SsoSignIn::Replayed);
+        }
+        let kind = identity.organisation_kind.as_str();
+        let found: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, kind FROM organisations WHERE name = ?")
+                .bind(&identity.organisation)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let organisation = match found {
+            Some((id, stored)) if stored == kind => id,
+            Some(_) => {
+                tx.commit().await?;
+                return Ok(SsoSignIn::OrganisationKindDiffers);
+            }
+            None => {
+                sqlx::query_scalar("INSERT INTO organisations (name, kind) VALUES (?, ?) RETURNING id")
+                    .bind(&identity.organisation)
+                    .bind(kind)
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+        };
+        let existing: Option<(i64, String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT u.id, u.display_name, u.role, u.organisation_id, u.disabled_at_ms \
+             FROM sso_identities s JOIN users u ON u.id = s.user_id WHERE s.subject = ?",
+        )
+        .bind(&identity.subject)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let role = identity.role.as_str();
+        let (id, created, access_changed) = match existing {
+            Some((_, _, _, _, Some(_disabled))) => {
+                tx.commit().await?;
+                return Ok(SsoSignIn::Disabled);
+            }
+            Some((id, name, stored_role, stored_org, None)) => {
+                let access_changed = stored_role != role || stored_org != organisation;
+                if access_changed || name != identity.display_name {
+                    sqlx::query(
+                        "UPDATE users SET display_name = ?, role = ?, organisation_id = ? WHERE id = ?",
+                    )
+                    .bind(&identity.display_name)
+                    .bind(role)
+                    .bind(organisation)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query("UPDATE sso_identities SET email = ? WHERE subject = ? AND email <> ?")
+                    .bind(&identity.email)
+                    .bind(&identity.subject)
+                    .bind(&identity.email)
+                    .execute(&mut *tx)
+                    .await?;
+                (id, false, access_changed)
+            }
+            None => {
+                let username = free_username(&mut tx, identity).await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO users (username, display_name, password_hash, role, \
+                     organisation_id, password_change_required, created_at_ms) \
+                     VALUES (?, ?, ?, ?, ?, 0, ?) RETURNING id",
+                )
+                .bind(&username)
+                .bind(&identity.display_name)
+                .bind(SSO_ONLY_PASSWORD_HASH)
+                .bind(role)
+                .bind(organisation)
+                .bind(now_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query("INSERT INTO sso_identities (subject, user_id, email) VALUES (?, ?, ?)")
+                    .bind(&identity.subject)
+                    .bind(id)
+                    .bind(&identity.email)
+                    .execute(&mut *tx)
+                    .await?;
+                (id, true, false)
+            }
+        };
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} WHERE u.id = ?"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let user = user_from_row(&row)?;
+        tx.commit().await?;
+        Ok(SsoSignIn::SignedIn {
+            user,
+            created,
+            access_changed,
+        })
+    }
+
+    async fn sso_user(&self, subject: &str) -> StoreResult<Option<UserId>> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT user_id FROM sso_identities WHERE subject = ?")
+                .bind(subject)
+                .fetch_optional(&self.reader)
+                .await?;
+        Ok(id.map(UserId))
+    }
+}
+
+/// A username for a new single sign-on account: the email's local part in the letters a
+/// username may have, made unique with a number when taken.
+async fn free_username(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    identity: &SsoIdentity,
+) -> StoreResult<String> {
+    let local = identity.email.split('@').next().unwrap_or_default();
+    let mut base: String = local
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        .take(56)
+        .collect();
+    if base.is_empty() {
+        base = "user".into();
+    }
+    for n in 1..=1000 {
+        let candidate = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+            .bind(&candidate)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if taken.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(crate::store::StoreError::Corrupt(format!(
+        "no free username for {base}"
+    )))
 }

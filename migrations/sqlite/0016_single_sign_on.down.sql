@@ -1,0 +1,2 @@
+DROP TABLE sso_nonces;
+DROP TABLE sso_identities;
