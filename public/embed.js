@@ -17,6 +17,7 @@
   let state = { open: !!remembered.open, unread: remembered.unread | 0 };
   let ready = false;
   let problem = null;
+  let lastError = null;
   const queue = [];
   const listeners = { unread: new Set(), error: new Set() };
 
@@ -90,6 +91,7 @@
     } else if (message.type === 'parley:error') {
       // Before the widget is up, the frame shows why it could not open.
       if (!ready) { problem = message.error; place(); }
+      lastError = message.error;
       emit('error', message.error);
     }
   });
@@ -107,7 +109,9 @@
         throw new TypeError('Parley.on(event, fn): event is "unread" or "error"');
       }
       listeners[event].add(fn);
+      // A listener added late still hears the current count, or why the frame failed.
       if (event === 'unread' && ready) fn(state.unread);
+      if (event === 'error' && lastError) fn(lastError);
       return () => listeners[event].delete(fn);
     },
   });

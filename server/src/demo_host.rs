@@ -68,6 +68,7 @@ pub async fn serve(
         .route("/", get(|s, h| page(s, h, Page::Home)))
         .route("/orders", get(|s, h| page(s, h, Page::Orders)))
         .route("/login", get(login))
+        .route("/try", get(try_token))
         .route("/logout", get(logout))
         .with_state(Host { parley, secret });
     axum::serve(listener, app)
@@ -114,6 +115,37 @@ async fn login(Query(who): Query<As>) -> Response {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct Try {
+    #[serde(default)]
+    token: String,
+}
+
+/// `/try?token=…`: a page embedding Parley with any token pasted into it, for a host's
+/// developer to see what Parley says of the tokens their code signs.
+async fn try_token(State(host): State<Host>, Query(query): Query<Try>) -> Response {
+    let token = escape(query.token.trim());
+    let form = format!(
+        "<h1>Try a sign-in token</h1>\
+         <form method=\"get\"><label>Token<br><textarea name=\"token\" rows=\"4\" cols=\"60\">{token}</textarea></label>\
+         <p><button type=\"submit\">Try this token</button></p></form>"
+    );
+    let tag = if token.is_empty() {
+        String::new()
+    } else {
+        format!("<script src=\"{}/embed.js\" data-sso=\"{token}\" async></script>", host.parley)
+    };
+    Html(layout("Try a token", None, &form, &tag)).into_response()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 async fn logout() -> Response {
     (
         [(
@@ -143,10 +175,10 @@ async fn page(State(host): State<Host>, headers: HeaderMap, which: Page) -> Resp
              <div class=\"card\"><h2>Late shipments</h2><p class=\"big\">1</p></div></div>",
             user.name
         ),
-        Page::Orders => "<h1>Orders</h1><table><thead><tr><th>Order</th><th>Status</th><th></th></tr></thead><tbody>\
-             <tr><td>1042</td><td>Picking</td><td><button type=\"button\" onclick=\"Parley.openThread('order:1042')\">Chat about order 1042</button></td></tr>\
-             <tr><td>1043</td><td>Shipped</td><td><button type=\"button\" onclick=\"Parley.openThread('order:1043')\">Chat about order 1043</button></td></tr>\
-             <tr><td>9999</td><td>Unknown to Parley</td><td><button type=\"button\" onclick=\"Parley.openThread('order:9999')\">Chat about order 9999</button></td></tr>\
+        Page::Orders => "<h1>Orders</h1><table><thead><tr><th>Order</th><th>Customer</th><th></th></tr></thead><tbody>\
+             <tr><td>1042</td><td>Oracare</td><td><button type=\"button\" onclick=\"Parley.openThread('order:1042')\">Chat about order 1042</button></td></tr>\
+             <tr><td>1043</td><td>Oracare</td><td><button type=\"button\" onclick=\"Parley.openThread('order:1043')\">Chat about order 1043</button></td></tr>\
+             <tr><td>9999</td><td>(not in Parley)</td><td><button type=\"button\" onclick=\"Parley.openThread('order:9999')\">Chat about order 9999</button></td></tr>\
              </tbody></table>".to_string(),
     };
     let token = sign(

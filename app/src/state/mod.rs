@@ -98,6 +98,9 @@ pub struct ChatState {
     pub widget_conversation: RwSignal<Option<ConversationId>>,
     /// What the widget could not do (open a thread a host asked for), until dismissed.
     pub widget_problem: RwSignal<Option<String>>,
+    /// The widget is in a host dashboard's frame (`/embed`): Parley's own dashboard pages
+    /// are not where its links should lead.
+    pub embedded: RwSignal<bool>,
     /// False while rendering on the server and hydrating; true after. Anything that
     /// depends on the browser (local time zone, saved widget state) waits for it.
     pub hydrated: RwSignal<bool>,
@@ -134,6 +137,7 @@ impl ChatState {
             widget_open: RwSignal::new(false),
             widget_conversation: RwSignal::new(None),
             widget_problem: RwSignal::new(None),
+            embedded: RwSignal::new(false),
             hydrated: RwSignal::new(false),
             now_ms: RwSignal::new(0.0),
             resync: RwSignal::new(0),

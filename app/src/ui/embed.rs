@@ -26,6 +26,7 @@ pub fn EmbedPage() -> impl IntoView {
     let host = query
         .get("host")
         .filter(|h| h.starts_with("https://") || h.starts_with("http://"));
+    state.embedded.set(true);
     // The host page remembers whether the widget was open: the first paint says so too.
     if query.get("open").as_deref() == Some("1") {
         state.widget_open.set(true);

@@ -34,8 +34,15 @@ pub fn OrderContext(conversation: ConversationId) -> impl IntoView {
     })
 }
 
-fn order_link(o: &Order) -> impl IntoView + use<> {
-    view! { <a href=format!("/dashboard/orders/{}", o.number)>{format!("Order {}", o.number)}</a> }
+/// The order's page on Parley's dashboard; in a host's frame (which has its own order
+/// pages) only the order's name.
+fn order_link(o: &Order) -> AnyView {
+    let name = format!("Order {}", o.number);
+    if crate::state::use_chat().embedded.get_untracked() {
+        view! { <span>{name}</span> }.into_any()
+    } else {
+        view! { <a href=format!("/dashboard/orders/{}", o.number)>{name}</a> }.into_any()
+    }
 }
 
 fn describe(subject: ThreadSubject) -> AnyView {
