@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { test, expect, devices } from '@playwright/test';
 import { badgeCount, done, live, send, signIn, unique } from './helpers';
 
 test('alice and carol chat live through the widget on dashboard pages', async ({ browser }) => {
@@ -199,4 +199,38 @@ test('scrolling up loads older history until the start of the conversation', asy
   // Every message exactly once: 3 seeded + 30 new.
   await expect(log.getByRole('article')).toHaveCount(33);
   await done(bob);
+});
+
+test('on a phone nothing scrolls sideways, the launcher can be tapped and the open widget fills the screen', async ({ browser }) => {
+  const context = await browser.newContext({ ...devices['Pixel 5'] });
+  const page = await context.newPage();
+  await page.goto('/login');
+  await page.getByRole('textbox', { name: 'Username' }).fill('carol');
+  await page.getByLabel('Password').fill('parley-demo');
+  await page.getByRole('button', { name: 'Sign in' }).tap();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await live(page);
+  const viewport = page.viewportSize()!;
+  const within = async (what: string, box: { x: number; y: number; width: number; height: number } | null) => {
+    expect(box, what).not.toBeNull();
+    expect(box!.x, what).toBeGreaterThanOrEqual(0);
+    expect(box!.y, what).toBeGreaterThanOrEqual(0);
+    expect(box!.x + box!.width, what).toBeLessThanOrEqual(viewport.width + 0.5);
+    expect(box!.y + box!.height, what).toBeLessThanOrEqual(viewport.height + 0.5);
+  };
+  for (const path of ['/dashboard', '/dashboard/orders', '/dashboard/orders/1042', '/chat']) {
+    await page.goto(path);
+    await live(page);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(viewport.width);
+  }
+  await page.goto('/dashboard/orders/1042');
+  await live(page);
+  await within('launcher', await page.getByRole('button', { name: /^Open chat/ }).boundingBox());
+  await page.getByRole('button', { name: 'Discuss this order' }).tap();
+  const panel = page.getByRole('region', { name: 'Chat' });
+  await expect(panel.getByRole('log', { name: 'Order 1042' })).toBeVisible();
+  expect(await panel.boundingBox()).toEqual({ x: 0, y: 0, width: viewport.width, height: viewport.height });
+  await within('Send', await panel.getByRole('button', { name: 'Send' }).boundingBox());
+  await within('Message', await panel.getByRole('textbox', { name: 'Message' }).boundingBox());
+  await context.close();
 });
