@@ -722,9 +722,46 @@ pub struct ThreadSubject {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bootstrap {
     pub me: User,
+    /// Their theme, kept on the server so every page and device starts in it.
+    pub theme: Theme,
     pub conversations: Vec<ConversationSummary>,
     pub last_event_id: EventId,
     pub settings: ClientSettings,
+}
+
+/// A person's theme: follow the system's light or dark, or always one of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::System => "system",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Theme> {
+        [Theme::System, Theme::Light, Theme::Dark]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+
+    /// What the "Theme" button switches to: system → light → dark → system.
+    pub fn next(self) -> Theme {
+        match self {
+            Theme::System => Theme::Light,
+            Theme::Light => Theme::Dark,
+            Theme::Dark => Theme::System,
+        }
+    }
 }
 
 /// How the live connection is carried.
@@ -875,6 +912,38 @@ pub fn is_hex_colour(s: &str) -> bool {
         && s[1..].chars().all(|c| c.is_ascii_hexdigit())
 }
 
+/// The text colour that reads best on a hex colour (WCAG relative luminance): near-black
+/// or white. For a host's accent colour, whatever it is.
+pub fn text_on(hex: &str) -> &'static str {
+    if !is_hex_colour(hex) {
+        return "#ffffff";
+    }
+    let digits: Vec<u8> = hex[1..]
+        .chars()
+        .map(|c| c.to_digit(16).unwrap_or(0) as u8)
+        .collect();
+    let channel = |i: usize| -> f64 {
+        let v = if digits.len() == 3 {
+            digits[i] * 17
+        } else {
+            digits[2 * i] * 16 + digits[2 * i + 1]
+        };
+        let c = f64::from(v) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let luminance = 0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2);
+    // Contrast with white (1.05 / (L + 0.05)) against with #10121a (~0.006 luminance).
+    if 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.056 {
+        "#ffffff"
+    } else {
+        "#10121a"
+    }
+}
+
 /// Default upper bound on a message's length, in characters.
 pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 4_000;
 
@@ -914,6 +983,9 @@ mod tests {
             assert!(has_visible_text(text), "{text:?}");
         }
         assert!(super::is_hex_colour("#0a7") && super::is_hex_colour("#00AA77"));
+        assert_eq!(super::text_on("#0a7d62"), "#ffffff");
+        assert_eq!(super::text_on("#ffd60a"), "#10121a");
+        assert_eq!(super::text_on("#000"), "#ffffff");
         for bad in ["0a7", "#0a", "#00aa7g", "red", "#00aa77;x"] {
             assert!(!super::is_hex_colour(bad), "{bad}");
         }

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::model::{
     AdminOverview, AdminSettings, Bootstrap, ChannelSettings, ConnectionMode, ConversationId,
     ConversationSummary, Emoji, HistoryPage, IssuedPassword, Message, MessageId, MessageVersion,
-    Order, OrganisationId, Person, Role, Seq, ThreadRef, ThreadSubject, User, UserId,
+    Order, OrganisationId, Person, Role, Seq, Theme, ThreadRef, ThreadSubject, User, UserId,
 };
 use crate::search::SearchResults;
 
@@ -133,6 +133,7 @@ pub trait Backend: Send + Sync + 'static {
     async fn edit_window_secs(&self, me: &User) -> Result<i64, ApiError>;
     async fn set_edit_window(&self, me: &User, secs: i64) -> Result<(), ApiError>;
     async fn save_settings(&self, me: &User, settings: AdminSettings) -> Result<(), ApiError>;
+    async fn set_theme(&self, me: &User, theme: Theme) -> Result<(), ApiError>;
 }
 
 /// How the backend travels in Leptos context.

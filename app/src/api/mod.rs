@@ -31,6 +31,7 @@ mod members;
 mod open_direct;
 mod orders;
 mod people;
+mod preferences;
 mod react;
 mod search;
 mod threads;
@@ -56,6 +57,7 @@ pub use members::{ListMembers, list_members};
 pub use open_direct::{OpenDirect, open_direct};
 pub use orders::{GetOrder, ListOrders, get_order, list_orders};
 pub use people::{ListPeople, list_people};
+pub use preferences::{SetTheme, set_theme};
 pub use react::{React, react};
 pub use search::{SearchMessages, search_messages};
 pub use threads::{

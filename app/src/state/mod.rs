@@ -73,6 +73,8 @@ pub const TYPING_SHOWN_MS: f64 = 5_000.0;
 #[derive(Clone, Copy)]
 pub struct ChatState {
     pub me: RwSignal<Option<User>>,
+    /// Their theme (`<html data-theme>`), as the server keeps it.
+    pub theme: RwSignal<crate::model::Theme>,
     pub settings: RwSignal<Option<ClientSettings>>,
     /// Every conversation the user can see, in list order.
     pub conversations: RwSignal<Vec<ConversationSummary>>,
@@ -122,6 +124,7 @@ impl ChatState {
     pub fn new() -> Self {
         Self {
             me: RwSignal::new(None),
+            theme: RwSignal::new(crate::model::Theme::System),
             settings: RwSignal::new(None),
             conversations: RwSignal::new(Vec::new()),
             messages: RwSignal::new(HashMap::new()),
@@ -153,6 +156,9 @@ impl ChatState {
     pub fn seed(&self, boot: Bootstrap) {
         if self.me.get_untracked().as_ref() != Some(&boot.me) {
             self.me.set(Some(boot.me));
+        }
+        if self.theme.get_untracked() != boot.theme {
+            self.theme.set(boot.theme);
         }
         // The server lists the order threads one follows and the most recently active
         // others; one this tab already shows (opened by its link, say) stays. Order

@@ -45,6 +45,7 @@ pub fn AdminPage() -> impl IntoView {
                         <a href="/dashboard">"Overview"</a>
                         <a href="/chat">"Chat"</a>
                     </nav>
+                    <super::theme::ThemeButton/>
                     <Me/>
                     <SignOut/>
                 </header>

@@ -5,6 +5,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use leptos_meta::Html;
+
 use super::ErrorNotice;
 use crate::api::get_bootstrap;
 use crate::state::use_chat;
@@ -38,7 +40,11 @@ pub fn WithBootstrap(children: ChildrenFn) -> impl IntoView {
                 match boot.await {
                     Ok(boot) => {
                         state.seed(boot);
-                        children.with_value(|c| c()).into_any()
+                        view! {
+                            <Html {..} data-theme=move || state.theme.get().as_str()/>
+                            {children.with_value(|c| c())}
+                        }
+                        .into_any()
                     }
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                 }

@@ -46,6 +46,7 @@ pub fn ChatLayout() -> impl IntoView {
                         <a href="/dashboard">"Dashboard"</a>
                     </nav>
                     <ConnectionStatus/>
+                    <super::theme::ThemeButton/>
                     <Me/>
                     <SignOut/>
                 </header>

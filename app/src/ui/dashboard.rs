@@ -27,6 +27,7 @@ pub fn DashboardLayout() -> impl IntoView {
                         <a href="/chat">"Chat"</a>
                         <AdminLink/>
                     </nav>
+                    <super::theme::ThemeButton/>
                     <Me/>
                     <SignOut/>
                 </header>

@@ -34,7 +34,7 @@ pub fn EmbedPage() -> impl IntoView {
     let accent = query
         .get("accent")
         .filter(|a| is_hex_colour(a))
-        .map(|a| format!("--accent: {a}"));
+        .map(|a| format!("--accent: {a}; --accent-text: {}", crate::model::text_on(&a)));
     if let Some(host) = host {
         bridge(state, host);
     }

@@ -38,6 +38,10 @@ pub fn Widget() -> impl IntoView {
                         <button type="button" class="icon" aria-label="All conversations" on:click=move |_| selected.set(None)>"←"</button>
                     </Show>
                     <h2>{title}</h2>
+                    // In a host's frame there is no top bar to hold it.
+                    <Show when=move || state.embedded.get()>
+                        <super::theme::ThemeButton/>
+                    </Show>
                     <button type="button" class="icon" aria-label="Minimise chat" on:click=move |_| open.set(false)>"–"</button>
                 </header>
                 {move || state.widget_problem.get().map(|problem| view! {

@@ -5,7 +5,7 @@ use app::error::ApiError;
 use app::model::{
     AdminOverview, AdminSettings, Bootstrap, ChannelSettings, ConnectionMode, ConversationId,
     ConversationSummary, Emoji, HistoryPage, IssuedPassword, Message, MessageId, MessageVersion,
-    Order, OrganisationId, Person, Role, Seq, ThreadRef, ThreadSubject, User, UserId,
+    Order, OrganisationId, Person, Role, Seq, Theme, ThreadRef, ThreadSubject, User, UserId,
 };
 use app::search::SearchResults;
 
@@ -125,6 +125,10 @@ impl Backend for Chat {
 
     async fn search(&self, me: &User, query: &str) -> Result<SearchResults, ApiError> {
         Chat::search(self, me, query).await
+    }
+
+    async fn set_theme(&self, me: &User, theme: Theme) -> Result<(), ApiError> {
+        self.store.set_theme(me.id, theme).await.map_err(super::internal)
     }
 
     async fn admin_overview(&self, me: &User) -> Result<AdminOverview, ApiError> {

@@ -39,6 +39,7 @@ impl Chat {
         });
         Ok(Bootstrap {
             me: me.clone(),
+            theme: self.store.theme(me.id).await.map_err(internal)?,
             conversations,
             last_event_id,
             settings: self.client_settings().await?,

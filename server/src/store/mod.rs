@@ -6,7 +6,7 @@
 use app::model::{
     Attachment, AttachmentId, Audience, AuditEntry, ChannelSettings, ClientId, ConversationId,
     ConversationKind, Emoji, EventId, Mentions, Message, MessageId, MessageVersion, Order,
-    Organisation, OrganisationId, Role, Seq, Shipment, ThreadRef, User, UserId,
+    Organisation, OrganisationId, Role, Seq, Shipment, Theme, ThreadRef, User, UserId,
 };
 
 pub mod sqlite;
@@ -480,6 +480,8 @@ pub trait Accounts: Send + Sync + 'static {
     ) -> StoreResult<SsoSignIn>;
     /// The user a single sign-on subject names, if it signed in before.
     async fn sso_user(&self, subject: &str) -> StoreResult<Option<UserId>>;
+    async fn theme(&self, user: UserId) -> StoreResult<Theme>;
+    async fn set_theme(&self, user: UserId, theme: Theme) -> StoreResult<()>;
 }
 
 /// Conversations and who they admit.

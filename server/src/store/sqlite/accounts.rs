@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use app::model::{OrganisationId, Role, User, UserId};
+use app::model::{OrganisationId, Role, Theme, User, UserId};
 
 use super::SqliteStore;
 use super::rows::{USER_COLUMNS, user_from_row};
@@ -323,6 +323,23 @@ impl Accounts for SqliteStore {
             created,
             access_changed,
         })
+    }
+
+    async fn theme(&self, user: UserId) -> StoreResult<Theme> {
+        let theme: Option<String> = sqlx::query_scalar("SELECT theme FROM users WHERE id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(theme.as_deref().and_then(Theme::parse).unwrap_or_default())
+    }
+
+    async fn set_theme(&self, user: UserId, theme: Theme) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET theme = ? WHERE id = ?")
+            .bind(theme.as_str())
+            .bind(user.0)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     async fn sso_user(&self, subject: &str) -> StoreResult<Option<UserId>> {
