@@ -98,6 +98,8 @@ pub struct ChatState {
     pub viewing: RwSignal<Option<ConversationId>>,
     pub widget_open: RwSignal<bool>,
     pub widget_conversation: RwSignal<Option<ConversationId>>,
+    /// A message whose edit box should open (`↑` in an empty composer asks for it).
+    pub edit_request: RwSignal<Option<(ConversationId, Seq)>>,
     /// What the widget could not do (open a thread a host asked for), until dismissed.
     pub widget_problem: RwSignal<Option<String>>,
     /// The widget is in a host dashboard's frame (`/embed`): Parley's own dashboard pages
@@ -140,6 +142,7 @@ impl ChatState {
             widget_open: RwSignal::new(false),
             widget_conversation: RwSignal::new(None),
             widget_problem: RwSignal::new(None),
+            edit_request: RwSignal::new(None),
             embedded: RwSignal::new(false),
             hydrated: RwSignal::new(false),
             now_ms: RwSignal::new(0.0),

@@ -34,6 +34,11 @@ pub fn ChatLayout() -> impl IntoView {
     let opened = Callback::new(move |c: ConversationSummary| {
         go(&format!("/chat/{}", c.slug), Default::default());
     });
+    let jump = navigate.clone();
+    let jumped = Callback::new(move |c: ConversationSummary| {
+        jump(&format!("/chat/{}", c.slug), Default::default());
+        super::message::focus_composer(c.id);
+    });
     let found = Callback::new(move |(_, slug): (crate::model::ConversationId, String)| {
         navigate(&format!("/chat/{slug}"), Default::default());
     });
@@ -61,6 +66,7 @@ pub fn ChatLayout() -> impl IntoView {
                         <Outlet/>
                     </main>
                 </div>
+                <super::switcher::QuickSwitcher on_open=jumped/>
             </div>
         </WithBootstrap>
     }

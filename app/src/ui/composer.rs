@@ -10,8 +10,8 @@ use super::mention_list::{
     MentionList, MentionOption, mention_list_id, mention_option_id, mention_options,
 };
 use crate::api::list_members;
-use crate::model::{ConversationId, DEFAULT_MAX_MESSAGE_CHARS, mention_at, validate_body};
-use crate::state::use_chat;
+use crate::model::{ConversationId, DEFAULT_MAX_MESSAGE_CHARS, Seq, mention_at, validate_body};
+use crate::state::{ChatState, use_chat};
 
 /// While typing, a typing frame goes out at most this often.
 const TYPING_EVERY_MS: f64 = 2_500.0;
@@ -166,11 +166,20 @@ pub fn Composer(conversation: ConversationId) -> impl IntoView {
             ev.prevent_default();
             submit();
         } else if ev.key() == "Escape" && replying.with_untracked(Option::is_some) {
+            // Only the reply goes; the widget around stays open.
+            ev.prevent_default();
             state.cancel_reply(conversation);
+        } else if ev.key() == "ArrowUp"
+            && !ev.is_composing()
+            && text.with_untracked(|t| t.is_empty())
+            && let Some(last) = last_editable(state, conversation)
+        {
+            ev.prevent_default();
+            state.edit_request.set(Some((conversation, last)));
         }
     };
     view! {
-        <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+        <form class="composer" data-conversation=conversation.to_string() on:submit=move |ev| { ev.prevent_default(); submit(); }>
             {move || replying.get().map(|quote| view! {
                 <div class="replying">
                     <span>{format!("Replying to {}", quote.sender_name)}</span>
@@ -224,4 +233,17 @@ fn byte_index(text: &str, utf16: u32) -> usize {
 
 fn utf16_len(text: &str) -> u32 {
     text.encode_utf16().count() as u32
+}
+
+/// The newest message of mine in `conversation` that the rules let me edit now.
+fn last_editable(state: ChatState, conversation: ConversationId) -> Option<Seq> {
+    let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.id))?;
+    let last = state.messages.with_untracked(|m| {
+        m.get(&conversation)?
+            .values()
+            .rev()
+            .find(|m| m.sender_id == me && !m.deleted)
+            .cloned()
+    })?;
+    untrack(|| super::message::allowed(state, &last).edit).then_some(last.seq)
 }

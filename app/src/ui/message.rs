@@ -7,6 +7,7 @@
 use leptos::html::Textarea;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
 
 use super::attachments::AttachmentList;
 use super::message_extras::{EditHistory, ReactionBar, ReactionPicker};
@@ -21,13 +22,13 @@ use crate::state::{ChatState, Outgoing, use_chat};
 
 /// What this user may do with a message now, by [`crate::rules`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Allowed {
+pub(crate) struct Allowed {
     respond: bool,
-    edit: bool,
+    pub(crate) edit: bool,
     delete: bool,
 }
 
-fn allowed(state: ChatState, message: &Message) -> Allowed {
+pub(crate) fn allowed(state: ChatState, message: &Message) -> Allowed {
     let (Some(me), Some(conversation)) = (
         state.me.with(|me| me.as_ref().map(Actor::from)),
         state.conversation(message.conversation_id),
@@ -63,6 +64,13 @@ pub fn MessageItem(message: Message) -> impl IntoView {
         .with_untracked(|me| me.as_ref().is_some_and(|me| me.id == message.sender_id));
     let ms = message.created_at_ms;
     let editing = RwSignal::new(false);
+    // `↑` in the composer asks for this message's edit box.
+    Effect::new(move |_| {
+        if state.edit_request.get() == Some((conversation, seq)) {
+            state.edit_request.set(None);
+            editing.set(true);
+        }
+    });
     let focused = move || state.focus.get() == Some((conversation, seq));
     let mentions_me = move || {
         state.me.with(|me| {
@@ -197,6 +205,12 @@ fn EditForm(message: Message, editing: RwSignal<bool>) -> impl IntoView {
     let input = NodeRef::<Textarea>::new();
     let id = message.id;
     let version = message.version;
+    let conversation = message.conversation_id;
+    // Done editing: the keyboard goes back to the composer it came from.
+    let finish = move || {
+        editing.set(false);
+        focus_composer(conversation);
+    };
     // The cursor goes to the end of the text once the box is on the page.
     Effect::new(move |_| {
         if let Some(el) = input.get() {
@@ -220,7 +234,7 @@ fn EditForm(message: Message, editing: RwSignal<bool>) -> impl IntoView {
             match edit_message(id, version, body).await {
                 Ok(edited) => {
                     state.replace_message(&edited);
-                    editing.set(false);
+                    finish();
                 }
                 Err(e) => problem.set(Some(e.message)),
             }
@@ -233,7 +247,7 @@ fn EditForm(message: Message, editing: RwSignal<bool>) -> impl IntoView {
         }
         "Escape" => {
             ev.prevent_default();
-            editing.set(false);
+            finish();
         }
         _ => {}
     };
@@ -249,11 +263,36 @@ fn EditForm(message: Message, editing: RwSignal<bool>) -> impl IntoView {
             ></textarea>
             <div class="edit-buttons">
                 <button type="submit" class="primary">"Save"</button>
-                <button type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
+                <button type="button" on:click=move |_| finish()>"Cancel"</button>
             </div>
             {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
         </form>
     }
+}
+
+/// Puts the keyboard in the composer of `conversation` (after an edit, or a jump to it).
+/// The conversation may still be loading: it is looked for a few times.
+pub fn focus_composer(conversation: crate::model::ConversationId) {
+    fn attempt(conversation: crate::model::ConversationId, left: u32) {
+        let found = document()
+            .query_selector(&format!(
+                "form.composer[data-conversation=\"{conversation}\"] textarea"
+            ))
+            .ok()
+            .flatten()
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+        match found {
+            Some(el) => {
+                let _ = el.focus();
+            }
+            None if left > 0 => set_timeout(
+                move || attempt(conversation, left - 1),
+                std::time::Duration::from_millis(50),
+            ),
+            None => {}
+        }
+    }
+    request_animation_frame(move || attempt(conversation, 40));
 }
 
 /// A message the user sent that is not acked yet: *sending*, or *failed* with the

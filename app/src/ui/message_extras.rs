@@ -91,6 +91,7 @@ pub fn ReactionPicker(message: Memo<Message>) -> impl IntoView {
                     aria-label="Reactions"
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                         if ev.key() == "Escape" {
+                            ev.prevent_default();
                             open.set(false);
                         }
                     }

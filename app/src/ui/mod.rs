@@ -26,6 +26,7 @@ pub mod password;
 pub mod people_picker;
 pub mod presence;
 pub mod search_box;
+pub mod switcher;
 pub mod theme;
 pub mod thread;
 pub mod widget;

@@ -22,6 +22,23 @@ pub fn Widget() -> impl IntoView {
     let selected = state.widget_conversation;
     let unread = move || state.total_unread();
     let select = Callback::new(move |id: ConversationId| selected.set(Some(id)));
+    let launcher = NodeRef::<leptos::html::Button>::new();
+    let jumped = Callback::new(move |c: crate::model::ConversationSummary| {
+        selected.set(Some(c.id));
+        open.set(true);
+        super::message::focus_composer(c.id);
+    });
+    // Esc anywhere in the open widget (that nothing inside took) closes it and gives the
+    // keyboard back to the launcher.
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" && !ev.default_prevented() && open.get_untracked() {
+            ev.prevent_default();
+            open.set(false);
+            if let Some(button) = launcher.get_untracked() {
+                let _ = button.focus();
+            }
+        }
+    };
     let title = move || {
         selected
             .get()
@@ -31,7 +48,7 @@ pub fn Widget() -> impl IntoView {
     };
 
     view! {
-        <div class="widget" class:open=open>
+        <div class="widget" class:open=open on:keydown=on_keydown>
             <section id="parley-widget-panel" class="widget-panel" aria-label="Chat" hidden=move || !open.get()>
                 <header class="widget-header">
                     <Show when=move || selected.get().is_some()>
@@ -66,6 +83,7 @@ pub fn Widget() -> impl IntoView {
                 </Show>
             </section>
             <button
+                node_ref=launcher
                 type="button"
                 class="launcher"
                 aria-controls="parley-widget-panel"
@@ -86,6 +104,7 @@ pub fn Widget() -> impl IntoView {
                     <span class="badge">{unread}<span class="visually-hidden">" unread"</span></span>
                 </Show>
             </button>
+            <super::switcher::QuickSwitcher on_open=jumped on_show=Callback::new(move |()| open.set(true))/>
         </div>
     }
 }
