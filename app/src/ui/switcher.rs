@@ -25,17 +25,16 @@ pub fn QuickSwitcher(
     let query = RwSignal::new(String::new());
     let active = RwSignal::new(0usize);
     let input = NodeRef::<Input>::new();
-    // Where the keyboard was, to go back there when the switcher closes unused.
-    let before = StoredValue::new_local(None::<web_sys::HtmlElement>);
+    // Where the keyboard was, to go back there when the switcher closes unused: marked
+    // in the page (an element held in Rust would have to stay on the browser's thread).
+    const RETURN_MARK: &str = "data-parley-return-focus";
     Effect::new(move |_| {
         let handle = window_event_listener(leptos::ev::keydown, move |ev| {
             if (ev.ctrl_key() || ev.meta_key()) && ev.key().eq_ignore_ascii_case("k") {
                 ev.prevent_default();
-                before.set_value(
-                    document()
-                        .active_element()
-                        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()),
-                );
+                if let Some(el) = document().active_element() {
+                    let _ = el.set_attribute(RETURN_MARK, "");
+                }
                 query.set(String::new());
                 active.set(0);
                 open.set(true);
@@ -67,8 +66,15 @@ pub fn QuickSwitcher(
     });
     let close = move |restore: bool| {
         open.set(false);
-        if restore && let Some(el) = before.get_value() {
-            let _ = el.focus();
+        let marked = document()
+            .query_selector(&format!("[{RETURN_MARK}]"))
+            .ok()
+            .flatten();
+        if let Some(el) = marked {
+            let _ = el.remove_attribute(RETURN_MARK);
+            if restore && let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                let _ = el.focus();
+            }
         }
     };
     let choose = move |c: ConversationSummary| {
