@@ -724,6 +724,8 @@ pub struct Bootstrap {
     pub me: User,
     /// Their theme, kept on the server so every page and device starts in it.
     pub theme: Theme,
+    /// The conversations they muted (no notifications, not in the badge's count).
+    pub muted: Vec<ConversationId>,
     pub conversations: Vec<ConversationSummary>,
     pub last_event_id: EventId,
     pub settings: ClientSettings,

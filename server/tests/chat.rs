@@ -334,6 +334,16 @@ async fn a_direct_message_appears_for_the_other_person() {
         !names.contains(&"Dave Diaz"),
         "guests only message internal staff"
     );
+    // The first-run admin has not signed in yet (its one-time password is unchanged):
+    // nobody is offered it, nor sees it among a channel's members.
+    assert!(!names.contains(&"Administrator"), "{names:?}");
+    let internal = server.channel(&alice_cookie, "internal").await;
+    let members: Vec<app::model::User> = server
+        .call(&alice_cookie, "members", &[("conversation_id", internal.id.0.to_string())])
+        .await
+        .unwrap();
+    assert!(members.iter().any(|m| m.display_name == "Bob Baker"));
+    assert!(!members.iter().any(|m| m.display_name == "Administrator"));
     let dave = server.bootstrap(&dave_cookie).await.me;
     let refused = server
         .call::<app::model::ConversationSummary>(

@@ -134,6 +134,12 @@ pub trait Backend: Send + Sync + 'static {
     async fn set_edit_window(&self, me: &User, secs: i64) -> Result<(), ApiError>;
     async fn save_settings(&self, me: &User, settings: AdminSettings) -> Result<(), ApiError>;
     async fn set_theme(&self, me: &User, theme: Theme) -> Result<(), ApiError>;
+    async fn set_muted(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        muted: bool,
+    ) -> Result<(), ApiError>;
 }
 
 /// How the backend travels in Leptos context.

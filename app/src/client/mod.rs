@@ -11,6 +11,8 @@ pub mod outbox;
 #[cfg(feature = "hydrate")]
 mod browser;
 #[cfg(feature = "hydrate")]
+pub mod notify;
+#[cfg(feature = "hydrate")]
 mod sse;
 #[cfg(feature = "hydrate")]
 mod upload;
@@ -56,6 +58,20 @@ pub fn new_client_id() -> crate::model::ClientId {
 #[cfg(not(feature = "hydrate"))]
 pub fn new_client_id() -> crate::model::ClientId {
     uuid::Uuid::nil()
+}
+
+/// Rendering on the server nobody is notified; these are never called there.
+#[cfg(not(feature = "hydrate"))]
+pub mod notify {
+    use crate::model::ConversationId;
+
+    pub fn permission() -> Option<&'static str> {
+        None
+    }
+
+    pub fn ask(_then: impl Fn(&'static str) + 'static) {}
+
+    pub fn show(_c: ConversationId, _title: &str, _body: &str, _open: impl Fn() + 'static) {}
 }
 
 /// Rendering on the server: there is no connection to open.

@@ -170,6 +170,36 @@ impl ChatState {
         }
     }
 
+    /// A browser notification for a mention, or any message in a direct or group
+    /// conversation, unless that conversation is muted (the tab is hidden).
+    fn notify(&self, conversation: ConversationId, sender: &str, excerpt: &str, mentioned: bool) {
+        if self.muted.with_untracked(|m| m.contains(&conversation)) {
+            return;
+        }
+        let Some(summary) = self
+            .conversations
+            .with_untracked(|cs| cs.iter().find(|c| c.id == conversation).cloned())
+        else {
+            return;
+        };
+        let personal = matches!(
+            summary.kind,
+            crate::model::ConversationKind::Direct | crate::model::ConversationKind::Group
+        );
+        if !(mentioned || personal) {
+            return;
+        }
+        let title = if personal && summary.title == sender {
+            sender.to_string()
+        } else {
+            format!("{sender} in {}", summary.title)
+        };
+        let state = *self;
+        crate::client::notify::show(conversation, &title, excerpt, move || {
+            state.open_from_notification(&summary);
+        });
+    }
+
     fn on_message(&self, message: Message) {
         let conversation = message.conversation_id;
         let seq = message.seq;
@@ -179,6 +209,12 @@ impl ChatState {
             None => (false, false),
         });
         let counts = !message.deleted;
+        let notice = (!mine && counts).then(|| {
+            (
+                message.sender_name.clone(),
+                crate::model::excerpt(&message.body),
+            )
+        });
         // Whoever sent a message has stopped typing it.
         if self.typing.with_untracked(|t| {
             t.iter()
@@ -208,8 +244,13 @@ impl ChatState {
         if seq > known_last + 1 {
             self.fill_gap(conversation, known_last, seq);
         }
-        let viewing =
-            self.viewing.get_untracked() == Some(conversation) && crate::client::page_visible();
+        let visible = crate::client::page_visible();
+        if let Some((sender, excerpt)) = notice
+            && !visible
+        {
+            self.notify(conversation, &sender, &excerpt, mentioned);
+        }
+        let viewing = self.viewing.get_untracked() == Some(conversation) && visible;
         self.conversations.update(|cs| {
             if let Some(c) = cs.iter_mut().find(|c| c.id == conversation) {
                 c.last_seq = c.last_seq.max(seq);

@@ -73,6 +73,8 @@ pub const TYPING_SHOWN_MS: f64 = 5_000.0;
 #[derive(Clone, Copy)]
 pub struct ChatState {
     pub me: RwSignal<Option<User>>,
+    /// The conversations they muted.
+    pub muted: RwSignal<std::collections::HashSet<ConversationId>>,
     /// Their theme (`<html data-theme>`), as the server keeps it.
     pub theme: RwSignal<crate::model::Theme>,
     pub settings: RwSignal<Option<ClientSettings>>,
@@ -127,6 +129,7 @@ impl ChatState {
         Self {
             me: RwSignal::new(None),
             theme: RwSignal::new(crate::model::Theme::System),
+            muted: RwSignal::new(Default::default()),
             settings: RwSignal::new(None),
             conversations: RwSignal::new(Vec::new()),
             messages: RwSignal::new(HashMap::new()),
@@ -162,6 +165,10 @@ impl ChatState {
         }
         if self.theme.get_untracked() != boot.theme {
             self.theme.set(boot.theme);
+        }
+        let muted = boot.muted.into_iter().collect();
+        if self.muted.with_untracked(|m| *m != muted) {
+            self.muted.set(muted);
         }
         // The server lists the order threads one follows and the most recently active
         // others; one this tab already shows (opened by its link, say) stays. Order
@@ -284,9 +291,31 @@ impl ChatState {
             });
     }
 
+    /// A click on a notification: on `/chat` its page opens, elsewhere the widget opens
+    /// at the conversation.
+    pub fn open_from_notification(&self, c: &ConversationSummary) {
+        let on_chat = window()
+            .location()
+            .pathname()
+            .is_ok_and(|p| p.starts_with("/chat"));
+        if on_chat {
+            let _ = window().location().assign(&format!("/chat/{}", c.slug));
+        } else {
+            self.widget_conversation.set(Some(c.id));
+            self.widget_open.set(true);
+        }
+    }
+
+    /// The badge's and the title's count: unread messages outside muted conversations.
     pub fn total_unread(&self) -> u32 {
-        self.conversations
-            .with(|cs| cs.iter().map(|c| c.unread).sum())
+        self.muted.with(|muted| {
+            self.conversations.with(|cs| {
+                cs.iter()
+                    .filter(|c| !muted.contains(&c.id))
+                    .map(|c| c.unread)
+                    .sum()
+            })
+        })
     }
 
     /// Messages of a conversation in `seq` order.

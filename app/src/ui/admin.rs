@@ -8,8 +8,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::bootstrap::WithBootstrap;
-use super::dashboard::Me;
-use super::{ErrorNotice, SignOut};
+use super::dashboard::TopBar;
+use super::widget::Widget;
+use super::ErrorNotice;
 use super::{clock, iso_time};
 use crate::api::{
     change_channel, change_user, create_channel, create_user, get_admin_overview,
@@ -39,22 +40,14 @@ pub fn AdminPage() -> impl IntoView {
     view! {
         <WithBootstrap>
             <div class="dashboard">
-                <header class="topbar">
-                    <a class="brand" href="/dashboard">"Axiom Ops"</a>
-                    <nav aria-label="Dashboard">
-                        <a href="/dashboard">"Overview"</a>
-                        <a href="/chat">"Chat"</a>
-                    </nav>
-                    <super::theme::ThemeButton/>
-                    <Me/>
-                    <SignOut/>
-                </header>
+                <TopBar/>
                 <main class="dashboard-main admin">
                     <h1>"Administration"</h1>
                     <Show when=is_admin fallback=refused>
                         <AdminSections/>
                     </Show>
                 </main>
+                <Widget/>
             </div>
         </WithBootstrap>
     }
@@ -681,7 +674,7 @@ fn ConnectionModeSetting() -> impl IntoView {
                                 <fieldset>
                                     <legend>"Connection mode"</legend>
                                     {option(ConnectionMode::Auto, "Automatic", "WebSocket, falling back to Server-Sent Events when it cannot open")}
-                                    {option(ConnectionMode::WebSocket, "WebSocket only", "")}
+                                    {option(ConnectionMode::WebSocket, "WebSocket only", "no fallback: where WebSockets are blocked, chat stays offline")}
                                     {option(ConnectionMode::Sse, "Server-Sent Events", "for networks that block WebSockets")}
                                 </fieldset>
                                 <button type="submit" class="primary">"Save"</button>

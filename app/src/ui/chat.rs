@@ -61,6 +61,7 @@ pub fn ChatLayout() -> impl IntoView {
                         <ConversationList active=active/>
                         <PeoplePicker on_open=opened/>
                         <NewGroup on_open=opened/>
+                        <super::notifications::NotificationsPrompt/>
                     </aside>
                     <main class="chat-main">
                         <Outlet/>
@@ -126,6 +127,7 @@ pub fn ChatConversation() -> impl IntoView {
                     <header class="pane-header">
                         <a href="/chat" class="back" aria-label="All conversations">"←"</a>
                         <h1>{title}</h1>
+                        <super::notifications::MuteButton conversation=id/>
                         <GroupActions conversation=id on_left=left/>
                         <Show when=is_admin>
                             <ExportLinks conversation=id/>

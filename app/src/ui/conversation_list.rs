@@ -72,6 +72,9 @@ fn Entry(
                 {conversation.title}
             </a>
             {partner.map(|user| view! { <PresenceDot user/> })}
+            <Show when=move || state.muted.with(|m| m.contains(&id))>
+                <span class="muted-mark" title="Muted"><span aria-hidden="true">"🔕"</span><span class="visually-hidden">" muted"</span></span>
+            </Show>
             {(mentions > 0).then(|| view! {
                 <span class="mentions">"@"{mentions}<span class="visually-hidden">{if mentions == 1 { " mention" } else { " mentions" }}</span></span>
             })}

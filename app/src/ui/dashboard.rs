@@ -19,24 +19,32 @@ pub fn DashboardLayout() -> impl IntoView {
     view! {
         <WithBootstrap>
             <div class="dashboard">
-                <header class="topbar">
-                    <a class="brand" href="/dashboard">"Axiom Ops"</a>
-                    <nav aria-label="Dashboard">
-                        <A href="/dashboard" exact=true>"Overview"</A>
-                        <A href="/dashboard/orders">"Orders"</A>
-                        <a href="/chat">"Chat"</a>
-                        <AdminLink/>
-                    </nav>
-                    <super::theme::ThemeButton/>
-                    <Me/>
-                    <SignOut/>
-                </header>
+                <TopBar/>
                 <main class="dashboard-main">
                     <Outlet/>
                 </main>
                 <Widget/>
             </div>
         </WithBootstrap>
+    }
+}
+
+/// The dashboard's top bar, on its pages and `/admin` alike.
+#[component]
+pub fn TopBar() -> impl IntoView {
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/dashboard">"Axiom Ops"</a>
+            <nav aria-label="Dashboard">
+                <A href="/dashboard" exact=true>"Overview"</A>
+                <A href="/dashboard/orders">"Orders"</A>
+                <a href="/chat">"Chat"</a>
+                <AdminLink/>
+            </nav>
+            <super::theme::ThemeButton/>
+            <Me/>
+            <SignOut/>
+        </header>
     }
 }
 
@@ -50,7 +58,7 @@ fn AdminLink() -> impl IntoView {
                 .is_some_and(|me| crate::rules::can_administer(&crate::rules::Actor::from(me)))
         })
     };
-    view! { <Show when=admin><a href="/admin">"Admin"</a></Show> }
+    view! { <Show when=admin><A href="/admin">"Admin"</A></Show> }
 }
 
 /// The signed-in user's name and organisation.

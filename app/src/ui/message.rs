@@ -48,7 +48,13 @@ pub(crate) fn allowed(state: ChatState, message: &Message) -> Allowed {
 }
 
 #[component]
-pub fn MessageItem(message: Message) -> impl IntoView {
+pub fn MessageItem(
+    message: Message,
+    /// It follows the same sender's message closely: no name or avatar shown again (the
+    /// name stays for screen readers).
+    #[prop(optional)]
+    continued: Option<Signal<bool>>,
+) -> impl IntoView {
     let state = use_chat();
     let conversation = message.conversation_id;
     let seq = message.seq;
@@ -79,9 +85,13 @@ pub fn MessageItem(message: Message) -> impl IntoView {
         })
     };
 
+    let continued = move || continued.is_some_and(|c| c.get());
+    let initials = initials(&message.sender_name);
+    let hue = (message.sender_id.0.unsigned_abs() * 47) % 360;
     view! {
         <article
             class="message"
+            class:continued=continued
             class:mine=mine
             class:mentions-me=mentions_me
             class:deleted=move || current.with(|m| m.deleted)
@@ -91,8 +101,16 @@ pub fn MessageItem(message: Message) -> impl IntoView {
             tabindex="-1"
         >
             <header>
-                <span class="sender">{message.sender_name.clone()}</span>
-                <time datetime=iso_time(ms)>{move || clock(ms, state.hydrated.get())}</time>
+                {(!mine).then(|| view! {
+                    <span class="avatar" aria-hidden="true" class:hidden=continued
+                        style=format!("background: hsl({hue} 45% 34%)")>{initials.clone()}</span>
+                })}
+                <span class="sender" class:visually-hidden=continued>{message.sender_name.clone()}</span>
+                <time datetime=iso_time(ms)
+                    title=move || {
+                        let local = state.hydrated.get();
+                        format!("{}, {}", super::long_date(super::day_of(ms, local)), clock(ms, local))
+                    }>{move || clock(ms, state.hydrated.get())}</time>
                 <Show when=move || current.with(Message::edited)>
                     <span class="edited">"(edited)"</span>
                     <EditHistory message=current.get_untracked().id/>
@@ -268,6 +286,15 @@ fn EditForm(message: Message, editing: RwSignal<bool>) -> impl IntoView {
             {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
         </form>
     }
+}
+
+/// Up to two initials of a display name, for its avatar: "Carol Chen" → "CC".
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|word| word.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
 }
 
 /// Puts the keyboard in the composer of `conversation` (after an edit, or a jump to it).

@@ -19,6 +19,7 @@ pub mod groups;
 pub mod login;
 pub mod members;
 pub mod mention_list;
+pub mod notifications;
 pub mod message;
 pub mod message_extras;
 pub mod order_context;
@@ -161,6 +162,76 @@ pub fn clock(ms: i64, local: bool) -> String {
     }
 }
 
+/// The calendar day of a Unix-millisecond time, as [`clock`] reads it: UTC on the server
+/// and while hydrating, the browser's local day after.
+pub fn day_of(ms: i64, local: bool) -> (i64, u32, u32) {
+    if local {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+        (
+            i64::from(date.get_full_year()),
+            date.get_month() + 1,
+            date.get_date(),
+        )
+    } else {
+        civil_from_days(ms.div_euclid(86_400_000))
+    }
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// "Tuesday 1 December 2026".
+pub fn long_date((y, m, d): (i64, u32, u32)) -> String {
+    let weekday = WEEKDAYS[(days_from_civil(y, m, d) + 3).rem_euclid(7) as usize];
+    format!("{weekday} {d} {} {y}", MONTHS[(m as usize).clamp(1, 12) - 1])
+}
+
+/// A date separator's words: "Today", "Yesterday" (in the browser, once hydrated), or
+/// the long date.
+pub fn day_label(ms: i64, now_ms: i64, local: bool) -> String {
+    let day = day_of(ms, local);
+    if local && day == day_of(now_ms, true) {
+        "Today".into()
+    } else if local && day == day_of(now_ms - 86_400_000, true) {
+        "Yesterday".into()
+    } else {
+        long_date(day)
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of
+/// [`civil_from_days`]).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// The ISO-8601 form of a Unix-millisecond time, for `<time datetime>`.
 pub fn iso_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
@@ -200,5 +271,10 @@ mod tests {
         assert_eq!(iso_time(1_700_000_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(iso_time(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso_time(951_782_400_000), "2000-02-29T00:00:00Z");
+        // 2023-11-14 was a Tuesday; 2000-02-29 a Tuesday too.
+        assert_eq!(long_date(day_of(1_700_000_000_000, false)), "Tuesday 14 November 2023");
+        assert_eq!(long_date(day_of(951_782_400_000, false)), "Tuesday 29 February 2000");
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(day_label(1_700_000_000_000, 1_700_000_000_000, false), "Tuesday 14 November 2023");
     }
 }

@@ -18,6 +18,8 @@ use crate::state::use_chat;
 const LOAD_OLDER_WITHIN_PX: i32 = 48;
 /// How close to the bottom counts as "reading the newest", so new messages scroll in.
 const STICK_TO_BOTTOM_WITHIN_PX: i32 = 80;
+/// Messages of one sender this close together are shown as one group.
+const GROUP_WITHIN_MS: i64 = 5 * 60_000;
 /// "Seen by" is shown under this many of the newest messages at most.
 const SEEN_BY_RECENT: i64 = 20;
 
@@ -107,6 +109,30 @@ fn Log(conversation: ConversationId) -> impl IntoView {
             .with(|c| c.get(&conversation).copied().flatten())
     };
     let newest = Memo::new(move |_| messages.with(|m| m.last().map_or(0, |m| m.seq)));
+    // Per message: whether a new day starts with it (a date separator goes above), and
+    // whether it follows the same sender's message within a few minutes (grouped).
+    let layout = Memo::new(move |_| {
+        let local = state.hydrated.get();
+        messages.with(|all| {
+            let mut out = std::collections::HashMap::new();
+            let mut previous: Option<&crate::model::Message> = None;
+            for m in all {
+                let new_day = previous.is_none_or(|p| {
+                    super::day_of(p.created_at_ms, local) != super::day_of(m.created_at_ms, local)
+                });
+                let continued = !new_day
+                    && previous.is_some_and(|p| {
+                        p.sender_id == m.sender_id
+                            && !p.deleted
+                            && m.reply_to.is_none()
+                            && m.created_at_ms - p.created_at_ms < GROUP_WITHIN_MS
+                    });
+                out.insert(m.seq, (new_day, continued));
+                previous = Some(m);
+            }
+            out
+        })
+    });
     let log = NodeRef::<Div>::new();
     let loading = RwSignal::new(false);
     let stick = StoredValue::new(true);
@@ -185,8 +211,17 @@ fn Log(conversation: ConversationId) -> impl IntoView {
                 key=|m| m.id
                 children=move |message| {
                     let seq = message.seq;
+                    let ms = message.created_at_ms;
+                    let new_day = move || layout.with(|l| l.get(&seq).is_some_and(|x| x.0));
+                    let continued = Signal::derive(move || layout.with(|l| l.get(&seq).is_some_and(|x| x.1)));
+                    let label = move || {
+                        super::day_label(ms, js_now(state.hydrated.get()), state.hydrated.get())
+                    };
                     view! {
-                        <MessageItem message/>
+                        <Show when=new_day>
+                            <div class="day-separator" role="separator" aria-label=label><span>{label}</span></div>
+                        </Show>
+                        <MessageItem message continued/>
                         <SeenLine conversation seq newest/>
                     }
                 }
@@ -230,4 +265,10 @@ fn SeenLine(conversation: ConversationId, seq: Seq, newest: Memo<Seq>) -> impl I
             <p class="seen-by">{move || format!("Seen by {}", names().join(", "))}</p>
         </Show>
     }
+}
+
+/// Now, in the browser once hydrated (for "Today" and "Yesterday"); 0 before, when the
+/// separators say only dates, the same on server and browser.
+fn js_now(hydrated: bool) -> i64 {
+    if hydrated { js_sys::Date::now() as i64 } else { 0 }
 }

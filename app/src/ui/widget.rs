@@ -56,6 +56,7 @@ pub fn Widget() -> impl IntoView {
                     </Show>
                     <h2>{title}</h2>
                     // In a host's frame there is no top bar to hold it.
+                    {move || selected.get().map(|id| view! { <super::notifications::MuteButton conversation=id/> })}
                     <Show when=move || state.embedded.get()>
                         <super::theme::ThemeButton/>
                     </Show>
@@ -75,6 +76,7 @@ pub fn Widget() -> impl IntoView {
                             <SearchBox on_open=Callback::new(move |(id, _): (ConversationId, String)| selected.set(Some(id)))/>
                             <ConversationList active=Signal::derive(move || selected.get()) on_select=select/>
                             <PeoplePicker on_open=Callback::new(move |c: crate::model::ConversationSummary| selected.set(Some(c.id)))/>
+                            <super::notifications::NotificationsPrompt/>
                         </div>
                     }.into_any(),
                 }}

@@ -127,6 +127,15 @@ impl Backend for Chat {
         Chat::search(self, me, query).await
     }
 
+    async fn set_muted(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        muted: bool,
+    ) -> Result<(), ApiError> {
+        Chat::set_muted(self, me, conversation, muted).await
+    }
+
     async fn set_theme(&self, me: &User, theme: Theme) -> Result<(), ApiError> {
         self.store.set_theme(me.id, theme).await.map_err(super::internal)
     }

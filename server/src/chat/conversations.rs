@@ -40,10 +40,25 @@ impl Chat {
         Ok(Bootstrap {
             me: me.clone(),
             theme: self.store.theme(me.id).await.map_err(internal)?,
+            muted: self.store.muted(me.id).await.map_err(internal)?,
             conversations,
             last_event_id,
             settings: self.client_settings().await?,
         })
+    }
+
+    /// Mutes or unmutes a conversation `me` can see, for `me` only.
+    pub async fn set_muted(
+        &self,
+        me: &User,
+        conversation: ConversationId,
+        muted: bool,
+    ) -> Result<(), ApiError> {
+        self.checked(me, conversation, Action::See).await?;
+        self.store
+            .set_muted(me.id, conversation, muted)
+            .await
+            .map_err(internal)
     }
 
     pub async fn conversation_by_slug(
@@ -65,7 +80,7 @@ impl Chat {
         let actor = Actor::from(me);
         Ok(self
             .store
-            .users()
+            .active_users()
             .await
             .map_err(internal)?
             .into_iter()
@@ -89,7 +104,7 @@ impl Chat {
         let audience = self.checked(me, conversation, Action::See).await?;
         Ok(self
             .store
-            .users()
+            .active_users()
             .await
             .map_err(internal)?
             .into_iter()

@@ -434,6 +434,10 @@ pub trait Accounts: Send + Sync + 'static {
     /// The user and their password hash, by username.
     async fn credentials(&self, username: &str) -> StoreResult<Option<(User, String)>>;
     async fn users(&self) -> StoreResult<Vec<User>>;
+    /// The people others may pick and see as members: enabled, and past their first
+    /// sign-in (an account with a one-time password still to change is nobody yet, like
+    /// the first-run `admin`).
+    async fn active_users(&self) -> StoreResult<Vec<User>>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn create_session(
         &self,
@@ -481,6 +485,14 @@ pub trait Accounts: Send + Sync + 'static {
     /// The user a single sign-on subject names, if it signed in before.
     async fn sso_user(&self, subject: &str) -> StoreResult<Option<UserId>>;
     async fn theme(&self, user: UserId) -> StoreResult<Theme>;
+    /// The conversations `user` muted.
+    async fn muted(&self, user: UserId) -> StoreResult<Vec<ConversationId>>;
+    async fn set_muted(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        muted: bool,
+    ) -> StoreResult<()>;
     async fn set_theme(&self, user: UserId, theme: Theme) -> StoreResult<()>;
 }
 

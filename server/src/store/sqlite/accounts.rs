@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use app::model::{OrganisationId, Role, Theme, User, UserId};
+use app::model::{ConversationId, OrganisationId, Role, Theme, User, UserId};
 
 use super::SqliteStore;
 use super::rows::{USER_COLUMNS, user_from_row};
@@ -68,6 +68,18 @@ impl Accounts for SqliteStore {
             .iter()
             .map(user_from_row)
             .collect()
+    }
+
+    async fn active_users(&self) -> StoreResult<Vec<User>> {
+        sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} WHERE u.disabled_at_ms IS NULL \
+             AND u.password_change_required = 0 ORDER BY u.display_name"
+        ))
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect()
     }
 
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -331,6 +343,35 @@ impl Accounts for SqliteStore {
             .fetch_optional(&self.reader)
             .await?;
         Ok(theme.as_deref().and_then(Theme::parse).unwrap_or_default())
+    }
+
+    async fn muted(&self, user: UserId) -> StoreResult<Vec<ConversationId>> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT conversation_id FROM conversation_mutes WHERE user_id = ?")
+                .bind(user.0)
+                .fetch_all(&self.reader)
+                .await?;
+        Ok(ids.into_iter().map(ConversationId).collect())
+    }
+
+    async fn set_muted(
+        &self,
+        user: UserId,
+        conversation: ConversationId,
+        muted: bool,
+    ) -> StoreResult<()> {
+        let sql = if muted {
+            "INSERT INTO conversation_mutes (user_id, conversation_id) VALUES (?, ?) \
+             ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM conversation_mutes WHERE user_id = ? AND conversation_id = ?"
+        };
+        sqlx::query(sql)
+            .bind(user.0)
+            .bind(conversation.0)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     async fn set_theme(&self, user: UserId, theme: Theme) -> StoreResult<()> {
