@@ -195,8 +195,7 @@ pub fn Composer(conversation: ConversationId) -> impl IntoView {
                 rows="2"
                 prop:value=text
                 aria-autocomplete="list"
-                aria-controls=mention_list_id(conversation)
-                aria-expanded=move || if listing() { "true" } else { "false" }
+                aria-controls=move || listing().then(|| mention_list_id(conversation))
                 aria-activedescendant=move || listing().then(|| mention_option_id(conversation, active.get()))
                 on:input=on_input
                 on:keydown=on_keydown
