@@ -1,8 +1,7 @@
 // Parley's service worker: keeps the last copy of every page and of the wasm bundle, so a
 // reload while offline still opens the page, with its unsent messages from the outbox.
 // Network first, always: the cache is only a fallback. Signing out empties it.
-const CACHE = 'parley-pages-v1';
-const SHELL = ['/pkg/parley.js', '/pkg/parley.wasm', '/pkg/parley.css', '/favicon.svg'];
+const CACHE = 'parley-pages-v2';
 
 self.addEventListener('install', (event) => {
   event.waitUntil(self.skipWaiting());
@@ -11,13 +10,25 @@ self.addEventListener('install', (event) => {
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
     await self.clients.claim();
-    // Pages open before this worker took over were not fetched through it.
+    for (const old of await caches.keys()) {
+      if (old !== CACHE) await caches.delete(old);
+    }
+    // Pages open before this worker took over were not fetched through it: keep them,
+    // and the bundle they load (/pkg/{version}/…). The bundle comes from the browser's
+    // HTTP cache (it is immutable there), so it is not downloaded a second time.
     const cache = await caches.open(CACHE);
     const open = await self.clients.matchAll({ type: 'window' });
-    await Promise.all([...SHELL, ...open.map((c) => c.url)].map(async (url) => {
+    await Promise.all(open.map(async (client) => {
       try {
-        const response = await fetch(url, { credentials: 'same-origin' });
-        if (response.ok && !response.redirected) await cache.put(url, response);
+        const page = await fetch(client.url, { credentials: 'same-origin' });
+        if (!page.ok || page.redirected) return;
+        const bundle = new Set((await page.clone().text()).match(/\/pkg\/[0-9a-f]+\/[\w.-]+/g) || []);
+        await Promise.all([...bundle, '/favicon.svg'].map(async (url) => {
+          const response = await fetch(url, { cache: 'force-cache' });
+          if (response.ok) await cache.put(url, response);
+        }));
+        // Last: a page in the cache means what it needs is there too.
+        await cache.put(client.url, page);
       } catch (_) { /* offline already: nothing to keep */ }
     }));
   })());
@@ -47,7 +58,8 @@ self.addEventListener('fetch', (event) => {
       }
       return response;
     } catch (error) {
-      const cached = await caches.match(request);
+      // The stored copy is decoded already: its Vary (Accept-Encoding) does not matter.
+      const cached = await caches.match(request, { ignoreVary: true });
       if (cached) return cached;
       throw error;
     }

@@ -5,7 +5,9 @@ import { done, live, send, signIn, unique } from './helpers';
 async function keptOffline(page: Page) {
   await page.waitForFunction(async () => {
     if (!navigator.serviceWorker.controller) return false;
-    return (await caches.match(location.href)) !== undefined;
+    const bundle = [...document.querySelectorAll('link[href^="/pkg/"]')].map((l) => l.getAttribute('href')!);
+    const kept = await Promise.all([location.href, ...bundle].map((url) => caches.match(url)));
+    return kept.every((r) => r !== undefined);
   }, undefined, { timeout: 20_000 });
 }
 

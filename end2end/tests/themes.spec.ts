@@ -25,6 +25,7 @@ test('the Theme button cycles system, light and dark, and the choice follows the
   const other = await signIn(browser, 'bob');
   await expect(other.page.locator('html')).toHaveAttribute('data-theme', 'dark');
   await other.page.goto('/chat');
+  await live(other.page);
   expect(await background(other.page)).toBe('rgb(18, 20, 26)');
   await other.page.getByRole('button', { name: 'Theme: dark' }).click();
   await expect(other.page.getByRole('button', { name: 'Theme: system' })).toBeVisible();

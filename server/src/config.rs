@@ -68,9 +68,6 @@ pub struct Config {
     /// Folder with the built site (`pkg/`, assets), as cargo-leptos writes it.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
-    /// Folder under the site root with the wasm, JS and CSS bundle.
-    #[arg(long, env = "LEPTOS_SITE_PKG_DIR", default_value = "pkg")]
-    pub site_pkg_dir: String,
     /// Further origins (scheme://host:port) allowed to open the live connection and to
     /// post, beside the origin matching the request's Host header.
     #[arg(long, env = "PARLEY_ALLOWED_ORIGINS", value_delimiter = ',')]

@@ -16,6 +16,7 @@ use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub mod assets;
 pub mod auth;
 pub mod bench_seed;
 pub mod chat;
@@ -106,10 +107,12 @@ pub async fn start(
             }
         });
     }
+    let assets = assets::Assets::load();
     let leptos_options = LeptosOptions::builder()
         .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("parley"))
         .site_root(config.site_root.as_str())
-        .site_pkg_dir(config.site_pkg_dir.as_str())
+        // The bundle's own folder, named by its content: cached for good.
+        .site_pkg_dir(assets.pkg_dir())
         .site_addr(addr)
         .build();
     let state = AppState {
@@ -119,6 +122,7 @@ pub async fn start(
         chat,
         metrics,
         shutdown: shutdown.clone(),
+        assets,
     };
     let app = http::router(state);
     tracing::info!("Parley listening on http://{addr}");

@@ -36,6 +36,8 @@ use crate::state::{self, ChatState};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The bundle's folder is named by its content (the server sets it): cached for good.
+    let css = format!("/{}/parley.css", options.site_pkg_dir);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -45,7 +47,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <link rel="stylesheet" id="leptos" href="/pkg/parley.css"/>
+                <link rel="stylesheet" id="leptos" href=css/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <MetaTags/>
             </head>

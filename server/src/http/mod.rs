@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/files/{id}", get(files::file))
         .route("/files/{id}/thumbnail", get(files::thumbnail))
+        .route("/pkg/{version}/{file}", get(crate::assets::bundle))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -49,9 +50,7 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(backend.clone()),
             move || app::shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
-        ))
+        .fallback(crate::assets::file_or_not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::auth::gate,
@@ -60,7 +59,40 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             frame_policy,
         ))
+        .layer(compression())
         .with_state(state)
+}
+
+/// Pages and server-function answers compressed as they are sent (brotli or gzip, quickly).
+/// Not a WebSocket's upgrade, nor Server-Sent Events (each event must go out at once),
+/// nor what is compressed already (the bundle) or too small to gain.
+fn compression() -> tower_http::compression::CompressionLayer<
+    tower_http::compression::predicate::And<
+        tower_http::compression::DefaultPredicate,
+        fn(axum::http::StatusCode, axum::http::Version, &axum::http::HeaderMap, &axum::http::Extensions) -> bool,
+    >,
+> {
+    use tower_http::compression::predicate::Predicate;
+    fn not_an_upgrade(
+        status: axum::http::StatusCode,
+        _: axum::http::Version,
+        _: &axum::http::HeaderMap,
+        _: &axum::http::Extensions,
+    ) -> bool {
+        status != axum::http::StatusCode::SWITCHING_PROTOCOLS
+    }
+    let predicate = tower_http::compression::DefaultPredicate::new().and(
+        not_an_upgrade
+            as fn(
+                axum::http::StatusCode,
+                axum::http::Version,
+                &axum::http::HeaderMap,
+                &axum::http::Extensions,
+            ) -> bool,
+    );
+    tower_http::compression::CompressionLayer::new()
+        .quality(tower_http::compression::CompressionLevel::Fastest)
+        .compress_when(predicate)
 }
 
 /// Who may show Parley in a frame: the widget's page (`/embed`) the embedding origins
