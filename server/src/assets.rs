@@ -6,9 +6,11 @@
 //! browsers for a year (`immutable`): a new build is a new path, so nobody runs an old
 //! bundle against a new server. Everything else is revalidated (`no-cache` with an
 //! `ETag`). Compressible files are compressed once, with brotli and gzip, in the
-//! background at start, and served in whichever encoding the browser accepts.
+//! background when first asked for (that first answer goes uncompressed), and served in
+//! whichever encoding the browser accepts.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
@@ -37,7 +39,14 @@ const BROTLI_BEST_UP_TO: usize = 8 * 1024 * 1024;
 /// The bundle's version and the compressed copies made so far.
 pub struct Assets {
     version: String,
-    compressed: HashMap<String, Arc<OnceLock<Compressed>>>,
+    compressed: HashMap<String, Arc<Slot>>,
+}
+
+/// One file's compressed copies: being made once `started`, there once `done`.
+#[derive(Default)]
+struct Slot {
+    started: AtomicBool,
+    done: OnceLock<Compressed>,
 }
 
 struct Compressed {
@@ -46,8 +55,7 @@ struct Compressed {
 }
 
 impl Assets {
-    /// Reads the site, names its bundle, and compresses what is worth it on a blocking
-    /// thread (requests before that finishes get the file uncompressed).
+    /// Reads the site and names its bundle.
     pub fn load() -> Arc<Self> {
         let mut digest = Sha256::new();
         for path in BUNDLE {
@@ -56,26 +64,31 @@ impl Assets {
             }
         }
         let version = hex::encode(&digest.finalize()[..8]);
-        let compressed: HashMap<String, Arc<OnceLock<Compressed>>> = Site::iter()
+        let compressed = Site::iter()
             .filter(|p| compressible(p))
-            .map(|p| (p.to_string(), Arc::new(OnceLock::new())))
+            .map(|p| (p.to_string(), Arc::new(Slot::default())))
             .collect();
-        let assets = Arc::new(Self {
+        Arc::new(Self {
             version,
             compressed,
-        });
-        let work = assets.clone();
-        std::thread::Builder::new()
-            .name("compress-assets".into())
-            .spawn(move || {
-                for (path, slot) in &work.compressed {
-                    if let Some(file) = Site::get(path) {
-                        let _ = slot.set(compress(&file.data));
-                    }
+        })
+    }
+
+    /// The compressed copies of `path` if they are made; starts making them if not.
+    fn compressed(&self, path: &str) -> Option<&Compressed> {
+        let slot = self.compressed.get(path)?;
+        if let Some(done) = slot.done.get() {
+            return Some(done);
+        }
+        if !slot.started.swap(true, Ordering::AcqRel) {
+            let (slot, path) = (slot.clone(), path.to_string());
+            tokio::task::spawn_blocking(move || {
+                if let Some(file) = Site::get(&path) {
+                    let _ = slot.done.set(compress(&file.data));
                 }
-            })
-            .expect("a thread to compress the site's files");
-        assets
+            });
+        }
+        None
     }
 
     /// The folder the pages load the bundle from, `pkg/{version}`.
@@ -154,7 +167,7 @@ fn serve(assets: &Assets, path: &str, headers: &HeaderMap, cache: &str) -> Optio
                 .flat_map(|v| v.split(','))
                 .any(|e| e.trim().split(';').next() == Some(encoding))
         };
-        let ready = assets.compressed.get(path).and_then(|slot| slot.get());
+        let ready = assets.compressed(path);
         let (body, encoding) = match ready {
             Some(c) if accepts("br") => (Body::from(c.brotli.clone()), Some("br")),
             Some(c) if accepts("gzip") => (Body::from(c.gzip.clone()), Some("gzip")),
