@@ -359,6 +359,22 @@ impl Client {
         }
     }
 
+    /// Like [`Self::until`], but the frames passed over stay to be read next: a send's
+    /// ack and its own fan-out reach the sender in either order.
+    pub async fn until_keeping<T>(&mut self, mut pick: impl FnMut(&ServerFrame) -> Option<T>) -> T {
+        let mut passed = Vec::new();
+        loop {
+            let frame = self.next_frame().await;
+            if let Some(found) = pick(&frame) {
+                for frame in passed.into_iter().rev() {
+                    self.backlog.push_front(frame);
+                }
+                return found;
+            }
+            passed.push(frame);
+        }
+    }
+
     /// Reads frames until none arrives for `quiet`; returns them.
     pub async fn drain(&mut self, quiet: Duration) -> Vec<ServerFrame> {
         let mut frames = Vec::new();
