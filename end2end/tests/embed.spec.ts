@@ -94,6 +94,11 @@ test('a host dashboard on another origin embeds the widget through single sign-o
   await hana.page.getByRole('button', { name: 'Chat about order 1042' }).click();
   await expect(frame.getByRole('log', { name: 'Order 1042' })).toBeVisible();
   await hana.page.screenshot({ path: '../docs/screenshots/embed-host-thread.png' });
+  await hana.page.emulateMedia({ colorScheme: 'dark' });
+  await expect(frame.locator('body')).toHaveCSS('background-color', 'rgba(0, 0, 0, 0)');
+  await expect(frame.getByRole('region', { name: 'Chat' })).toHaveCSS('background-color', 'rgb(27, 30, 39)');
+  await hana.page.screenshot({ path: '../docs/screenshots/embed-host-thread-dark.png' });
+  await hana.page.emulateMedia({ colorScheme: 'light' });
 
   // An unknown reference: said in the widget, and to the host as the error envelope.
   await hana.page.evaluate(() => {
