@@ -102,7 +102,7 @@ impl ChatState {
     /// A conversation appeared, or who is in it changed: a new one is added as it is; a
     /// known one takes its new name and members and keeps this page's read state.
     fn on_conversation(&self, conversation: ConversationSummary) {
-        match self.conversation(conversation.id) {
+        match self.conversation_untracked(conversation.id) {
             None => self.upsert_conversation(conversation),
             Some(have) => {
                 let merged = ConversationSummary {

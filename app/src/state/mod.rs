@@ -277,6 +277,12 @@ impl ChatState {
             .with(|cs| cs.iter().find(|c| c.id == id).cloned())
     }
 
+    /// [`Self::conversation`] for code that reacts to nothing (frame handlers).
+    pub fn conversation_untracked(&self, id: ConversationId) -> Option<ConversationSummary> {
+        self.conversations
+            .with_untracked(|cs| cs.iter().find(|c| c.id == id).cloned())
+    }
+
     pub fn conversation_by_slug(&self, slug: &str) -> Option<ConversationSummary> {
         self.conversations
             .with(|cs| cs.iter().find(|c| c.slug == slug).cloned())
