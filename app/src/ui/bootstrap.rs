@@ -33,6 +33,13 @@ pub fn WithBootstrap(children: ChildrenFn) -> impl IntoView {
         }
         round
     });
+    // The "Theme" button's choice, on `<html>` at once (browser only).
+    Effect::new(move |_| {
+        let theme = state.theme.get();
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-theme", theme.as_str());
+        }
+    });
     let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -40,8 +47,12 @@ pub fn WithBootstrap(children: ChildrenFn) -> impl IntoView {
                 match boot.await {
                     Ok(boot) => {
                         state.seed(boot);
+                        // A plain value: the server writes `<html>` after this render is
+                        // done, where no signal may be read. Changes later are the
+                        // effect's below.
+                        let theme = state.theme.get_untracked().as_str();
                         view! {
-                            <Html {..} data-theme=move || state.theme.get().as_str()/>
+                            <Html {..} data-theme=theme/>
                             {children.with_value(|c| c())}
                         }
                         .into_any()
