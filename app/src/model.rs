@@ -909,9 +909,7 @@ pub fn has_visible_text(text: &str) -> bool {
 
 /// Whether `s` is a CSS hex colour, `#rgb` or `#rrggbb` (a host's accent colour).
 pub fn is_hex_colour(s: &str) -> bool {
-    matches!(s.len(), 4 | 7)
-        && s.starts_with('#')
-        && s[1..].chars().all(|c| c.is_ascii_hexdigit())
+    matches!(s.len(), 4 | 7) && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// The text colour that reads best on a hex colour (WCAG relative luminance): near-black
@@ -976,8 +974,16 @@ mod tests {
     fn visible_text_is_text_that_shows() {
         use super::has_visible_text;
         for blank in [
-            "", " \n\t", "\u{0}", "\u{200b}\u{200d}", "\u{202e}\u{202d}", "\u{ad}",
-            "\u{2800}", "\u{1b}\u{7f}", "\u{feff}", "\u{3164}",
+            "",
+            " \n\t",
+            "\u{0}",
+            "\u{200b}\u{200d}",
+            "\u{202e}\u{202d}",
+            "\u{ad}",
+            "\u{2800}",
+            "\u{1b}\u{7f}",
+            "\u{feff}",
+            "\u{3164}",
         ] {
             assert!(!has_visible_text(blank), "{blank:?}");
         }

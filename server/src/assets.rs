@@ -189,6 +189,9 @@ fn serve(assets: &Assets, path: &str, headers: &HeaderMap, cache: &str) -> Optio
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_str(cache).ok()?);
     h.insert(header::ETAG, HeaderValue::from_str(&etag).ok()?);
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     Some(response)
 }

@@ -133,7 +133,10 @@ async fn try_token(State(host): State<Host>, Query(query): Query<Try>) -> Respon
     let tag = if token.is_empty() {
         String::new()
     } else {
-        format!("<script src=\"{}/embed.js\" data-sso=\"{token}\" async></script>", host.parley)
+        format!(
+            "<script src=\"{}/embed.js\" data-sso=\"{token}\" async></script>",
+            host.parley
+        )
     };
     Html(layout("Try a token", None, &form, &tag)).into_response()
 }

@@ -339,7 +339,11 @@ async fn a_direct_message_appears_for_the_other_person() {
     assert!(!names.contains(&"Administrator"), "{names:?}");
     let internal = server.channel(&alice_cookie, "internal").await;
     let members: Vec<app::model::User> = server
-        .call(&alice_cookie, "members", &[("conversation_id", internal.id.0.to_string())])
+        .call(
+            &alice_cookie,
+            "members",
+            &[("conversation_id", internal.id.0.to_string())],
+        )
         .await
         .unwrap();
     assert!(members.iter().any(|m| m.display_name == "Bob Baker"));

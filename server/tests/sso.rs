@@ -44,14 +44,21 @@ struct Answer {
 }
 
 /// `POST /auth/sso` as the host page's form does, from `origin`, with a session `cookie`.
-async fn post(server: &Endpoint, origin: Option<&str>, cookie: Option<&str>, token: &str) -> Answer {
+async fn post(
+    server: &Endpoint,
+    origin: Option<&str>,
+    cookie: Option<&str>,
+    token: &str,
+) -> Answer {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let mut request = client
-        .post(server.url("/auth/sso"))
-        .form(&[("token", token), ("open", "1"), ("accent", "#0a7d62")]);
+    let mut request = client.post(server.url("/auth/sso")).form(&[
+        ("token", token),
+        ("open", "1"),
+        ("accent", "#0a7d62"),
+    ]);
     if let Some(origin) = origin {
         request = request.header("Origin", origin);
     }
@@ -104,7 +111,13 @@ async fn a_signed_token_opens_a_session_and_makes_the_user_and_organisation() {
     assert!(boot.conversations.is_empty(), "{:?}", boot.conversations);
 
     // Next time, by the same `sub`: the same account, its name as the host says now.
-    let renamed = payload("nw-17", "Hana H. Hill", "guest", "Northwind Retail", "client");
+    let renamed = payload(
+        "nw-17",
+        "Hana H. Hill",
+        "guest",
+        "Northwind Retail",
+        "client",
+    );
     let again = post(&server, Some(HOST), None, &token(&renamed)).await;
     let second = again.cookie.expect("another session");
     let boot2: Bootstrap = server.bootstrap(&second).await;
@@ -113,14 +126,30 @@ async fn a_signed_token_opens_a_session_and_makes_the_user_and_organisation() {
 
     // An existing organisation, by name: Oracare's guest sees Oracare's channel.
     let olga = payload("nw-18", "Olga Ortiz", "guest", "Oracare", "client");
-    let olga_cookie = post(&server, Some(HOST), None, &token(&olga)).await.cookie.unwrap();
+    let olga_cookie = post(&server, Some(HOST), None, &token(&olga))
+        .await
+        .cookie
+        .unwrap();
     let boot: Bootstrap = server.bootstrap(&olga_cookie).await;
-    assert!(boot.conversations.iter().any(|c| c.title == "#oracare-team"));
+    assert!(
+        boot.conversations
+            .iter()
+            .any(|c| c.title == "#oracare-team")
+    );
 
     // The host moves her to its internal staff: what she had open ends (it admitted a
     // guest of Oracare), and the new session sees the internal channels.
-    let moved = payload("nw-18", "Olga Ortiz", "member", "Axiom Fulfillment", "internal");
-    let moved_cookie = post(&server, Some(HOST), None, &token(&moved)).await.cookie.unwrap();
+    let moved = payload(
+        "nw-18",
+        "Olga Ortiz",
+        "member",
+        "Axiom Fulfillment",
+        "internal",
+    );
+    let moved_cookie = post(&server, Some(HOST), None, &token(&moved))
+        .await
+        .cookie
+        .unwrap();
     let gone: Result<Bootstrap, _> = server.call(&olga_cookie, "bootstrap", &[]).await;
     assert_eq!(gone.unwrap_err().code, ErrorCode::Unauthenticated);
     let boot: Bootstrap = server.bootstrap(&moved_cookie).await;
@@ -164,22 +193,61 @@ async fn tampered_expired_replayed_and_foreign_tokens_open_nothing() {
 
     let cases = [
         ("forged payload", Some(HOST), forged, 401, "signature"),
-        ("cut signature", Some(HOST), format!("{body}."), 401, "signature"),
-        ("no signature", Some(HOST), body.to_string(), 401, "not a Parley"),
+        (
+            "cut signature",
+            Some(HOST),
+            format!("{body}."),
+            401,
+            "signature",
+        ),
+        (
+            "no signature",
+            Some(HOST),
+            body.to_string(),
+            401,
+            "not a Parley",
+        ),
         ("wrong secret", Some(HOST), wrong_secret, 401, "signature"),
         ("expired", Some(HOST), token(&expired), 401, "expired"),
-        ("valid for a year", Some(HOST), token(&forever), 401, "too long"),
-        ("no token", Some(HOST), String::new(), 401, "no sign-in token"),
-        ("foreign site", Some("http://evil.example"), signed.clone(), 403, "may not embed"),
+        (
+            "valid for a year",
+            Some(HOST),
+            token(&forever),
+            401,
+            "too long",
+        ),
+        (
+            "no token",
+            Some(HOST),
+            String::new(),
+            401,
+            "no sign-in token",
+        ),
+        (
+            "foreign site",
+            Some("http://evil.example"),
+            signed.clone(),
+            403,
+            "may not embed",
+        ),
         ("no origin", None, signed.clone(), 403, "may not embed"),
-        ("organisation kind", Some(HOST), token(&wrong_kind), 400, "another kind"),
+        (
+            "organisation kind",
+            Some(HOST),
+            token(&wrong_kind),
+            400,
+            "another kind",
+        ),
     ];
     for (what, origin, token, status, says) in cases {
         let answer = post(&server, origin, None, &token).await;
         assert_eq!(answer.status, status, "{what}: {}", answer.body);
         assert!(answer.cookie.is_none(), "{what}: no session");
         assert!(answer.body.contains(says), "{what}: {}", answer.body);
-        assert!(answer.body.contains("\"type\":\"parley:error\""), "{what}: the envelope");
+        assert!(
+            answer.body.contains("\"type\":\"parley:error\""),
+            "{what}: the envelope"
+        );
     }
     assert_eq!(user_names(&server, &alice).await, before, "nobody was made");
 
@@ -206,7 +274,10 @@ async fn tampered_expired_replayed_and_foreign_tokens_open_nothing() {
         .call(
             &alice,
             "set_user_disabled",
-            &[("user_id", boot.me.id.0.to_string()), ("disabled", "true".into())],
+            &[
+                ("user_id", boot.me.id.0.to_string()),
+                ("disabled", "true".into()),
+            ],
         )
         .await
         .unwrap();
@@ -222,9 +293,14 @@ async fn only_the_embedding_origins_may_frame_the_widget() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
     let hana = payload("nw-40", "Hana Hill", "guest", "Oracare", "client");
-    let cookie = post(&server, Some(HOST), None, &token(&hana)).await.cookie.unwrap();
+    let cookie = post(&server, Some(HOST), None, &token(&hana))
+        .await
+        .cookie
+        .unwrap();
 
-    let (status, headers, body) = server.get(&cookie, "/embed?host=http://ops.host.example").await;
+    let (status, headers, body) = server
+        .get(&cookie, "/embed?host=http://ops.host.example")
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         headers["content-security-policy"],

@@ -13,8 +13,8 @@ pub async fn set_theme(theme: Theme) -> Result<(), ApiError> {
 /// from it, and its messages leave the badge's count (its own count stays in the list).
 #[server(endpoint = "set_muted")]
 pub async fn set_muted(conversation_id: ConversationId, muted: bool) -> Result<(), ApiError> {
-    super::backend::with_backend(|b, me| async move {
-        b.set_muted(&me, conversation_id, muted).await
-    })
+    super::backend::with_backend(
+        |b, me| async move { b.set_muted(&me, conversation_id, muted).await },
+    )
     .await
 }

@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::ErrorNotice;
 use super::bootstrap::WithBootstrap;
 use super::dashboard::TopBar;
 use super::widget::Widget;
-use super::ErrorNotice;
 use super::{clock, iso_time};
 use crate::api::{
     change_channel, change_user, create_channel, create_user, get_admin_overview,

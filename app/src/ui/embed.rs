@@ -31,10 +31,12 @@ pub fn EmbedPage() -> impl IntoView {
     if query.get("open").as_deref() == Some("1") {
         state.widget_open.set(true);
     }
-    let accent = query
-        .get("accent")
-        .filter(|a| is_hex_colour(a))
-        .map(|a| format!("--accent: {a}; --accent-text: {}", crate::model::text_on(&a)));
+    let accent = query.get("accent").filter(|a| is_hex_colour(a)).map(|a| {
+        format!(
+            "--accent: {a}; --accent-text: {}",
+            crate::model::text_on(&a)
+        )
+    });
     if let Some(host) = host {
         bridge(state, host);
     }

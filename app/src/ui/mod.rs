@@ -19,9 +19,9 @@ pub mod groups;
 pub mod login;
 pub mod members;
 pub mod mention_list;
-pub mod notifications;
 pub mod message;
 pub mod message_extras;
+pub mod notifications;
 pub mod order_context;
 pub mod password;
 pub mod people_picker;
@@ -206,7 +206,10 @@ const MONTHS: [&str; 12] = [
 /// "Tuesday 1 December 2026".
 pub fn long_date((y, m, d): (i64, u32, u32)) -> String {
     let weekday = WEEKDAYS[(days_from_civil(y, m, d) + 3).rem_euclid(7) as usize];
-    format!("{weekday} {d} {} {y}", MONTHS[(m as usize).clamp(1, 12) - 1])
+    format!(
+        "{weekday} {d} {} {y}",
+        MONTHS[(m as usize).clamp(1, 12) - 1]
+    )
 }
 
 /// A date separator's words: "Today", "Yesterday" (in the browser, once hydrated), or
@@ -274,9 +277,18 @@ mod tests {
         assert_eq!(iso_time(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso_time(951_782_400_000), "2000-02-29T00:00:00Z");
         // 2023-11-14 was a Tuesday; 2000-02-29 a Tuesday too.
-        assert_eq!(long_date(day_of(1_700_000_000_000, false)), "Tuesday 14 November 2023");
-        assert_eq!(long_date(day_of(951_782_400_000, false)), "Tuesday 29 February 2000");
+        assert_eq!(
+            long_date(day_of(1_700_000_000_000, false)),
+            "Tuesday 14 November 2023"
+        );
+        assert_eq!(
+            long_date(day_of(951_782_400_000, false)),
+            "Tuesday 29 February 2000"
+        );
         assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(day_label(1_700_000_000_000, 1_700_000_000_000, false), "Tuesday 14 November 2023");
+        assert_eq!(
+            day_label(1_700_000_000_000, 1_700_000_000_000, false),
+            "Tuesday 14 November 2023"
+        );
     }
 }

@@ -270,5 +270,9 @@ fn SeenLine(conversation: ConversationId, seq: Seq, newest: Memo<Seq>) -> impl I
 /// Now, in the browser once hydrated (for "Today" and "Yesterday"); 0 before, when the
 /// separators say only dates, the same on server and browser.
 fn js_now(hydrated: bool) -> i64 {
-    if hydrated { js_sys::Date::now() as i64 } else { 0 }
+    if hydrated {
+        js_sys::Date::now() as i64
+    } else {
+        0
+    }
 }

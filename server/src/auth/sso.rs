@@ -93,9 +93,7 @@ pub fn verify_signature(secret: &[u8], token: &str) -> Result<Claims, ApiError> 
         return Err(malformed());
     }
     let (body, signature) = token.split_once('.').ok_or_else(malformed)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| malformed())?;
+    let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| malformed())?;
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(body.as_bytes());
     mac.verify_slice(&signature).map_err(|_| {
@@ -115,7 +113,12 @@ pub fn verify_signature(secret: &[u8], token: &str) -> Result<Claims, ApiError> 
 }
 
 fn claims(p: Payload) -> Result<Claims, ApiError> {
-    let invalid = |what: &str| refused(ErrorCode::BadRequest, &format!("The sign-in token's {what}."));
+    let invalid = |what: &str| {
+        refused(
+            ErrorCode::BadRequest,
+            &format!("The sign-in token's {what}."),
+        )
+    };
     let subject = p.sub.trim().to_string();
     if !(1..=200).contains(&subject.chars().count()) {
         return Err(invalid("sub has 1 to 200 characters"));
@@ -201,7 +204,8 @@ pub async fn sign_in(
 ) -> Response {
     match open_embedded(&state, &headers, &form).await {
         Ok((cookie, target)) => {
-            let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response();
+            let mut response =
+                (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response();
             if let Some(cookie) = cookie {
                 response.headers_mut().insert(header::SET_COOKIE, cookie);
             }
@@ -260,7 +264,11 @@ async fn open_embedded(
             return Ok((None, target));
         }
     }
-    check_fresh(&claims, now_ms() / 1000, state.config.sso_max_age_secs.max(1))?;
+    check_fresh(
+        &claims,
+        now_ms() / 1000,
+        state.config.sso_max_age_secs.max(1),
+    )?;
     let user = state
         .chat
         .sso_sign_in(&claims.identity, &claims.nonce, claims.expires_at * 1000)
@@ -347,7 +355,10 @@ mod tests {
         let body = URL_SAFE_NO_PAD.encode(br#"{"sub":"1","name":"N","email":"n@x.example","role":"member","org":"Axiom","org_kind":"internal","exp":5,"nonce":"abcdefgh"}"#);
         let mut mac = Hmac::<Sha256>::new_from_slice(SECRET).unwrap();
         mac.update(body.as_bytes());
-        let token = format!("{body}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+        let token = format!(
+            "{body}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        );
         let claims = verify_signature(SECRET, &token).unwrap();
         assert_eq!(claims.identity.role, Role::Member);
         assert!(!token.contains('='), "unpadded");

@@ -137,7 +137,10 @@ impl Backend for Chat {
     }
 
     async fn set_theme(&self, me: &User, theme: Theme) -> Result<(), ApiError> {
-        self.store.set_theme(me.id, theme).await.map_err(super::internal)
+        self.store
+            .set_theme(me.id, theme)
+            .await
+            .map_err(super::internal)
     }
 
     async fn admin_overview(&self, me: &User) -> Result<AdminOverview, ApiError> {

@@ -69,7 +69,12 @@ pub fn router(state: AppState) -> Router {
 fn compression() -> tower_http::compression::CompressionLayer<
     tower_http::compression::predicate::And<
         tower_http::compression::DefaultPredicate,
-        fn(axum::http::StatusCode, axum::http::Version, &axum::http::HeaderMap, &axum::http::Extensions) -> bool,
+        fn(
+            axum::http::StatusCode,
+            axum::http::Version,
+            &axum::http::HeaderMap,
+            &axum::http::Extensions,
+        ) -> bool,
     >,
 > {
     use tower_http::compression::predicate::Predicate;

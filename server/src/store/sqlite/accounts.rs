@@ -259,11 +259,13 @@ impl Accounts for SqliteStore {
                 return Ok(SsoSignIn::OrganisationKindDiffers);
             }
             None => {
-                sqlx::query_scalar("INSERT INTO organisations (name, kind) VALUES (?, ?) RETURNING id")
-                    .bind(&identity.organisation)
-                    .bind(kind)
-                    .fetch_one(&mut *tx)
-                    .await?
+                sqlx::query_scalar(
+                    "INSERT INTO organisations (name, kind) VALUES (?, ?) RETURNING id",
+                )
+                .bind(&identity.organisation)
+                .bind(kind)
+                .fetch_one(&mut *tx)
+                .await?
             }
         };
         let existing: Option<(i64, String, String, i64, Option<i64>)> = sqlx::query_as(
@@ -315,12 +317,14 @@ impl Accounts for SqliteStore {
                 .bind(now_ms)
                 .fetch_one(&mut *tx)
                 .await?;
-                sqlx::query("INSERT INTO sso_identities (subject, user_id, email) VALUES (?, ?, ?)")
-                    .bind(&identity.subject)
-                    .bind(id)
-                    .bind(&identity.email)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO sso_identities (subject, user_id, email) VALUES (?, ?, ?)",
+                )
+                .bind(&identity.subject)
+                .bind(id)
+                .bind(&identity.email)
+                .execute(&mut *tx)
+                .await?;
                 (id, true, false)
             }
         };
