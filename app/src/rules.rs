@@ -95,6 +95,13 @@ pub fn can_see_by_kind(
     }
 }
 
+/// Whether someone of `role` may belong to an organisation that is (or is not) the
+/// internal one: admins and members are staff, guests belong to a client or manufacturer.
+/// Checked when an admin places someone and when a host's single sign-on does.
+pub fn placement_fits(role: Role, internal_organisation: bool) -> bool {
+    role.is_internal() == internal_organisation
+}
+
 /// Whether `actor` manages Parley: users, channels, settings, the audit log, exports.
 pub fn can_administer(actor: &Actor) -> bool {
     actor.role == Role::Admin

@@ -124,7 +124,7 @@ struct Try {
 /// `/try?token=…`: a page embedding Parley with any token pasted into it, for a host's
 /// developer to see what Parley says of the tokens their code signs.
 async fn try_token(State(host): State<Host>, Query(query): Query<Try>) -> Response {
-    let token = escape(query.token.trim());
+    let token = crate::web::html_escape(query.token.trim());
     let form = format!(
         "<h1>Try a sign-in token</h1>\
          <form method=\"get\"><label>Token<br><textarea name=\"token\" rows=\"4\" cols=\"60\">{token}</textarea></label>\
@@ -139,14 +139,6 @@ async fn try_token(State(host): State<Host>, Query(query): Query<Try>) -> Respon
         )
     };
     Html(layout("Try a token", None, &form, &tag)).into_response()
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 async fn logout() -> Response {

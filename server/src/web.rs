@@ -43,6 +43,16 @@ pub fn error_response(error: ApiError) -> Response {
     (status, axum::Json(error)).into_response()
 }
 
+/// Text made safe for HTML content and quoted attributes (the few pages written by hand:
+/// the embed notice, the demo host).
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 /// Whether a request's `Origin` is this site (the origin its `Host` header names) or one
 /// of the configured extra origins. Without an `Origin` header the answer is
 /// `missing_ok`: browsers send it on every cross-site request that matters here.

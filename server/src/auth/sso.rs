@@ -144,7 +144,7 @@ fn claims(p: Payload) -> Result<Claims, ApiError> {
         "manufacturer" => OrganisationKind::Manufacturer,
         _ => return Err(invalid("org_kind is internal, client or manufacturer")),
     };
-    if role.is_internal() != (organisation_kind == OrganisationKind::Internal) {
+    if !app::rules::placement_fits(role, organisation_kind == OrganisationKind::Internal) {
         return Err(invalid(
             "role does not fit its org_kind: admins and members belong to an internal organisation, guests to a client or manufacturer",
         ));
@@ -285,7 +285,7 @@ pub fn embed_notice(error: &ApiError) -> Response {
     let envelope = serde_json::json!({ "type": "parley:error", "error": error })
         .to_string()
         .replace('<', "\\u003c");
-    let message = html_escape(&error.message);
+    let message = crate::web::html_escape(&error.message);
     let body = format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Parley chat</title>
@@ -311,13 +311,6 @@ html,body{{margin:0;background:transparent;font:14px system-ui,sans-serif}}
         body,
     )
         .into_response()
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ impl Chat {
         let Some(org) = organisations.iter().find(|o| o.id == organisation) else {
             return Err(ApiError::not_found("organisation"));
         };
-        if role.is_internal() != (org.kind == "internal") {
+        if !rules::placement_fits(role, org.kind == "internal") {
             return Err(ApiError::new(
                 ErrorCode::BadRequest,
                 "Admins and members belong to the internal organisation; guests to a client or manufacturer.",
