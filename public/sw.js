@@ -1,7 +1,7 @@
 // Parley's service worker: keeps the last copy of every page and of the wasm bundle, so a
 // reload while offline still opens the page, with its unsent messages from the outbox.
 // Network first, always: the cache is only a fallback. Signing out empties it.
-const CACHE = 'parley-pages-v2';
+const CACHE = 'parley-pages-v3';
 
 self.addEventListener('install', (event) => {
   event.waitUntil(self.skipWaiting());
@@ -16,19 +16,20 @@ self.addEventListener('activate', (event) => {
     // Pages open before this worker took over were not fetched through it: keep them,
     // and the bundle they load (/pkg/{version}/…). The bundle comes from the browser's
     // HTTP cache (it is immutable there), so it is not downloaded a second time.
-    const cache = await caches.open(CACHE);
     const open = await self.clients.matchAll({ type: 'window' });
     await Promise.all(open.map(async (client) => {
       try {
         const page = await fetch(client.url, { credentials: 'same-origin' });
-        if (!page.ok || page.redirected) return;
+        if (!keepable(page)) return;
         const bundle = new Set((await page.clone().text()).match(/\/pkg\/[0-9a-f]+\/[\w.-]+/g) || []);
         await Promise.all([...bundle, '/favicon.svg'].map(async (url) => {
           const response = await fetch(url, { cache: 'force-cache' });
-          if (response.ok) await cache.put(url, response);
+          if (keepable(response)) await keep(url, response);
         }));
-        // Last: a page in the cache means what it needs is there too.
-        await cache.put(client.url, page);
+        // Last: a page in the cache means what it needs is there too. A copy the page
+        // itself was fetched with since then is newer: leave it.
+        const cache = await caches.open(CACHE);
+        if (!(await cache.match(client.url, { ignoreVary: true }))) await keep(client.url, page);
       } catch (_) { /* offline already: nothing to keep */ }
     }));
   })());
@@ -41,27 +42,54 @@ function cacheable(url) {
     || path.startsWith('/auth/') || path === '/sw.js');
 }
 
+// A redirected response cannot answer a navigation (the browser refuses it), and an
+// error is not worth keeping.
+function keepable(response) {
+  return response.ok && response.type === 'basic' && !response.redirected;
+}
+
+// The body is read in full before it is stored, so a copy cut short (the connection lost
+// half-way) never replaces a whole one.
+async function keep(key, response) {
+  const body = await response.arrayBuffer();
+  const cache = await caches.open(CACHE);
+  await cache.put(key, new Response(body, {
+    status: response.status, statusText: response.statusText, headers: response.headers,
+  }));
+}
+
+const OFFLINE_PAGE = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Offline · Parley</title>
+<style>body{font:16px system-ui,sans-serif;margin:3rem auto;max-width:32rem;padding:0 1rem;color-scheme:light dark}</style>
+</head><body><main><h1>You are offline</h1>
+<p>This page was not kept for offline use. Messages you wrote on other pages are still waiting to be sent.</p>
+<p><a href="">Try again</a> once you are back online.</p></main></body></html>`;
+
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== 'GET' || !cacheable(url)) return;
   event.respondWith((async () => {
+    let response;
     try {
-      const response = await fetch(request);
-      const landedOnLogin = new URL(response.url || request.url).pathname === '/login';
-      if (landedOnLogin) {
-        // Signed out (or never signed in): forget every page kept for the last user.
-        await caches.delete(CACHE);
-      } else if (response.ok && response.type === 'basic') {
-        const cache = await caches.open(CACHE);
-        await cache.put(request, response.clone());
-      }
-      return response;
+      response = await fetch(request);
     } catch (error) {
-      // The stored copy is decoded already: its Vary (Accept-Encoding) does not matter.
+      // Offline. The stored copy is decoded already: its Vary (Accept-Encoding) does
+      // not matter.
       const cached = await caches.match(request, { ignoreVary: true });
       if (cached) return cached;
+      if (request.mode === 'navigate') {
+        return new Response(OFFLINE_PAGE, { status: 503, headers: { 'Content-Type': 'text/html; charset=utf-8' } });
+      }
       throw error;
     }
+    // Storing happens after the answer, and its failure (a full disk) is not the page's.
+    if (request.mode === 'navigate' && new URL(response.url || request.url).pathname === '/login') {
+      // Signed out (or never signed in): forget every page kept for the last user.
+      event.waitUntil(caches.delete(CACHE));
+    } else if (keepable(response)) {
+      event.waitUntil(keep(request, response.clone()).catch(() => {}));
+    }
+    return response;
   })());
 });

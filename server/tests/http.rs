@@ -273,3 +273,39 @@ async fn the_admins_one_time_password_must_be_replaced_first() {
     );
     server.stop().await;
 }
+
+/// A session the database cannot read (it is failing, not saying "no such session") is a
+/// server error: the page is not sent to the sign-in page, which would sign the browser
+/// out (its service worker forgets every page kept for offline use on a sign-out).
+#[tokio::test]
+async fn a_failing_session_lookup_is_an_error_not_a_sign_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let cookie = server.login("alice").await;
+    let client = no_redirects();
+    let page = |client: &reqwest::Client| {
+        client
+            .get(server.url("/dashboard"))
+            .header("Cookie", &cookie)
+            .send()
+    };
+    assert_eq!(page(&client).await.unwrap().status(), 200);
+
+    let db = rusqlite::Connection::open(dir.path().join("parley.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    db.execute_batch("ALTER TABLE sessions RENAME TO sessions_away")
+        .unwrap();
+    let failing = page(&client).await.unwrap();
+    assert_eq!(failing.status(), 500, "not a redirect to /login");
+    let error: app::error::ApiError = failing.json().await.unwrap();
+    assert_eq!(error.code, app::error::ErrorCode::Internal);
+
+    db.execute_batch("ALTER TABLE sessions_away RENAME TO sessions")
+        .unwrap();
+    assert_eq!(
+        page(&client).await.unwrap().status(),
+        200,
+        "the session outlived the failure"
+    );
+    server.stop().await;
+}

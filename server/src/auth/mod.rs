@@ -152,16 +152,22 @@ pub fn session_key(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The signed-in user of a request, from its cookie, and whether they must choose a new
-/// password before anything else.
-pub async fn session_user(store: &dyn Store, headers: &HeaderMap) -> Option<(User, bool)> {
-    let token = session_token(headers)?;
-    match store.session_user(&hash_token(&token), now_ms()).await {
-        Ok(found) => found,
-        Err(e) => {
+/// password before anything else. A session that cannot be read (the database failing)
+/// is an error, not a sign-out: the browser keeps its pages and its session.
+pub async fn session_user(
+    store: &dyn Store,
+    headers: &HeaderMap,
+) -> Result<Option<(User, bool)>, ApiError> {
+    let Some(token) = session_token(headers) else {
+        return Ok(None);
+    };
+    store
+        .session_user(&hash_token(&token), now_ms())
+        .await
+        .map_err(|e| {
             tracing::error!(error = %e, "could not read a session");
-            None
-        }
-    }
+            ApiError::internal()
+        })
 }
 
 #[derive(Deserialize)]
@@ -351,7 +357,10 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
         tracing::warn!(%path, "refused a cross-site request");
         return error_response(ApiError::forbidden());
     }
-    let found = session_user(state.store.as_ref(), request.headers()).await;
+    let found = match session_user(state.store.as_ref(), request.headers()).await {
+        Ok(found) => found,
+        Err(error) => return error_response(error),
+    };
     let signed_in = found.is_some();
     let one_time = found.as_ref().is_some_and(|(_, required)| *required);
     if let Some((user, _)) = found {

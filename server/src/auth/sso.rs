@@ -251,7 +251,7 @@ async fn open_embedded(
     }
     // The same person coming back (the host's next page, or its cached copy of this
     // one): the session this frame holds goes on; the token needs no fresh nonce.
-    if let Some((user, _)) = super::session_user(state.store.as_ref(), headers).await {
+    if let Some((user, _)) = super::session_user(state.store.as_ref(), headers).await? {
         let same = state
             .store
             .sso_user(&claims.identity.subject)
