@@ -62,6 +62,35 @@ pub fn to_html(body: &str) -> String {
     out
 }
 
+/// A message as a line of plain words, at most `max_chars` long (cut with "…"): what a
+/// list shows of it. The Markdown is parsed, not stripped by hand; what would be HTML is
+/// kept as the text it is, as [`to_html`] shows it.
+pub fn plain_excerpt(body: &str, max_chars: usize) -> String {
+    let mut text = String::new();
+    for event in Parser::new_ext(body, Options::ENABLE_STRIKETHROUGH) {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
+                text.push_str(&t)
+            }
+            Event::SoftBreak
+            | Event::HardBreak
+            | Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::CodeBlock) => {
+                text.push(' ')
+            }
+            _ => {}
+        }
+        if text.len() > max_chars * 8 {
+            break;
+        }
+    }
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if words.chars().count() <= max_chars {
+        return words;
+    }
+    let cut: String = words.chars().take(max_chars.saturating_sub(1)).collect();
+    format!("{}…", cut.trim_end())
+}
+
 /// Only web and mail addresses are followed.
 fn is_safe_url(url: &str) -> bool {
     let url = url.trim().to_ascii_lowercase();
@@ -153,6 +182,24 @@ mod tests {
     #[case("line one\nline two", "<p>line one<br />\nline two</p>\n")]
     fn the_subset_renders(#[case] body: &str, #[case] html: &str) {
         assert_eq!(to_html(body), html);
+    }
+
+    #[rstest]
+    #[case("**Where** is `1042`?", "Where is 1042?")]
+    #[case("- one\n- two\n\n> quoted", "one two quoted")]
+    #[case("see [the order](https://x.example/1042)", "see the order")]
+    #[case("<b>not bold</b>", "<b>not bold</b>")]
+    #[case("   ", "")]
+    fn a_preview_is_plain_words(#[case] body: &str, #[case] excerpt: &str) {
+        assert_eq!(plain_excerpt(body, 80), excerpt);
+    }
+
+    #[test]
+    fn a_long_preview_is_cut_with_an_ellipsis() {
+        let excerpt = plain_excerpt(&"pallet ".repeat(40), 20);
+        assert_eq!(excerpt.chars().count(), 20);
+        assert_eq!(excerpt, "pallet pallet palle…");
+        assert_eq!(plain_excerpt("ünïcödé ".repeat(5).as_str(), 10), "ünïcödé ü…");
     }
 
     #[rstest]

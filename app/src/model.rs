@@ -248,6 +248,58 @@ pub struct ConversationSummary {
     /// Of those, the ones that mention this user (or say `@channel`).
     pub mentions: u32,
     pub audience: Audience,
+    /// The newest message, as the list previews it; `None` while there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<LastMessage>,
+}
+
+/// The newest message of a conversation, as its entry in the list shows it: who, what in
+/// a few plain words, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LastMessage {
+    pub seq: Seq,
+    pub sender_id: UserId,
+    pub sender_name: String,
+    /// The text as plain words ([`excerpt`]); empty once deleted.
+    pub excerpt: String,
+    pub deleted: bool,
+    pub created_at_ms: i64,
+}
+
+impl LastMessage {
+    /// The preview of a message, the same on the server and in the browser.
+    pub fn of(message: &Message) -> Self {
+        Self::new(
+            message.seq,
+            message.sender_id,
+            message.sender_name.clone(),
+            &message.body,
+            message.deleted,
+            message.created_at_ms,
+        )
+    }
+
+    pub fn new(
+        seq: Seq,
+        sender_id: UserId,
+        sender_name: String,
+        body: &str,
+        deleted: bool,
+        created_at_ms: i64,
+    ) -> Self {
+        Self {
+            seq,
+            sender_id,
+            sender_name,
+            excerpt: if deleted {
+                String::new()
+            } else {
+                excerpt(body)
+            },
+            deleted,
+            created_at_ms,
+        }
+    }
 }
 
 /// One chat message.
@@ -368,17 +420,14 @@ pub struct ReplyQuote {
     pub deleted: bool,
 }
 
-/// Characters of the original a reply's quote shows.
+/// Characters of a message that a short mention of it shows (a reply's quote, a
+/// notification, the conversation list's preview).
 pub const REPLY_EXCERPT_CHARS: usize = 90;
 
-/// The start of `body` for a quote: at most [`REPLY_EXCERPT_CHARS`] characters, on one line.
+/// The start of `body` as plain words (its Markdown read, not shown) for a quote, a
+/// notification or a preview: at most [`REPLY_EXCERPT_CHARS`] characters, on one line.
 pub fn excerpt(body: &str) -> String {
-    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= REPLY_EXCERPT_CHARS {
-        return flat;
-    }
-    let cut: String = flat.chars().take(REPLY_EXCERPT_CHARS - 1).collect();
-    format!("{}…", cut.trim_end())
+    crate::markdown::plain_excerpt(body, REPLY_EXCERPT_CHARS)
 }
 
 /// The reactions of SPEC.md §9.

@@ -92,6 +92,13 @@ pub enum ServerFrame {
         name: String,
         seq: Seq,
     },
+    /// The user muted or unmuted a conversation (from any of their tabs): whether it is
+    /// muted now. Sent to that user only.
+    Muted {
+        event_id: EventId,
+        conversation_id: ConversationId,
+        muted: bool,
+    },
     /// Too much happened in this conversation while the client was away to replay it:
     /// drop what is cached and reload its history.
     Stale { conversation_id: ConversationId },
@@ -125,7 +132,8 @@ impl ServerFrame {
             | ServerFrame::Conversation { event_id, .. }
             | ServerFrame::ConversationGone { event_id, .. }
             | ServerFrame::Read { event_id, .. }
-            | ServerFrame::SeenBy { event_id, .. } => Some(*event_id),
+            | ServerFrame::SeenBy { event_id, .. }
+            | ServerFrame::Muted { event_id, .. } => Some(*event_id),
             _ => None,
         }
     }
@@ -286,6 +294,7 @@ mod tests {
                 unread: 0,
                 mentions: 0,
                 audience: Audience::members(ConversationKind::Direct, vec![UserId(1), UserId(3)]),
+                last_message: None,
             },
         });
         round_trip_server(ServerFrame::ConversationGone {

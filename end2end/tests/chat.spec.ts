@@ -41,12 +41,18 @@ test('alice and carol chat through /chat, and a reload keeps the history', async
   await expect(carol.page).toHaveURL(/\/chat\/oracare-team$/);
 
   const text = unique('Full-screen hello');
-  await send(alice.page, text);
+  await send(alice.page, `**${text}**`);
   const log = carol.page.getByRole('log', { name: '#oracare-team' });
   await expect(log.getByRole('article').filter({ hasText: text })).toHaveCount(1);
+  // The list previews the newest message in plain words, live and after a reload.
+  const entry = (page: typeof carol.page) => page.getByRole('navigation', { name: 'Conversations' })
+    .getByRole('listitem').filter({ hasText: '#oracare-team' }).locator('.entry-preview');
+  await expect(entry(carol.page)).toHaveText(`Alice: ${text}`);
+  await expect(entry(alice.page)).toHaveText(`You: ${text}`);
 
   await carol.page.reload();
   await expect(carol.page.getByRole('log', { name: '#oracare-team' }).getByRole('article').filter({ hasText: text })).toHaveCount(1);
+  await expect(entry(carol.page)).toHaveText(`Alice: ${text}`);
   await done(alice, carol);
 });
 

@@ -959,3 +959,49 @@ async fn a_list_holds_followed_and_recent_order_threads_not_all() {
     assert_eq!(threads(carol_cookie).await, ["order-1030", "order-1031"]);
     server.stop().await;
 }
+
+/// Each conversation in the list carries its newest message as a line of plain words
+/// (Markdown read, not shown), and a deleted one says so without its text.
+#[tokio::test]
+async fn the_list_previews_each_conversations_newest_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let alice_cookie = server.login("alice").await;
+    let carol_cookie = server.login("carol").await;
+    let channel = server.channel(&alice_cookie, "oracare-team").await;
+    let mut alice = server.connect(&alice_cookie).await;
+    alice.send_message(channel.id, "first").await;
+    alice.next_message().await;
+    alice
+        .send_message(channel.id, "**Pallet 7** is `damaged`,\nsee [photo](https://x.example/7)")
+        .await;
+    let newest = alice.next_message().await;
+
+    let preview = |boot: app::model::Bootstrap| {
+        boot.conversations
+            .into_iter()
+            .find(|c| c.id == channel.id)
+            .and_then(|c| c.last_message)
+            .expect("a preview")
+    };
+    let seen = preview(server.bootstrap(&carol_cookie).await);
+    assert_eq!(seen.seq, newest.seq);
+    assert_eq!(seen.sender_name, "Alice Adams");
+    assert_eq!(seen.excerpt, "Pallet 7 is damaged, see photo");
+    assert!(!seen.deleted);
+
+    delete(&server, &alice_cookie, newest.id).await.unwrap();
+    let seen = preview(server.bootstrap(&carol_cookie).await);
+    assert!(seen.deleted && seen.excerpt.is_empty(), "{seen:?}");
+    // Carol sees nothing of a conversation she may not see, previews included.
+    let internal = server.channel(&alice_cookie, "internal").await;
+    assert!(
+        !server
+            .bootstrap(&carol_cookie)
+            .await
+            .conversations
+            .iter()
+            .any(|c| c.id == internal.id)
+    );
+    server.stop().await;
+}

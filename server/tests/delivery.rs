@@ -582,3 +582,87 @@ async fn signing_out_closes_that_sessions_live_connections_only() {
     server.wait_for_metric("parley_live_connections", 1.0).await;
     server.stop().await;
 }
+
+/// A mute is the muter's own event: their other tabs hear it live, a tab that was away
+/// hears it on resume (as things are now), and nobody else hears of it at all.
+#[tokio::test]
+async fn a_mute_reaches_the_muters_other_tabs_live_and_on_resume_and_no_one_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let alice_cookie = server.login("alice").await;
+    let bob_cookie = server.login("bob").await;
+    let internal = server.channel(&alice_cookie, "internal").await;
+    let mute = |muted: bool| {
+        [
+            ("conversation_id", internal.id.0.to_string()),
+            ("muted", muted.to_string()),
+        ]
+    };
+
+    let mut other_tab = server.connect(&alice_cookie).await;
+    let mut bob = server.connect(&bob_cookie).await;
+    let away_since = server.last_event(&alice_cookie).await;
+    server
+        .call::<()>(&alice_cookie, "set_muted", &mute(true))
+        .await
+        .unwrap();
+    let live = other_tab
+        .until(|f| match f {
+            ServerFrame::Muted {
+                conversation_id,
+                muted,
+                ..
+            } => Some((conversation_id, muted)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(live, (internal.id, true));
+    assert_eq!(server.bootstrap(&alice_cookie).await.muted, vec![internal.id]);
+    // Muting again changes nothing and says nothing.
+    server
+        .call::<()>(&alice_cookie, "set_muted", &mute(true))
+        .await
+        .unwrap();
+    server
+        .call::<()>(&alice_cookie, "set_muted", &mute(false))
+        .await
+        .unwrap();
+    let live = other_tab
+        .until(|f| match f {
+            ServerFrame::Muted { muted, .. } => Some(muted),
+            _ => None,
+        })
+        .await;
+    assert!(!live, "the repeated mute sent nothing; the unmute comes next");
+    server
+        .call::<()>(&alice_cookie, "set_muted", &mute(true))
+        .await
+        .unwrap();
+
+    // A tab that was away gets both changes, each saying how it is now: muted.
+    let (_, replayed) = server
+        .connect_after(&alice_cookie, Some(away_since))
+        .await;
+    let mutes: Vec<bool> = replayed
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Muted { muted, .. } => Some(*muted),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(mutes, vec![true, true, true]);
+
+    // Bob hears nothing of it, live or on resume.
+    let heard: Vec<ServerFrame> = bob.drain(Duration::from_millis(300)).await;
+    assert!(
+        !heard.iter().any(|f| matches!(f, ServerFrame::Muted { .. })),
+        "{heard:?}"
+    );
+    let (_, replayed) = server.connect_after(&bob_cookie, Some(away_since)).await;
+    assert!(
+        !replayed.iter().any(|f| matches!(f, ServerFrame::Muted { .. })),
+        "{replayed:?}"
+    );
+    assert!(server.bootstrap(&bob_cookie).await.muted.is_empty());
+    server.stop().await;
+}

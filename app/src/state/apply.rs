@@ -6,7 +6,8 @@ use leptos::task::spawn_local;
 use super::{ChatState, Connection, TYPING_SHOWN_MS, Typist};
 use crate::api::list_after;
 use crate::model::{
-    ClientId, ConversationId, ConversationSummary, EventId, Mentions, Message, MessageId, Seq,
+    ClientId, ConversationId, ConversationSummary, EventId, LastMessage, Mentions, Message,
+    MessageId, Seq,
 };
 use crate::protocol::ServerFrame;
 
@@ -59,6 +60,11 @@ impl ChatState {
                 seq,
                 ..
             } => self.note_seen(conversation_id, user_id, &name, seq),
+            ServerFrame::Muted {
+                conversation_id,
+                muted,
+                ..
+            } => self.show_muted(conversation_id, muted),
             ServerFrame::Stale { conversation_id } => {
                 self.messages.update(|m| {
                     m.remove(&conversation_id);
@@ -105,11 +111,18 @@ impl ChatState {
         match self.conversation_untracked(conversation.id) {
             None => self.upsert_conversation(conversation),
             Some(have) => {
+                let newest = |l: &Option<LastMessage>| l.as_ref().map_or(0, |l| l.seq);
+                let last_message = if newest(&have.last_message) > newest(&conversation.last_message) {
+                    have.last_message.clone()
+                } else {
+                    conversation.last_message.clone()
+                };
                 let merged = ConversationSummary {
                     last_seq: have.last_seq.max(conversation.last_seq),
                     last_read_seq: have.last_read_seq,
                     unread: have.unread,
                     mentions: have.mentions,
+                    last_message,
                     ..conversation
                 };
                 if merged != have {
@@ -251,9 +264,15 @@ impl ChatState {
             self.notify(conversation, &sender, &excerpt, mentioned);
         }
         let viewing = self.viewing.get_untracked() == Some(conversation) && visible;
+        let preview = self
+            .messages
+            .with_untracked(|m| m.get(&conversation).and_then(|t| t.get(&seq)).map(LastMessage::of));
         self.conversations.update(|cs| {
             if let Some(c) = cs.iter_mut().find(|c| c.id == conversation) {
                 c.last_seq = c.last_seq.max(seq);
+                if c.last_message.as_ref().is_none_or(|l| l.seq <= seq) {
+                    c.last_message = preview;
+                }
                 if mine {
                     c.last_read_seq = c.last_read_seq.max(seq);
                     c.unread = 0;
@@ -276,6 +295,20 @@ impl ChatState {
     /// add or remove a mention of me).
     fn on_message_changed(&self, message: Message, mentions_before: &Mentions) {
         self.replace_message(&message);
+        let previewed = self.conversations.with_untracked(|cs| {
+            cs.iter().any(|c| {
+                c.id == message.conversation_id
+                    && c.last_message.as_ref().is_some_and(|l| l.seq == message.seq)
+            })
+        });
+        if previewed {
+            let preview = LastMessage::of(&message);
+            self.conversations.update(|cs| {
+                if let Some(c) = cs.iter_mut().find(|c| c.id == message.conversation_id) {
+                    c.last_message = Some(preview);
+                }
+            });
+        }
         let Some(me) = self.me.get_untracked() else {
             return;
         };

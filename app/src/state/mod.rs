@@ -312,6 +312,20 @@ impl ChatState {
         }
     }
 
+    /// Shows `conversation` as muted or not (no change, no update).
+    pub fn show_muted(&self, conversation: ConversationId, muted: bool) {
+        if self.muted.with_untracked(|m| m.contains(&conversation)) == muted {
+            return;
+        }
+        self.muted.update(|m| {
+            if muted {
+                m.insert(conversation);
+            } else {
+                m.remove(&conversation);
+            }
+        });
+    }
+
     /// The badge's and the title's count: unread messages outside muted conversations.
     pub fn total_unread(&self) -> u32 {
         self.muted.with(|muted| {

@@ -1,5 +1,6 @@
 //! The list of conversations a user can see, grouped as channels, direct messages and
-//! order threads, each a link named by the conversation with its unread count beside it.
+//! order threads, each a link named by the conversation, with a line of its newest
+//! message and its unread count beside it.
 
 use leptos::prelude::*;
 
@@ -30,7 +31,7 @@ pub fn ConversationList(
             <Show when=move || items.with(|i| !i.is_empty())>
                 <h3 class="list-heading">{heading}</h3>
                 <ul>
-                    <For each=move || items.get() key=|c| (c.id, c.unread, c.mentions, c.title.clone()) let:c>
+                    <For each=move || items.get() key=|c| (c.id, c.unread, c.mentions, c.title.clone(), c.last_message.clone()) let:c>
                         <Entry conversation=c active on_select/>
                     </For>
                 </ul>
@@ -58,6 +59,26 @@ fn Entry(
     let mentions = conversation.mentions;
     let partner = state.partner(&conversation);
     let href = format!("/chat/{}", conversation.slug);
+    // "You: …", "Carol: …" (not in a direct message, where the title names them).
+    let preview = conversation.last_message.map(|last| {
+        let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.id));
+        let who = if me == Some(last.sender_id) {
+            Some("You".to_string())
+        } else if conversation.kind == ConversationKind::Direct {
+            None
+        } else {
+            last.sender_name.split_whitespace().next().map(str::to_string)
+        };
+        let what = if last.deleted {
+            "Message deleted".to_string()
+        } else {
+            last.excerpt
+        };
+        match who {
+            Some(who) => format!("{who}: {what}"),
+            None => what,
+        }
+    });
     let click = move |ev: leptos::ev::MouseEvent| {
         if let Some(select) = on_select
             && !(ev.ctrl_key() || ev.meta_key() || ev.shift_key())
@@ -69,7 +90,8 @@ fn Entry(
     view! {
         <li class="entry" class:active=move || active.get() == Some(id) class:unread={unread > 0}>
             <a href=href on:click=click aria-current=move || (active.get() == Some(id)).then_some("page")>
-                {conversation.title}
+                <span class="entry-title">{conversation.title}</span>
+                {preview.map(|p| view! { <span class="entry-preview">{p}</span> })}
             </a>
             {partner.map(|user| view! { <PresenceDot user/> })}
             <Show when=move || state.muted.with(|m| m.contains(&id))>

@@ -41,23 +41,12 @@ pub fn MuteButton(conversation: ConversationId) -> impl IntoView {
     let problem = RwSignal::new(None::<String>);
     let toggle = move |_| {
         let want = !muted();
-        state.muted.update(|m| {
-            if want {
-                m.insert(conversation);
-            } else {
-                m.remove(&conversation);
-            }
-        });
+        state.show_muted(conversation, want);
         spawn_local(async move {
+            // Kept: every tab of mine hears it as a `muted` event (this one too).
             if let Err(e) = set_muted(conversation, want).await {
                 // Not kept: show it as it is.
-                state.muted.update(|m| {
-                    if want {
-                        m.remove(&conversation);
-                    } else {
-                        m.insert(conversation);
-                    }
-                });
+                state.show_muted(conversation, !want);
                 problem.set(Some(e.message));
             }
         });

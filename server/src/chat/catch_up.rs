@@ -3,7 +3,7 @@
 //! it, and only then forwards live frames, skipping any it already sent. A conversation in
 //! which too much happened is not replayed: the client is told to reload it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use app::error::ApiError;
 use app::model::{ConversationId, EventId, User};
@@ -78,6 +78,22 @@ impl Chat {
                 last_change.insert(event.conversation_id, event.id);
             }
         }
+        // My own mutes say how things are now (another tab may have changed them since).
+        let muted_now: Option<HashSet<ConversationId>> = if events
+            .iter()
+            .any(|e| matches!(e.kind, StoredEventKind::Mute { user_id } if user_id == me.id))
+        {
+            Some(
+                self.store
+                    .muted(me.id)
+                    .await
+                    .map_err(internal)?
+                    .into_iter()
+                    .collect(),
+            )
+        } else {
+            None
+        };
         for event in events {
             let Some(conversation) = visible.get(&event.conversation_id) else {
                 // A group the user left meanwhile goes from their list, and so does a
@@ -121,6 +137,15 @@ impl Chat {
                     event_id: event.id,
                     mentions_before: message.mentions(),
                     message,
+                },
+                StoredEventKind::Mute { user_id } => match &muted_now {
+                    Some(muted) if user_id == me.id => ServerFrame::Muted {
+                        event_id: event.id,
+                        conversation_id: event.conversation_id,
+                        muted: muted.contains(&event.conversation_id),
+                    },
+                    // Someone else's: not mine to know.
+                    _ => continue,
                 },
                 StoredEventKind::Conversation | StoredEventKind::Membership { .. } => {
                     ServerFrame::Conversation {

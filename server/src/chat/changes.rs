@@ -137,6 +137,7 @@ impl Chat {
             Written::Missing => Err(ApiError::not_found("message")),
             Written::Appended(_)
             | Written::Read(_)
+            | Written::Muted(_)
             | Written::Opened(_)
             | Written::Membership { .. }
             | Written::ChannelChanged(_)

@@ -47,7 +47,8 @@ impl Chat {
         })
     }
 
-    /// Mutes or unmutes a conversation `me` can see, for `me` only.
+    /// Mutes or unmutes a conversation `me` can see, for `me` only: through the ordered
+    /// path, so every tab of theirs hears it (live, or when it resumes).
     pub async fn set_muted(
         &self,
         me: &User,
@@ -55,10 +56,33 @@ impl Chat {
         muted: bool,
     ) -> Result<(), ApiError> {
         self.checked(me, conversation, Action::See).await?;
+        let hub = self.hub.clone();
+        let user = me.id;
+        let publish: AfterCommit = Box::new(move |written: &Written| {
+            if let Written::Muted(Some(event_id)) = written {
+                hub.publish(
+                    Recipients::Users(&[user]),
+                    &ServerFrame::Muted {
+                        event_id: *event_id,
+                        conversation_id: conversation,
+                        muted,
+                    },
+                );
+            }
+        });
         self.store
-            .set_muted(me.id, conversation, muted)
+            .write(
+                Write::SetMuted {
+                    user,
+                    conversation,
+                    muted,
+                    now_ms: now_ms(),
+                },
+                publish,
+            )
             .await
-            .map_err(internal)
+            .map_err(internal)?;
+        Ok(())
     }
 
     pub async fn conversation_by_slug(

@@ -230,6 +230,7 @@ fn announce_group(
             last_read_seq: 0,
             unread: 0,
             mentions: 0,
+            last_message: None,
         };
         hub.publish(
             Recipients::Users(&[viewer.id]),

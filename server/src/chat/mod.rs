@@ -236,6 +236,7 @@ impl Chat {
             unread: c.unread,
             mentions: c.mentions,
             audience: c.audience,
+            last_message: c.last_message,
         }
     }
 
@@ -287,6 +288,7 @@ impl Chat {
             unread: 0,
             mentions: 0,
             audience,
+            last_message: None,
         }
     }
 

@@ -5,7 +5,7 @@
 
 use app::model::{
     Attachment, AttachmentId, Audience, AuditEntry, ChannelSettings, ClientId, ConversationId,
-    ConversationKind, Emoji, EventId, Mentions, Message, MessageId, MessageVersion, Order,
+    ConversationKind, Emoji, EventId, LastMessage, Mentions, Message, MessageId, MessageVersion, Order,
     Organisation, OrganisationId, Role, Seq, Shipment, Theme, ThreadRef, User, UserId,
 };
 
@@ -112,6 +112,8 @@ pub struct StoredConversation {
     pub unread: u32,
     /// Of those, the ones mentioning the viewer (or everyone).
     pub mentions: u32,
+    /// The newest message, previewed.
+    pub last_message: Option<LastMessage>,
 }
 
 /// A message to append.
@@ -281,6 +283,14 @@ pub enum Write {
     /// Puts every message not yet in the full-text index into it (the writer does so by
     /// itself every few thousand appends, or when idle; a search asks first).
     IndexPending,
+    /// `user` mutes (`muted`) or unmutes a conversation, for themselves: a `mute` event
+    /// when that changed anything, so their other tabs follow.
+    SetMuted {
+        user: UserId,
+        conversation: ConversationId,
+        muted: bool,
+        now_ms: i64,
+    },
     /// `user`'s reaction `emoji` set (`on`) or removed; repeating it changes nothing.
     React {
         message: MessageId,
@@ -308,6 +318,8 @@ pub struct ChannelChanged {
 pub enum Written {
     Appended(Appended),
     Read(ReadPosition),
+    /// A mute set or lifted, with its event; `None` when it already was so.
+    Muted(Option<EventId>),
     Opened(Opened),
     Changed(Changed),
     /// Who joined or left a group, with the event of each change (none when nothing
@@ -364,6 +376,10 @@ pub enum StoredEventKind {
     /// organisations or roles (`None`).
     Membership {
         user_id: Option<UserId>,
+    },
+    /// `user_id` muted or unmuted the conversation: theirs alone to hear.
+    Mute {
+        user_id: UserId,
     },
 }
 
@@ -487,12 +503,6 @@ pub trait Accounts: Send + Sync + 'static {
     async fn theme(&self, user: UserId) -> StoreResult<Theme>;
     /// The conversations `user` muted.
     async fn muted(&self, user: UserId) -> StoreResult<Vec<ConversationId>>;
-    async fn set_muted(
-        &self,
-        user: UserId,
-        conversation: ConversationId,
-        muted: bool,
-    ) -> StoreResult<()>;
     async fn set_theme(&self, user: UserId, theme: Theme) -> StoreResult<()>;
 }
 

@@ -358,26 +358,6 @@ impl Accounts for SqliteStore {
         Ok(ids.into_iter().map(ConversationId).collect())
     }
 
-    async fn set_muted(
-        &self,
-        user: UserId,
-        conversation: ConversationId,
-        muted: bool,
-    ) -> StoreResult<()> {
-        let sql = if muted {
-            "INSERT INTO conversation_mutes (user_id, conversation_id) VALUES (?, ?) \
-             ON CONFLICT DO NOTHING"
-        } else {
-            "DELETE FROM conversation_mutes WHERE user_id = ? AND conversation_id = ?"
-        };
-        sqlx::query(sql)
-            .bind(user.0)
-            .bind(conversation.0)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
     async fn set_theme(&self, user: UserId, theme: Theme) -> StoreResult<()> {
         sqlx::query("UPDATE users SET theme = ? WHERE id = ?")
             .bind(theme.as_str())

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use app::model::{Audience, ConversationId, ConversationKind, OrganisationId, Role, UserId};
+use app::model::{
+    Audience, ConversationId, ConversationKind, LastMessage, OrganisationId, Role, UserId,
+};
 use app::rules::Actor;
 
 use super::rows::id_list;
@@ -191,6 +193,30 @@ impl SqliteStore {
                 .or_default()
                 .push((UserId(row.try_get("id")?), row.try_get("display_name")?));
         }
+        // Each newest message found through its (conversation, seq) key.
+        let mut newest: HashMap<i64, LastMessage> = HashMap::new();
+        for row in sqlx::query(&format!(
+            "SELECT m.conversation_id, m.seq, m.sender_id, u.display_name, m.body, \
+                    m.deleted_at_ms IS NOT NULL AS deleted, m.created_at_ms \
+             FROM conversations c JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
+             JOIN users u ON u.id = m.sender_id WHERE c.id IN ({id_list})"
+        ))
+        .fetch_all(&self.reader)
+        .await?
+        {
+            let body: String = row.try_get("body")?;
+            newest.insert(
+                row.try_get("conversation_id")?,
+                LastMessage::new(
+                    row.try_get("seq")?,
+                    UserId(row.try_get("sender_id")?),
+                    row.try_get("display_name")?,
+                    &body,
+                    row.try_get("deleted")?,
+                    row.try_get("created_at_ms")?,
+                ),
+            );
+        }
         rows.iter()
             .map(|row| {
                 let id: i64 = row.try_get("id")?;
@@ -218,6 +244,7 @@ impl SqliteStore {
                     last_read_seq: row.try_get("last_read_seq")?,
                     unread: u32::try_from(unread).unwrap_or(u32::MAX),
                     mentions: u32::try_from(mentions).unwrap_or(u32::MAX),
+                    last_message: newest.remove(&id),
                 })
             })
             .collect()

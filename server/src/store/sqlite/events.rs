@@ -97,6 +97,9 @@ impl Events for SqliteStore {
                 "membership" => Shape::Ready(StoredEventKind::Membership {
                     user_id: row.try_get::<Option<i64>, _>("read_user")?.map(UserId),
                 }),
+                "mute" => Shape::Ready(StoredEventKind::Mute {
+                    user_id: UserId(row.try_get("read_user")?),
+                }),
                 other => return Err(StoreError::Corrupt(format!("event kind {other}"))),
             };
             shapes.push((

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use app::model::{ConversationId, ConversationKind, EventId, OrganisationId, ThreadRef, UserId};
 
-use super::insert_event;
+use super::{insert_event, user_event};
 use crate::store::{Opened, StoreResult, Written};
 
 pub(super) fn open_direct(
@@ -148,7 +148,7 @@ pub(super) fn add_members(
             )?
             .execute(params![user.0, conversation.0])?;
         if added > 0 {
-            changes.push((*user, membership_event(tx, conversation, *user, now_ms)?));
+            changes.push((*user, user_event(tx, "membership", conversation, *user, now_ms)?));
         }
     }
     membership(tx, conversation, changes)
@@ -169,24 +169,9 @@ pub(super) fn leave(
         .execute(params![conversation.0, user.0])?;
     let mut changes = Vec::new();
     if left > 0 {
-        changes.push((user, membership_event(tx, conversation, user, now_ms)?));
+        changes.push((user, user_event(tx, "membership", conversation, user, now_ms)?));
     }
     membership(tx, conversation, changes)
-}
-
-fn membership_event(
-    tx: &rusqlite::Transaction<'_>,
-    conversation: ConversationId,
-    user: UserId,
-    now_ms: i64,
-) -> rusqlite::Result<EventId> {
-    tx.prepare_cached(
-        "INSERT INTO events (kind, conversation_id, user_id, created_at_ms) \
-         VALUES ('membership', ?, ?, ?) RETURNING id",
-    )?
-    .query_row(params![conversation.0, user.0, now_ms], |row| {
-        row.get(0).map(EventId)
-    })
 }
 
 fn membership(

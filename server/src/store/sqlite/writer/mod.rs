@@ -11,7 +11,7 @@
 //! hand-off between threads, and those wake-ups cost more than the SQL (BENCHMARKS.md).
 //!
 //! - [`messages`]: appends, edits, deletes, reactions
-//! - [`reads`]: read positions
+//! - [`reads`]: read positions and mutes, each person's own
 //! - [`conversations`]: direct conversations and order threads opened on first use, groups
 //! - [`channels`]: channels created, renamed, archived, opened to others
 
@@ -21,7 +21,7 @@ use std::time::Duration;
 use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
-use app::model::EventId;
+use app::model::{ConversationId, EventId, UserId};
 
 use crate::store::{AfterCommit, PendingWrite, StoreError, StoreResult, Write, Written};
 
@@ -201,6 +201,12 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: &Write) -> StoreResult<Written> 
             seq,
             now_ms,
         } => reads::mark_read(tx, *user, *conversation, *seq, *now_ms).map(Written::Read),
+        Write::SetMuted {
+            user,
+            conversation,
+            muted,
+            now_ms,
+        } => reads::set_muted(tx, *user, *conversation, *muted, *now_ms).map(Written::Muted),
         Write::OpenDirect { a, b, now_ms } => {
             conversations::open_direct(tx, *a, *b, *now_ms).map(Written::Opened)
         }
@@ -260,6 +266,23 @@ fn apply(tx: &rusqlite::Transaction<'_>, write: &Write) -> StoreResult<Written> 
             now_ms,
         } => messages::react(tx, *message, *user, *emoji, *on, *now_ms),
     }
+}
+
+/// Appends an event about one person's part in a conversation (`membership`, `mute`).
+fn user_event(
+    tx: &rusqlite::Transaction<'_>,
+    kind: &str,
+    conversation: ConversationId,
+    user: UserId,
+    now_ms: i64,
+) -> rusqlite::Result<EventId> {
+    tx.prepare_cached(
+        "INSERT INTO events (kind, conversation_id, user_id, created_at_ms) \
+         VALUES (?, ?, ?, ?) RETURNING id",
+    )?
+    .query_row(params![kind, conversation.0, user.0, now_ms], |row| {
+        row.get(0).map(EventId)
+    })
 }
 
 /// Appends an event in the transaction that makes the change it records.

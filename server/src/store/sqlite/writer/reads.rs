@@ -1,11 +1,12 @@
-//! Read positions: moved forward only, with an event when they move, and the unread and
-//! mention counts that follow, all inside the writer's transaction.
+//! Each person's own state of a conversation, inside the writer's transaction: read
+//! positions (moved forward only, with an event when they move, and the unread and
+//! mention counts that follow) and mutes (with an event when they change).
 
 use rusqlite::params;
 
-use app::model::{ConversationId, Seq, UserId};
+use app::model::{ConversationId, EventId, Seq, UserId};
 
-use super::insert_event;
+use super::{insert_event, user_event};
 use crate::store::sqlite::{MENTIONING, UNREAD_MESSAGES};
 use crate::store::{ReadPosition, StoreResult};
 
@@ -59,4 +60,27 @@ pub(super) fn mark_read(
         mentions: u32::try_from(mentions).unwrap_or(u32::MAX),
         event_id,
     })
+}
+
+pub(super) fn set_muted(
+    tx: &rusqlite::Transaction<'_>,
+    user: UserId,
+    conversation: ConversationId,
+    muted: bool,
+    now_ms: i64,
+) -> StoreResult<Option<EventId>> {
+    let sql = if muted {
+        "INSERT INTO conversation_mutes (user_id, conversation_id) VALUES (?, ?) \
+         ON CONFLICT DO NOTHING"
+    } else {
+        "DELETE FROM conversation_mutes WHERE user_id = ? AND conversation_id = ?"
+    };
+    if tx
+        .prepare_cached(sql)?
+        .execute(params![user.0, conversation.0])?
+        == 0
+    {
+        return Ok(None);
+    }
+    Ok(Some(user_event(tx, "mute", conversation, user, now_ms)?))
 }
