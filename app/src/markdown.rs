@@ -74,9 +74,7 @@ pub fn plain_excerpt(body: &str, max_chars: usize) -> String {
             }
             Event::SoftBreak
             | Event::HardBreak
-            | Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::CodeBlock) => {
-                text.push(' ')
-            }
+            | Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::CodeBlock) => text.push(' '),
             _ => {}
         }
         if text.len() > max_chars * 8 {
@@ -199,7 +197,10 @@ mod tests {
         let excerpt = plain_excerpt(&"pallet ".repeat(40), 20);
         assert_eq!(excerpt.chars().count(), 20);
         assert_eq!(excerpt, "pallet pallet palle…");
-        assert_eq!(plain_excerpt("ünïcödé ".repeat(5).as_str(), 10), "ünïcödé ü…");
+        assert_eq!(
+            plain_excerpt("ünïcödé ".repeat(5).as_str(), 10),
+            "ünïcödé ü…"
+        );
     }
 
     #[rstest]

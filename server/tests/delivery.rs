@@ -592,20 +592,21 @@ async fn a_mute_reaches_the_muters_other_tabs_live_and_on_resume_and_no_one_else
     let alice_cookie = server.login("alice").await;
     let bob_cookie = server.login("bob").await;
     let internal = server.channel(&alice_cookie, "internal").await;
-    let mute = |muted: bool| {
-        [
+    let mute = async |muted: bool| {
+        let args = [
             ("conversation_id", internal.id.0.to_string()),
             ("muted", muted.to_string()),
-        ]
+        ];
+        server
+            .call::<()>(&alice_cookie, "set_muted", &args)
+            .await
+            .unwrap();
     };
 
     let mut other_tab = server.connect(&alice_cookie).await;
     let mut bob = server.connect(&bob_cookie).await;
     let away_since = server.last_event(&alice_cookie).await;
-    server
-        .call::<()>(&alice_cookie, "set_muted", &mute(true))
-        .await
-        .unwrap();
+    mute(true).await;
     let live = other_tab
         .until(|f| match f {
             ServerFrame::Muted {
@@ -617,32 +618,27 @@ async fn a_mute_reaches_the_muters_other_tabs_live_and_on_resume_and_no_one_else
         })
         .await;
     assert_eq!(live, (internal.id, true));
-    assert_eq!(server.bootstrap(&alice_cookie).await.muted, vec![internal.id]);
+    assert_eq!(
+        server.bootstrap(&alice_cookie).await.muted,
+        vec![internal.id]
+    );
     // Muting again changes nothing and says nothing.
-    server
-        .call::<()>(&alice_cookie, "set_muted", &mute(true))
-        .await
-        .unwrap();
-    server
-        .call::<()>(&alice_cookie, "set_muted", &mute(false))
-        .await
-        .unwrap();
+    mute(true).await;
+    mute(false).await;
     let live = other_tab
         .until(|f| match f {
             ServerFrame::Muted { muted, .. } => Some(muted),
             _ => None,
         })
         .await;
-    assert!(!live, "the repeated mute sent nothing; the unmute comes next");
-    server
-        .call::<()>(&alice_cookie, "set_muted", &mute(true))
-        .await
-        .unwrap();
+    assert!(
+        !live,
+        "the repeated mute sent nothing; the unmute comes next"
+    );
+    mute(true).await;
 
     // A tab that was away gets both changes, each saying how it is now: muted.
-    let (_, replayed) = server
-        .connect_after(&alice_cookie, Some(away_since))
-        .await;
+    let (_, replayed) = server.connect_after(&alice_cookie, Some(away_since)).await;
     let mutes: Vec<bool> = replayed
         .iter()
         .filter_map(|f| match f {
@@ -660,7 +656,9 @@ async fn a_mute_reaches_the_muters_other_tabs_live_and_on_resume_and_no_one_else
     );
     let (_, replayed) = server.connect_after(&bob_cookie, Some(away_since)).await;
     assert!(
-        !replayed.iter().any(|f| matches!(f, ServerFrame::Muted { .. })),
+        !replayed
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Muted { .. })),
         "{replayed:?}"
     );
     assert!(server.bootstrap(&bob_cookie).await.muted.is_empty());

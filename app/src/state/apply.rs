@@ -112,11 +112,12 @@ impl ChatState {
             None => self.upsert_conversation(conversation),
             Some(have) => {
                 let newest = |l: &Option<LastMessage>| l.as_ref().map_or(0, |l| l.seq);
-                let last_message = if newest(&have.last_message) > newest(&conversation.last_message) {
-                    have.last_message.clone()
-                } else {
-                    conversation.last_message.clone()
-                };
+                let last_message =
+                    if newest(&have.last_message) > newest(&conversation.last_message) {
+                        have.last_message.clone()
+                    } else {
+                        conversation.last_message.clone()
+                    };
                 let merged = ConversationSummary {
                     last_seq: have.last_seq.max(conversation.last_seq),
                     last_read_seq: have.last_read_seq,
@@ -264,9 +265,11 @@ impl ChatState {
             self.notify(conversation, &sender, &excerpt, mentioned);
         }
         let viewing = self.viewing.get_untracked() == Some(conversation) && visible;
-        let preview = self
-            .messages
-            .with_untracked(|m| m.get(&conversation).and_then(|t| t.get(&seq)).map(LastMessage::of));
+        let preview = self.messages.with_untracked(|m| {
+            m.get(&conversation)
+                .and_then(|t| t.get(&seq))
+                .map(LastMessage::of)
+        });
         self.conversations.update(|cs| {
             if let Some(c) = cs.iter_mut().find(|c| c.id == conversation) {
                 c.last_seq = c.last_seq.max(seq);
@@ -298,7 +301,9 @@ impl ChatState {
         let previewed = self.conversations.with_untracked(|cs| {
             cs.iter().any(|c| {
                 c.id == message.conversation_id
-                    && c.last_message.as_ref().is_some_and(|l| l.seq == message.seq)
+                    && c.last_message
+                        .as_ref()
+                        .is_some_and(|l| l.seq == message.seq)
             })
         });
         if previewed {

@@ -67,7 +67,10 @@ fn Entry(
         } else if conversation.kind == ConversationKind::Direct {
             None
         } else {
-            last.sender_name.split_whitespace().next().map(str::to_string)
+            last.sender_name
+                .split_whitespace()
+                .next()
+                .map(str::to_string)
         };
         let what = if last.deleted {
             "Message deleted".to_string()

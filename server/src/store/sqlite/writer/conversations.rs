@@ -148,7 +148,10 @@ pub(super) fn add_members(
             )?
             .execute(params![user.0, conversation.0])?;
         if added > 0 {
-            changes.push((*user, user_event(tx, "membership", conversation, *user, now_ms)?));
+            changes.push((
+                *user,
+                user_event(tx, "membership", conversation, *user, now_ms)?,
+            ));
         }
     }
     membership(tx, conversation, changes)
@@ -169,7 +172,10 @@ pub(super) fn leave(
         .execute(params![conversation.0, user.0])?;
     let mut changes = Vec::new();
     if left > 0 {
-        changes.push((user, user_event(tx, "membership", conversation, user, now_ms)?));
+        changes.push((
+            user,
+            user_event(tx, "membership", conversation, user, now_ms)?,
+        ));
     }
     membership(tx, conversation, changes)
 }
