@@ -11,8 +11,12 @@ pub const MAX_PASSWORD_CHARS: usize = 256;
 const DEFAULT_NEXT: &str = "/dashboard";
 
 /// `next` when it is a path on this site, else the dashboard: never an open redirect.
+/// Browsers drop tabs and line breaks from a URL (so `/\t/evil.example` goes to another
+/// site) and read `\` as `/`; a line break cannot go in a `Location` header at all. So a
+/// path with any control character is refused, not cleaned.
 pub fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+    let on_this_site = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
+    if on_this_site && !next.chars().any(char::is_control) {
         next
     } else {
         DEFAULT_NEXT
@@ -82,6 +86,10 @@ mod tests {
         assert_eq!(safe_next("//evil.example"), "/dashboard");
         assert_eq!(safe_next("/\\evil.example"), "/dashboard");
         assert_eq!(safe_next(""), "/dashboard");
+        assert_eq!(safe_next("/\t/evil.example"), "/dashboard");
+        assert_eq!(safe_next("/\n/evil.example"), "/dashboard");
+        assert_eq!(safe_next("/chat\r\nSet-Cookie: x=1"), "/dashboard");
+        assert_eq!(safe_next("/\u{7f}"), "/dashboard");
     }
 
     #[test]

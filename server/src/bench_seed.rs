@@ -39,6 +39,7 @@ pub async fn seed(
         )
         .await?;
     let hash = crate::auth::hash_password("bench-password".into()).await;
+    let hash = hash.expose_str();
     let now = now_ms();
     let mut tx = pool.begin().await?;
     let mut lines = Vec::with_capacity(users);
@@ -64,7 +65,7 @@ pub async fn seed(
         )
         .bind(format!("bench-{now}-{n}"))
         .bind(format!("Bench user {n}"))
-        .bind(&hash)
+        .bind(hash)
         .bind(org)
         .bind(now)
         .fetch_one(&mut *tx)
@@ -97,7 +98,7 @@ pub async fn seed(
         seed_messages(&mut tx, messages, &senders, now).await?;
     }
     if order_threads > 0 {
-        let staff = seed_order_threads(&mut tx, order_threads, &orgs, &hash, now).await?;
+        let staff = seed_order_threads(&mut tx, order_threads, &orgs, hash, now).await?;
         let mut path = out.as_os_str().to_owned();
         path.push(".staff");
         std::fs::write(&path, format!("{staff}\n"))?;

@@ -169,7 +169,8 @@ pub struct Config {
 /// `PARLEY_SSO_SECRET` is set). Public: never use it outside the demo.
 pub const DEMO_SSO_SECRET: &str = "parley-demo-sso-secret";
 
-/// A secret setting: its `Debug` does not print it.
+/// A secret (a setting, a password's hash): its `Debug` does not print it, so it never
+/// reaches a log through a struct that holds it.
 #[derive(Clone)]
 pub struct Secret(String);
 
@@ -180,6 +181,10 @@ impl Secret {
 
     pub fn expose(&self) -> &[u8] {
         self.0.as_bytes()
+    }
+
+    pub fn expose_str(&self) -> &str {
+        &self.0
     }
 }
 

@@ -141,7 +141,7 @@ async fn the_first_paint_of_a_conversation_shows_its_latest_messages() {
 }
 
 #[tokio::test]
-async fn cross_site_posts_and_sockets_are_refused() {
+async fn cross_site_posts_sockets_and_event_streams_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let cookie = server.login("alice").await;
@@ -175,6 +175,24 @@ async fn cross_site_posts_and_sockets_are_refused() {
         .insert("Origin", server.origin().parse().unwrap());
     let refused = tokio_tungstenite::connect_async(request).await.unwrap_err();
     assert!(refused.to_string().contains("401"), "{refused}");
+
+    // The event stream too: refused from another site, open from this one (with or
+    // without the Origin a same-site EventSource may leave out).
+    let stream = |origin: Option<String>| {
+        let mut get = no_redirects()
+            .get(server.url("/events"))
+            .header("Cookie", &cookie);
+        if let Some(origin) = origin {
+            get = get.header("Origin", origin);
+        }
+        get.send()
+    };
+    let foreign = stream(Some("http://evil.example".into())).await.unwrap();
+    assert_eq!(foreign.status(), 403);
+    let error: app::error::ApiError = foreign.json().await.unwrap();
+    assert_eq!(error.code, app::error::ErrorCode::Forbidden);
+    assert_eq!(stream(Some(server.origin())).await.unwrap().status(), 200);
+    assert_eq!(stream(None).await.unwrap().status(), 200);
     server.stop().await;
 }
 
@@ -191,6 +209,11 @@ async fn the_admins_one_time_password_must_be_replaced_first() {
         password.expect("an empty database gets an admin")
     };
     let server = TestServer::start_with(dir.path(), |c| c.demo = false).await;
+    // Somebody else who saw the one-time password signed in with it too.
+    let other = server
+        .try_login("admin", &one_time)
+        .await
+        .expect("the one-time password signs in");
     let cookie = server
         .try_login("admin", &one_time)
         .await
@@ -247,6 +270,14 @@ async fn the_admins_one_time_password_must_be_replaced_first() {
     assert_eq!(done.headers()["location"].to_str().unwrap(), "/chat");
 
     assert_eq!(get("/dashboard/orders").await.unwrap().status(), 200);
+    // The new password ended every other session.
+    let probe = client
+        .get(server.url("/auth/session"))
+        .header("Cookie", &other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe.status(), 401, "the other session is over");
     assert!(
         server
             .call::<serde_json::Value>(&cookie, "bootstrap", &[])
@@ -307,5 +338,41 @@ async fn a_failing_session_lookup_is_an_error_not_a_sign_out() {
         200,
         "the session outlived the failure"
     );
+    server.stop().await;
+}
+
+/// A sign-in's `next` with a tab (browsers drop it: `/\t/evil.example` would lead to
+/// another site) or a line break (which cannot go in a header) leads to the dashboard.
+#[tokio::test]
+async fn a_sign_in_never_leads_off_the_site_or_fails_on_its_next_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let client = no_redirects();
+    for next in [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/chat\r\nSet-Cookie: stolen=1",
+        "/chat/oracare-team",
+    ] {
+        let answer = client
+            .post(server.url("/auth/login"))
+            .header("Origin", server.origin())
+            .form(&[
+                ("username", "alice"),
+                ("password", "parley-demo"),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 303, "{next:?}");
+        let to = answer.headers()["location"].to_str().unwrap();
+        let want = if next == "/chat/oracare-team" {
+            next
+        } else {
+            "/dashboard"
+        };
+        assert_eq!(to, want, "{next:?}");
+    }
     server.stop().await;
 }

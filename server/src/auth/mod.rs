@@ -21,6 +21,7 @@ use app::model::User;
 use app::protocol::SESSION_PROBE;
 
 use crate::clock::now_ms;
+use crate::config::Secret;
 use crate::hub::Hub;
 use crate::store::StoreResult;
 use crate::store::prelude::*;
@@ -62,22 +63,24 @@ pub fn one_time_password() -> String {
         .collect()
 }
 
-pub async fn hash_password(password: String) -> String {
+pub async fn hash_password(password: String) -> Secret {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .expect("argon2 with default parameters hashes any password")
-            .to_string()
+        Secret::new(
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .expect("argon2 with default parameters hashes any password")
+                .to_string(),
+        )
     })
     .await
     .expect("hashing task")
 }
 
 /// Checks a password against a stored hash on a blocking thread.
-async fn verify_password(password: String, hash: String) -> bool {
+async fn verify_password(password: String, hash: Secret) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| {
+        PasswordHash::new(hash.expose_str()).is_ok_and(|parsed| {
             Argon2::default()
                 .verify_password(password.as_bytes(), &parsed)
                 .is_ok()
@@ -89,12 +92,14 @@ async fn verify_password(password: String, hash: String) -> bool {
 
 /// Used when the username is unknown, so that a wrong username costs as long as a wrong
 /// password and timing does not reveal which accounts exist.
-static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+static DUMMY_HASH: std::sync::LazyLock<Secret> = std::sync::LazyLock::new(|| {
     let salt = SaltString::encode_b64(b"parley-dummy-salt").expect("static salt");
-    Argon2::default()
-        .hash_password(b"not a password", &salt)
-        .expect("static hash")
-        .to_string()
+    Secret::new(
+        Argon2::default()
+            .hash_password(b"not a password", &salt)
+            .expect("static hash")
+            .to_string(),
+    )
 });
 
 /// Opens a session for `user` and returns the `Set-Cookie` value. An `embedded` session
@@ -298,6 +303,7 @@ pub async fn change_password(
     State(state): State<AppState>,
     user: Option<axum::Extension<Authenticated>>,
     one_time: Option<axum::Extension<OneTimePassword>>,
+    headers: HeaderMap,
     Form(form): Form<NewPasswordForm>,
 ) -> Response {
     let Some(axum::Extension(Authenticated(user))) = user else {
@@ -319,9 +325,19 @@ pub async fn change_password(
         return Redirect::to(&back).into_response();
     }
     let hash = hash_password(form.password).await;
-    if let Err(e) = state.store.set_password(user.id, &hash).await {
-        tracing::error!(error = %e, "could not store a new password");
-        return error_response(ApiError::internal());
+    // Whoever else held a session (the one-time password, passed on or seen) is out,
+    // and their live connections close now.
+    let keep = session_key(&headers).unwrap_or_default();
+    match state.store.set_password(user.id, &hash, &keep).await {
+        Ok(ended) => {
+            for session in &ended {
+                state.chat.hub().end_session(session);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not store a new password");
+            return error_response(ApiError::internal());
+        }
     }
     tracing::info!(user = %user.username, "chose a new password");
     Redirect::to(&next).into_response()
@@ -477,7 +493,8 @@ mod tests {
     #[tokio::test]
     async fn password_round_trip() {
         let hash = hash_password("parley-demo".into()).await;
-        assert!(hash.starts_with("$argon2id$"));
+        assert!(hash.expose_str().starts_with("$argon2id$"));
+        assert_eq!(format!("{hash:?}"), "Secret(..)", "never printed");
         assert!(verify_password("parley-demo".into(), hash.clone()).await);
         assert!(!verify_password("wrong".into(), hash).await);
     }

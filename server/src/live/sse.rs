@@ -24,7 +24,7 @@ use app::rules::Actor;
 
 use crate::hub::{CutOff, Registration};
 use crate::live;
-use crate::web::{AppState, error_response};
+use crate::web::{AppState, error_response, origin_allowed};
 
 #[derive(Deserialize)]
 pub struct StreamQuery {
@@ -40,6 +40,13 @@ pub async fn stream(
     headers: HeaderMap,
     user: Option<Extension<Authenticated>>,
 ) -> Response {
+    // As for the WebSocket: another site's page may not open a stream with this browser's
+    // cookie. A browser names the page's origin on every cross-site EventSource; its own
+    // same-site one may come without (GET), so only a foreign origin is refused.
+    if !origin_allowed(&headers, &state.config.allowed_origins, true) {
+        tracing::warn!("refused an event stream from a foreign origin");
+        return error_response(ApiError::forbidden());
+    }
     let Some(Extension(Authenticated(user))) = user else {
         return error_response(ApiError::unauthenticated());
     };

@@ -3,10 +3,12 @@
 //! same trait). Rows are private to the implementations and leave as `app` model types
 //! or the small records below. Nothing here checks permissions: that is `chat`'s job.
 
+use crate::config::Secret;
+
 use app::model::{
     Attachment, AttachmentId, Audience, AuditEntry, ChannelSettings, ClientId, ConversationId,
-    ConversationKind, Emoji, EventId, LastMessage, Mentions, Message, MessageId, MessageVersion, Order,
-    Organisation, OrganisationId, Role, Seq, Shipment, Theme, ThreadRef, User, UserId,
+    ConversationKind, Emoji, EventId, LastMessage, Mentions, Message, MessageId, MessageVersion,
+    Order, Organisation, OrganisationId, Role, Seq, Shipment, Theme, ThreadRef, User, UserId,
 };
 
 pub mod sqlite;
@@ -50,7 +52,7 @@ impl OrganisationKind {
 pub struct NewUser {
     pub username: String,
     pub display_name: String,
-    pub password_hash: String,
+    pub password_hash: Secret,
     pub role: Role,
     pub organisation_id: OrganisationId,
     /// The password is a one-time one: the first sign-in must choose another.
@@ -448,7 +450,7 @@ pub trait Accounts: Send + Sync + 'static {
     ) -> StoreResult<OrganisationId>;
     async fn create_user(&self, user: NewUser) -> StoreResult<UserId>;
     /// The user and their password hash, by username.
-    async fn credentials(&self, username: &str) -> StoreResult<Option<(User, String)>>;
+    async fn credentials(&self, username: &str) -> StoreResult<Option<(User, Secret)>>;
     async fn users(&self) -> StoreResult<Vec<User>>;
     /// The people others may pick and see as members: enabled, and past their first
     /// sign-in (an account with a one-time password still to change is nobody yet, like
@@ -468,8 +470,15 @@ pub trait Accounts: Send + Sync + 'static {
         token_hash: &str,
         now_ms: i64,
     ) -> StoreResult<Option<(User, bool)>>;
-    /// Replaces the user's password hash and clears `password_change_required`.
-    async fn set_password(&self, user: UserId, password_hash: &str) -> StoreResult<()>;
+    /// Replaces the user's password hash and clears `password_change_required`, and, in
+    /// the same transaction, ends every session of theirs but `keep` (the one choosing
+    /// it); returns the ended sessions' token hashes.
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &Secret,
+        keep: &str,
+    ) -> StoreResult<Vec<String>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
     /// Deletes every session expired at `now_ms`; returns their token hashes.
     async fn delete_expired_sessions(&self, now_ms: i64) -> StoreResult<Vec<String>>;
@@ -487,7 +496,7 @@ pub trait Accounts: Send + Sync + 'static {
         organisation: OrganisationId,
     ) -> StoreResult<()>;
     /// Gives `user` a one-time password: the next sign-in must choose a new one.
-    async fn set_one_time_password(&self, user: UserId, password_hash: &str) -> StoreResult<()>;
+    async fn set_one_time_password(&self, user: UserId, password_hash: &Secret) -> StoreResult<()>;
     /// In one transaction: spends `nonce` (kept until `nonce_expires_at_ms`, when the
     /// token it came with expires; older ones are forgotten at `now_ms`), finds or makes
     /// the organisation by name, and makes or updates the user by subject.

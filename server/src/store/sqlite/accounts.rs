@@ -6,6 +6,7 @@ use app::model::{ConversationId, OrganisationId, Role, Theme, User, UserId};
 
 use super::SqliteStore;
 use super::rows::{USER_COLUMNS, user_from_row};
+use crate::config::Secret;
 use crate::store::{
     Accounts, NewUser, OrganisationKind, SSO_ONLY_PASSWORD_HASH, SsoIdentity, SsoSignIn,
     StoreResult,
@@ -40,7 +41,7 @@ impl Accounts for SqliteStore {
         )
         .bind(&user.username)
         .bind(&user.display_name)
-        .bind(&user.password_hash)
+        .bind(user.password_hash.expose_str())
         .bind(user.role.as_str())
         .bind(user.organisation_id.0)
         .bind(user.password_change_required)
@@ -50,15 +51,20 @@ impl Accounts for SqliteStore {
         Ok(UserId(row.try_get("id")?))
     }
 
-    async fn credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
+    async fn credentials(&self, username: &str) -> StoreResult<Option<(User, Secret)>> {
         let row = sqlx::query(&format!(
             "SELECT u.password_hash, {USER_COLUMNS} WHERE u.username = ? AND u.disabled_at_ms IS NULL"
         ))
         .bind(username)
         .fetch_optional(&self.reader)
         .await?;
-        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
-            .transpose()
+        row.map(|row| {
+            Ok((
+                user_from_row(&row)?,
+                Secret::new(row.try_get::<String, _>("password_hash")?),
+            ))
+        })
+        .transpose()
     }
 
     async fn users(&self) -> StoreResult<Vec<User>> {
@@ -138,15 +144,29 @@ impl Accounts for SqliteStore {
         .transpose()
     }
 
-    async fn set_password(&self, user: UserId, password_hash: &str) -> StoreResult<()> {
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &Secret,
+        keep: &str,
+    ) -> StoreResult<Vec<String>> {
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "UPDATE users SET password_hash = ?, password_change_required = 0 WHERE id = ?",
         )
-        .bind(password_hash)
+        .bind(password_hash.expose_str())
         .bind(user.0)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        let ended = sqlx::query_scalar(
+            "DELETE FROM sessions WHERE user_id = ? AND token_hash <> ? RETURNING token_hash",
+        )
+        .bind(user.0)
+        .bind(keep)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
@@ -211,11 +231,11 @@ impl Accounts for SqliteStore {
         Ok(())
     }
 
-    async fn set_one_time_password(&self, user: UserId, password_hash: &str) -> StoreResult<()> {
+    async fn set_one_time_password(&self, user: UserId, password_hash: &Secret) -> StoreResult<()> {
         sqlx::query(
             "UPDATE users SET password_hash = ?, password_change_required = 1 WHERE id = ?",
         )
-        .bind(password_hash)
+        .bind(password_hash.expose_str())
         .bind(user.0)
         .execute(&self.writer)
         .await?;
