@@ -996,10 +996,17 @@ pub fn text_on(hex: &str) -> &'static str {
 /// Default upper bound on a message's length, in characters.
 pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 4_000;
 
-/// Checks a message body: not blank, at most `max_chars` characters. Returns it unchanged
-/// but for trailing whitespace, which carries no meaning.
+/// Checks a message body: not blank (nothing [`is_visible`]), no NUL character (nobody
+/// types one, and the database's text functions stop at it), at most `max_chars`
+/// characters. Returns it unchanged but for trailing whitespace, which carries no meaning.
 pub fn validate_body(body: &str, max_chars: usize) -> Result<String, ApiError> {
     let trimmed = body.trim_end();
+    if trimmed.contains('\0') {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "A message may not contain the NUL character.",
+        ));
+    }
     if !has_visible_text(trimmed) {
         return Err(ApiError::new(
             ErrorCode::EmptyMessage,
@@ -1083,11 +1090,29 @@ mod tests {
 
     #[test]
     fn blank_bodies_are_empty_messages() {
-        for body in ["", " ", "\n\t  \n"] {
+        // Whitespace, zero-width space, soft hyphen, braille blank, bidi overrides,
+        // control characters: nothing shows.
+        for body in [
+            "",
+            " ",
+            "\n\t  \n",
+            "\u{200B}\u{00AD}",
+            "\u{2800}\u{202E}\u{202C}",
+            "\u{7}\u{1b}",
+        ] {
             assert_eq!(
                 validate_body(body, 10).unwrap_err().code,
                 ErrorCode::EmptyMessage
             );
+        }
+    }
+
+    #[test]
+    fn a_nul_character_is_refused_by_name() {
+        for body in ["\0", "\0visible", "visible\0"] {
+            let error = validate_body(body, 100).unwrap_err();
+            assert_eq!(error.code, ErrorCode::BadRequest, "{body:?}");
+            assert!(error.message.contains("NUL"));
         }
     }
 

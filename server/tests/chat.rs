@@ -195,6 +195,22 @@ async fn bad_frames_get_typed_errors_and_the_connection_survives() {
         bob.until(error_of).await,
         (Some(empty), ErrorCode::EmptyMessage)
     );
+    // Nothing that shows: zero-width space, soft hyphen, braille blank, bidi override.
+    let invisible = bob
+        .send_message(channel.id, "\u{200B}\u{00AD}\u{2800}\u{202E}")
+        .await;
+    assert_eq!(
+        bob.until(error_of).await,
+        (Some(invisible), ErrorCode::EmptyMessage)
+    );
+    // A NUL is refused by name (it used to fail the database's check: `internal`).
+    for body in ["\u{0}", "\u{0}hidden after a NUL"] {
+        let nul = bob.send_message(channel.id, body).await;
+        assert_eq!(
+            bob.until(error_of).await,
+            (Some(nul), ErrorCode::BadRequest)
+        );
+    }
     let long = bob.send_message(channel.id, &"x".repeat(101)).await;
     assert_eq!(
         bob.until(error_of).await,
