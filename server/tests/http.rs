@@ -376,3 +376,48 @@ async fn a_sign_in_never_leads_off_the_site_or_fails_on_its_next_page() {
     }
     server.stop().await;
 }
+
+/// Server-function arguments that do not decode fail before the function runs; the
+/// answer's status is still the one its error code names (400 for `bad_request`), not 500.
+#[tokio::test]
+async fn bad_server_function_arguments_are_400_bad_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let cookie = server.login("alice").await;
+    let oversized = format!("conversation_id=1&muted={}", "x".repeat(3_000_000));
+    for (endpoint, form) in [
+        ("set_muted", "conversation_id=abc&muted=true".to_string()),
+        (
+            "set_muted",
+            "conversation_id=99999999999999999999999&muted=true".to_string(),
+        ),
+        ("set_muted", "conversation_id=1&muted=maybe".to_string()),
+        ("history", "conversation_id=1&before=abc".to_string()),
+        ("set_muted", oversized),
+    ] {
+        let answer = reqwest::Client::new()
+            .post(server.url(&format!("/api/{endpoint}")))
+            .header("Origin", server.origin())
+            .header("Cookie", &cookie)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        let error: app::error::ApiError = answer.json().await.unwrap();
+        assert_eq!(error.code, app::error::ErrorCode::BadRequest, "{endpoint}");
+        assert_eq!(status, 400, "{endpoint}: {}", &form[..form.len().min(60)]);
+    }
+    // A call that decodes and then fails keeps its own status.
+    let unknown = reqwest::Client::new()
+        .post(server.url("/api/set_muted"))
+        .header("Origin", server.origin())
+        .header("Cookie", &cookie)
+        .form(&[("conversation_id", "999999"), ("muted", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    server.stop().await;
+}

@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
             move || app::shell(options.clone()),
         )
         .fallback(crate::assets::file_or_not_found)
+        .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::auth::gate,
@@ -134,6 +135,33 @@ async fn frame_policy(
         }
     }
     response
+}
+
+/// The most of a failed server function's answer that is read to find its error code.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// A server function whose arguments do not decode (`conversation_id=abc`, a number out
+/// of range, an oversized form) fails before it runs, so nothing sets its status: Leptos
+/// answers 500 with our `bad_request` envelope. The status is made the envelope's.
+async fn server_fn_status(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !api || response.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, ERROR_BODY_LIMIT).await else {
+        return error_response(ApiError::internal());
+    };
+    if let Ok(error) = serde_json::from_slice::<ApiError>(&bytes)
+        && let Ok(status) = axum::http::StatusCode::from_u16(error.code.http_status())
+    {
+        parts.status = status;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 async fn healthz() -> &'static str {
