@@ -76,6 +76,11 @@ pub struct Config {
     /// it single sign-on is off, except with `--demo`, which uses [`DEMO_SSO_SECRET`].
     #[arg(long, env = "PARLEY_SSO_SECRET", value_parser = parse_secret)]
     pub sso_secret: Option<Secret>,
+    /// The token a Prometheus scraper sends (`Authorization: Bearer …`, at least 16
+    /// characters) to read `/metrics`. Without it `/metrics` is off (404): it tells
+    /// strangers how many people are connected.
+    #[arg(long, env = "PARLEY_METRICS_TOKEN", value_parser = parse_secret)]
+    pub metrics_token: Option<Secret>,
     /// Longest a single sign-on token may be valid for (its `exp` at most this far ahead),
     /// in seconds. Its nonce is kept that long, so a token opens one session.
     #[arg(long, env = "PARLEY_SSO_MAX_AGE_SECS", default_value_t = 300)]

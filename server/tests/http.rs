@@ -421,3 +421,39 @@ async fn bad_server_function_arguments_are_400_bad_request() {
     assert_eq!(unknown.status(), 404);
     server.stop().await;
 }
+
+/// `/metrics` is for the scraper holding `PARLEY_METRICS_TOKEN`, and off without it.
+#[tokio::test]
+async fn metrics_need_their_token_and_are_off_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let get = |token: Option<&str>| {
+        let mut get = reqwest::Client::new().get(server.url("/metrics"));
+        if let Some(token) = token {
+            get = get.bearer_auth(token);
+        }
+        get.send()
+    };
+    assert_eq!(get(None).await.unwrap().status(), 401);
+    assert_eq!(
+        get(Some("a-wrong-token-guess")).await.unwrap().status(),
+        401
+    );
+    let scraped = get(Some(common::METRICS_TOKEN)).await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped.text().await.unwrap().contains("parley_"));
+    server.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), |c| c.metrics_token = None).await;
+    assert_eq!(get_status(&server, "/metrics").await, 404);
+    server.stop().await;
+}
+
+async fn get_status(server: &TestServer, path: &str) -> u16 {
+    reqwest::get(server.url(path))
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}

@@ -168,7 +168,26 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// `/metrics`, for a scraper holding `PARLEY_METRICS_TOKEN`; off without the setting.
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    use sha2::{Digest, Sha256};
+    let Some(token) = state.config.metrics_token.as_ref() else {
+        return error_response(ApiError::not_found("page"));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Digests compared, so the time taken says nothing about the token.
+    if Sha256::digest(given.as_bytes()) != Sha256::digest(token.expose()) {
+        let mut refused = error_response(ApiError::unauthenticated());
+        refused.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return refused;
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -26,6 +26,9 @@ use parley_server::config::Config;
 /// How long a test waits for a frame that should come.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
+/// The `PARLEY_METRICS_TOKEN` of the servers tests start.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
+
 /// A running Parley server at `addr`, in this process or another: everything a test
 /// does over HTTP, WebSocket and SSE.
 #[derive(Clone, Copy, Debug)]
@@ -57,6 +60,7 @@ impl TestServer {
     pub async fn start_with(data_dir: &Path, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_tests(data_dir.to_path_buf());
         config.demo = true;
+        config.metrics_token = Some(parley_server::config::Secret::new(METRICS_TOKEN));
         // The demo host dashboard on a port of its own choosing, out of every test's way.
         config.demo_host_addr = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
         adjust(&mut config);
@@ -406,7 +410,10 @@ impl Client {
 impl Endpoint {
     /// A value from `/metrics` (0 when absent).
     pub async fn metric(&self, name: &str) -> f64 {
-        let text = reqwest::get(self.url("/metrics"))
+        let text = reqwest::Client::new()
+            .get(self.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
             .await
             .unwrap()
             .text()
