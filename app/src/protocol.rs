@@ -171,6 +171,12 @@ pub const CLOSE_TIMED_OUT: u16 = 4000;
 pub const CLOSE_UNAUTHENTICATED: u16 = 4001;
 /// WebSocket close code sent on server shutdown: reconnect (possibly elsewhere).
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// WebSocket close code for a frame that breaks the WebSocket protocol itself.
+pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+/// WebSocket close code for a text frame that is not UTF-8.
+pub const CLOSE_NOT_UTF8: u16 = 1007;
+/// WebSocket close code for a frame over the hard cap (it is not read at all).
+pub const CLOSE_TOO_BIG: u16 = 1009;
 
 #[cfg(test)]
 mod tests {

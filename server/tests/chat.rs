@@ -462,3 +462,39 @@ async fn order_threads_are_one_per_order_and_follow_the_order() {
     assert_eq!(refused.code, ErrorCode::NotFound);
     server.stop().await;
 }
+
+/// A frame over the hard cap is not read, and text that is not UTF-8 cannot be: either
+/// way the connection is closed with the code RFC 6455 gives it (1009, 1007), not dropped.
+#[tokio::test]
+async fn unreadable_frames_are_closed_with_their_code() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), |c| c.max_frame_bytes = 2_000).await;
+    let cookie = server.login("bob").await;
+    let close_code = async |mut client: common::Client, frame: Message| {
+        client.socket.send(frame).await.unwrap();
+        loop {
+            match client.socket.next().await {
+                Some(Ok(Message::Close(Some(close)))) => return u16::from(close.code),
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => {
+                    panic!("the connection ended without a close code")
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    };
+
+    // The hard cap is 1 MiB here (four times the 2,000-byte limit, at least 1 MiB).
+    let huge = Message::Text("x".repeat((1 << 20) + 1).into());
+    assert_eq!(close_code(server.connect(&cookie).await, huge).await, 1009);
+    let not_utf8 = Frame::message(vec![b'{', 0xff, 0xfe, b'}'], OpCode::Data(Data::Text), true);
+    assert_eq!(
+        close_code(server.connect(&cookie).await, Message::Frame(not_utf8)).await,
+        1007
+    );
+    server.stop().await;
+}

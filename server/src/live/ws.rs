@@ -26,7 +26,8 @@ use app::api::backend::Authenticated;
 use app::error::{ApiError, ErrorCode};
 use app::model::{EventId, User};
 use app::protocol::{
-    CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TIMED_OUT, CLOSE_UNAUTHENTICATED, ServerFrame,
+    CLOSE_GOING_AWAY, CLOSE_NOT_UTF8, CLOSE_PROTOCOL_ERROR, CLOSE_SLOW_CONSUMER, CLOSE_TIMED_OUT,
+    CLOSE_TOO_BIG, CLOSE_UNAUTHENTICATED, ServerFrame,
 };
 use app::rules::Actor;
 
@@ -113,7 +114,7 @@ pub async fn serve<S, E>(
     shutdown: tokio_util::sync::CancellationToken,
 ) where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
-    E: std::fmt::Display,
+    E: std::error::Error + 'static,
 {
     let (mut sink, mut stream) = socket.split();
     // Register before reading the backlog: whatever commits meanwhile is queued.
@@ -187,7 +188,7 @@ pub async fn serve<S, E>(
                     Some(Ok(Message::Close(_))) | None => break None,
                     Some(Err(e)) => {
                         tracing::info!(connection, error = %e, "connection failed");
-                        break None;
+                        break close_for(&e);
                     }
                 }
             }
@@ -239,6 +240,20 @@ pub async fn serve<S, E>(
         let _ = tokio::time::timeout(timing.write_within, sink.send(frame)).await;
     }
     tracing::debug!(connection, user = %user.username, "disconnected");
+}
+
+/// The close a frame that could not be read earns (RFC 6455 §7.4.1), when the peer is
+/// still there to hear it: over the hard cap, text that is not UTF-8, a broken frame.
+fn close_for(error: &(dyn std::error::Error + 'static)) -> Option<(u16, &'static str)> {
+    // axum's error wraps tungstenite's.
+    let found = std::iter::successors(Some(error), |e| e.source())
+        .find_map(|e| e.downcast_ref::<tungstenite::Error>())?;
+    match found {
+        tungstenite::Error::Capacity(_) => Some((CLOSE_TOO_BIG, "frame over the size limit")),
+        tungstenite::Error::Utf8(_) => Some((CLOSE_NOT_UTF8, "text frame is not UTF-8")),
+        tungstenite::Error::Protocol(_) => Some((CLOSE_PROTOCOL_ERROR, "protocol error")),
+        _ => None,
+    }
 }
 
 async fn send<K: Sink<Message> + Unpin>(
