@@ -168,6 +168,30 @@ pub fn fail<T>(error: ApiError) -> Result<T, ApiError> {
     Err(error)
 }
 
+/// The page's scripts policy: only its own files and the inline scripts Leptos writes
+/// with this render's nonce (hydration, resources), WebAssembly compiled, no plugins, no
+/// `<base>`, workers from this site. No `unsafe-inline`. (`frame-ancestors` is added by
+/// the server for every answer.)
+pub fn script_policy(nonce: &str) -> String {
+    format!(
+        "script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; worker-src 'self'; \
+         object-src 'none'; base-uri 'none'"
+    )
+}
+
+/// Sends the page being rendered with [`script_policy`] for its nonce.
+pub fn respond_with_script_policy() {
+    let (Some(nonce), Some(res)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    if let Ok(value) = axum::http::HeaderValue::from_str(&script_policy(&nonce)) {
+        res.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// Makes the page being rendered answer `404 Not Found`.
 pub fn respond_not_found() {
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {

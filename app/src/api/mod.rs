@@ -6,11 +6,15 @@
 #[cfg(feature = "ssr")]
 pub mod backend;
 #[cfg(feature = "ssr")]
-pub use backend::{respond_forbidden, respond_not_found};
+pub use backend::{respond_forbidden, respond_not_found, respond_with_script_policy};
 
 /// In the browser a page cannot set its HTTP status.
 #[cfg(not(feature = "ssr"))]
 pub fn respond_not_found() {}
+
+/// In the browser a page cannot set its headers.
+#[cfg(not(feature = "ssr"))]
+pub fn respond_with_script_policy() {}
 
 /// In the browser a page cannot set its HTTP status.
 #[cfg(not(feature = "ssr"))]

@@ -61,6 +61,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Every page's scripts are only its own (see `api::backend::script_policy`).
+    crate::api::respond_with_script_policy();
     let state = ChatState::new();
     provide_context(state);
     // Runs in the browser only, after hydration.

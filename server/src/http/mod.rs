@@ -58,7 +58,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            frame_policy,
+            security_headers,
         ))
         .layer(compression())
         .with_state(state)
@@ -101,20 +101,26 @@ fn compression() -> tower_http::compression::CompressionLayer<
         .compress_when(predicate)
 }
 
-/// Who may show Parley in a frame: the widget's page (`/embed`) the embedding origins
-/// (`PARLEY_EMBED_ORIGINS`), every other page only Parley itself. A response that sets
-/// its own policy (the embed notice) keeps it.
-async fn frame_policy(
+/// Headers every answer carries unless it set its own:
+/// - who may show it in a frame: the widget's page (`/embed`) the embedding origins
+///   (`PARLEY_EMBED_ORIGINS`), everything else only Parley itself. Added to a page's own
+///   policy (its scripts, see `app::api::backend::script_policy`); an answer whose policy
+///   already names its frame-ancestors (the embed notice, files) keeps it;
+/// - `X-Content-Type-Options: nosniff` (a file is what its type says);
+/// - `Referrer-Policy: same-origin` (conversation and order addresses stay here).
+async fn security_headers(
     State(state): State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let embed = request.uri().path() == app::protocol::EMBED_PAGE;
     let mut response = next.run(request).await;
-    if !response
+    let own = response
         .headers()
-        .contains_key(header::CONTENT_SECURITY_POLICY)
-    {
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if own.as_deref().is_none_or(|p| !p.contains("frame-ancestors")) {
         let mut ancestors = vec!["'self'"];
         if embed {
             ancestors.extend(
@@ -126,14 +132,24 @@ async fn frame_policy(
                     .filter(|o| !o.contains(|c: char| c.is_whitespace() || c == ';' || c == ',')),
             );
         }
-        if let Ok(value) =
-            header::HeaderValue::from_str(&format!("frame-ancestors {}", ancestors.join(" ")))
-        {
+        let frames = format!("frame-ancestors {}", ancestors.join(" "));
+        let policy = match own {
+            Some(own) => format!("{own}; {frames}"),
+            None => frames,
+        };
+        if let Ok(value) = header::HeaderValue::from_str(&policy) {
             response
                 .headers_mut()
                 .insert(header::CONTENT_SECURITY_POLICY, value);
         }
     }
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(header::HeaderValue::from_static("nosniff"));
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(header::HeaderValue::from_static("same-origin"));
     response
 }
 
