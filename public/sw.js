@@ -13,27 +13,38 @@ self.addEventListener('activate', (event) => {
     for (const old of await caches.keys()) {
       if (old !== CACHE) await caches.delete(old);
     }
-    // Pages open before this worker took over were not fetched through it: keep them,
-    // and the bundle they load (/pkg/{version}/…). The bundle comes from the browser's
-    // HTTP cache (it is immutable there), so it is not downloaded a second time.
+    // Pages open before this worker took over were not fetched through it: keep them.
     const open = await self.clients.matchAll({ type: 'window' });
-    await Promise.all(open.map(async (client) => {
-      try {
-        const page = await fetch(client.url, { credentials: 'same-origin' });
-        if (!keepable(page)) return;
-        const bundle = new Set((await page.clone().text()).match(/\/pkg\/[0-9a-f]+\/[\w.-]+/g) || []);
-        await Promise.all([...bundle, '/favicon.svg'].map(async (url) => {
-          const response = await fetch(url, { cache: 'force-cache' });
-          if (keepable(response)) await keep(url, response);
-        }));
-        // Last: a page in the cache means what it needs is there too. A copy the page
-        // itself was fetched with since then is newer: leave it.
-        const cache = await caches.open(CACHE);
-        if (!(await cache.match(client.url, { ignoreVary: true }))) await keep(client.url, page);
-      } catch (_) { /* offline already: nothing to keep */ }
-    }));
+    await Promise.all(open.map((client) => keepPage(client.url)));
   })());
 });
+
+// A page loaded while this worker was still starting (not fetched through it) asks to
+// be kept once the worker is ready.
+self.addEventListener('message', (event) => {
+  if (event.data === 'keep' && event.source && event.source.url) {
+    event.waitUntil(keepPage(event.source.url));
+  }
+});
+
+// Keeps a page that is not kept yet, and the bundle it loads (/pkg/{version}/…) first:
+// a page in the cache means what it needs is there too. The bundle comes from the
+// browser's HTTP cache (it is immutable there), so it is not downloaded a second time.
+async function keepPage(url) {
+  try {
+    const cache = await caches.open(CACHE);
+    if (await cache.match(url, { ignoreVary: true })) return;
+    const page = await fetch(url, { credentials: 'same-origin' });
+    if (!keepable(page)) return;
+    const bundle = new Set((await page.clone().text()).match(/\/pkg\/[0-9a-f]+\/[\w.-]+/g) || []);
+    await Promise.all([...bundle, '/favicon.svg'].map(async (asset) => {
+      const response = await fetch(asset, { cache: 'force-cache' });
+      if (keepable(response)) await keep(asset, response);
+    }));
+    // A copy the page was fetched with meanwhile is as new: leave it.
+    if (!(await cache.match(url, { ignoreVary: true }))) await keep(url, page);
+  } catch (_) { /* offline already: nothing to keep */ }
+}
 
 function cacheable(url) {
   if (url.origin !== self.location.origin) return false;

@@ -15,7 +15,9 @@ test('an edit and a delete by alice are seen live by bob, with the edit history'
   }
   const first = unique('Order 1042 ships monday');
   await send(alice.page, first);
-  // While edited its text is in a textbox, so find the article by its place.
+  // While edited its text is in a textbox, so find the article by its place (once the
+  // server has given it one: a message still being sent has none).
+  await expect(article(alice.page, first)).toHaveAttribute('data-seq', /^\d+$/);
   const seq = await article(alice.page, first).getAttribute('data-seq');
   const mine = alice.page.getByRole('log').locator(`article[data-seq="${seq}"]`);
   await mine.getByRole('button', { name: 'Edit message' }).click();

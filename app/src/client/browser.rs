@@ -181,7 +181,22 @@ fn register_service_worker() -> bool {
     let available = js_sys::Reflect::get(&navigator, &"serviceWorker".into())
         .is_ok_and(|sw| !sw.is_undefined() && !sw.is_null());
     if available {
-        let _ = navigator.service_worker().register("/sw.js");
+        let container = navigator.service_worker();
+        let _ = container.register("/sw.js");
+        // A page loaded while the worker was still starting was not fetched through it:
+        // once the worker is ready, it is asked to keep this page (it does nothing when
+        // the page is kept already).
+        if let Ok(ready) = container.ready() {
+            leptos::task::spawn_local(async move {
+                if let Ok(registration) = wasm_bindgen_futures::JsFuture::from(ready).await
+                    && let Some(worker) = registration
+                        .unchecked_into::<web_sys::ServiceWorkerRegistration>()
+                        .active()
+                {
+                    let _ = worker.post_message(&"keep".into());
+                }
+            });
+        }
     }
     available
 }
