@@ -120,7 +120,10 @@ async fn security_headers(
         .get(header::CONTENT_SECURITY_POLICY)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    if own.as_deref().is_none_or(|p| !p.contains("frame-ancestors")) {
+    if own
+        .as_deref()
+        .is_none_or(|p| !p.contains("frame-ancestors"))
+    {
         let mut ancestors = vec!["'self'"];
         if embed {
             ancestors.extend(
