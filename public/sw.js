@@ -19,11 +19,12 @@ self.addEventListener('activate', (event) => {
   })());
 });
 
-// A page loaded while this worker was still starting (not fetched through it) asks to
-// be kept once the worker is ready.
+// A page loaded while this worker was still starting was not fetched through it, and
+// is not controlled by it (claiming happened before it loaded): once the worker is ready
+// it asks to be kept, and is claimed too.
 self.addEventListener('message', (event) => {
   if (event.data === 'keep' && event.source && event.source.url) {
-    event.waitUntil(keepPage(event.source.url));
+    event.waitUntil(Promise.all([self.clients.claim(), keepPage(event.source.url)]));
   }
 });
 

@@ -1,12 +1,14 @@
 import { expect, test, type Page } from '@playwright/test';
 import { done, live, send, signIn, unique } from './helpers';
 
-/** Waits until the service worker controls the page and has kept a copy of it and of
- *  its bundle. (Polled: `waitForFunction` does not await an async predicate, so it used
- *  to pass at once, and the reload raced the worker.) */
+/** Waits until the service worker is active (a navigation goes through it whether or not
+ *  it controls the page yet) and has kept a copy of the page and of its bundle. (Polled:
+ *  `waitForFunction` does not await an async predicate, so it used to pass at once, and
+ *  the reload raced the worker.) */
 async function keptOffline(page: Page) {
   await expect.poll(() => page.evaluate(async () => {
-    if (!navigator.serviceWorker.controller) return false;
+    const registration = await navigator.serviceWorker.getRegistration();
+    if (registration?.active?.state !== 'activated') return false;
     const bundle = [...document.querySelectorAll('link[href^="/pkg/"]')].map((l) => l.getAttribute('href')!);
     const kept = await Promise.all([location.href, ...bundle].map((url) => caches.match(url)));
     return kept.every((r) => r !== undefined);
