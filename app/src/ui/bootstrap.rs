@@ -46,7 +46,8 @@ pub fn WithBootstrap(children: ChildrenFn) -> impl IntoView {
             {move || Suspend::new(async move {
                 match boot.await {
                     Ok(boot) => {
-                        state.seed(boot);
+                        // Untracked, as in the thread: seeding must not re-run this view.
+                        untrack(|| state.seed(boot));
                         // A plain value: the server writes `<html>` after this render is
                         // done, where no signal may be read. Changes later are the
                         // effect's below.

@@ -58,8 +58,13 @@ pub fn Thread(conversation: ConversationId) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(page) => {
-                            state.merge_page(conversation, &page.messages, page.next_before);
-                            state.merge_seen_by(conversation, &page.seen_by);
+                            // Untracked: the state read while merging must not make this
+                            // view run again (on the server that disposed the log being
+                            // written: "accessed a disposed reactive value").
+                            untrack(|| {
+                                state.merge_page(conversation, &page.messages, page.next_before);
+                                state.merge_seen_by(conversation, &page.seen_by);
+                            });
                             view! { <Log conversation/> }.into_any()
                         }
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
