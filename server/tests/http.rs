@@ -446,49 +446,6 @@ async fn metrics_need_their_token_and_are_off_without_one() {
 
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_with(dir.path(), |c| c.metrics_token = None).await;
-    assert_eq!(get_status(&server, "/metrics").await, 404);
-    server.stop().await;
-}
-
-async fn get_status(server: &TestServer, path: &str) -> u16 {
-    reqwest::get(server.url(path))
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-/// Every page says its scripts are its own (no `unsafe-inline`: Leptos' inline scripts
-/// carry the render's nonce), who may frame it, not to sniff types, and to keep its
-/// address to itself.
-#[tokio::test]
-async fn pages_carry_a_script_policy_with_their_nonce_and_the_security_headers() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
-    let cookie = server.login("alice").await;
-    for path in ["/dashboard", "/chat/oracare-team", "/login"] {
-        let (status, headers, body) = server.get(&cookie, path).await;
-        assert_eq!(status, 200, "{path}");
-        let policy = headers["content-security-policy"].to_str().unwrap();
-        let nonce = policy
-            .split("'nonce-")
-            .nth(1)
-            .and_then(|rest| rest.split('\'').next())
-            .unwrap_or_else(|| panic!("{path}: a nonce in {policy}"));
-        assert!(policy.contains("script-src 'self' 'nonce-"), "{policy}");
-        assert!(policy.contains("frame-ancestors 'self'"), "{policy}");
-        assert!(!policy.contains("unsafe-inline"), "{policy}");
-        let html = String::from_utf8(body).unwrap();
-        assert!(
-            html.contains(&format!("nonce=\"{nonce}\"")),
-            "{path}: the hydration script carries the policy's nonce"
-        );
-        assert_eq!(headers["x-content-type-options"], "nosniff");
-        assert_eq!(headers["referrer-policy"], "same-origin");
-    }
-    // Not a page: still not framed by others, not sniffed.
-    let (_, headers, _) = server.get(&cookie, "/healthz").await;
-    assert_eq!(headers["content-security-policy"], "frame-ancestors 'self'");
-    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(server.get("", "/metrics").await.0, 404);
     server.stop().await;
 }
