@@ -87,6 +87,10 @@ impl std::fmt::Display for ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// With `rate_limited`: how long to wait before trying again, in milliseconds (over
+    /// HTTP also as a `Retry-After` header, in whole seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 impl ApiError {
@@ -94,7 +98,26 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            retry_after_ms: None,
         }
+    }
+
+    /// Too many requests: try again after `wait`.
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+        Self {
+            code: ErrorCode::RateLimited,
+            message: format!(
+                "Too many requests. Try again in {} s.",
+                ms.div_ceil(1000)
+            ),
+            retry_after_ms: Some(ms),
+        }
+    }
+
+    /// `Retry-After` in whole seconds (at least 1), for a `rate_limited` error.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after_ms.map(|ms| ms.div_ceil(1000).max(1))
     }
 
     pub fn unauthenticated() -> Self {
@@ -145,6 +168,21 @@ mod tests {
         let json = serde_json::to_string(&e).unwrap();
         assert_eq!(json, r#"{"code":"message_too_long","message":"too long"}"#);
         assert_eq!(serde_json::from_str::<ApiError>(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn a_rate_limited_envelope_says_how_long_to_wait() {
+        let e = ApiError::rate_limited(std::time::Duration::from_millis(1_200));
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"code":"rate_limited","message":"Too many requests. Try again in 2 s.","retry_after_ms":1200}"#
+        );
+        assert_eq!(e.retry_after_secs(), Some(2));
+        assert_eq!(
+            ApiError::rate_limited(std::time::Duration::from_millis(20)).retry_after_secs(),
+            Some(1)
+        );
     }
 
     #[test]

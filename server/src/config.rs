@@ -8,6 +8,8 @@ use std::time::Duration;
 use app::model::ConnectionMode;
 use clap::{Args, Parser, Subcommand};
 
+use crate::rate::{Rate, RateSettings};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "parley",
@@ -168,6 +170,34 @@ pub struct Config {
     /// Bytes of write buffer per WebSocket connection.
     #[arg(long, env = "PARLEY_WS_WRITE_BUFFER", default_value_t = 4 * 1024)]
     pub ws_write_buffer: usize,
+    /// Failed sign-ins one address may make (rates are `N/s`, `N/min`, `N/h` — up to N at
+    /// once, then one more every period ÷ N — or `off`). Past it, the address is refused
+    /// before its password is checked until there is room again.
+    #[arg(long, env = "PARLEY_RATE_LOGIN_PER_ADDRESS", default_value = "10/min", value_parser = Rate::parse)]
+    pub rate_login_per_address: Rate,
+    /// Failed sign-ins for one account name, from anywhere.
+    #[arg(long, env = "PARLEY_RATE_LOGIN_PER_ACCOUNT", default_value = "20/min", value_parser = Rate::parse)]
+    pub rate_login_per_account: Rate,
+    /// HTTP requests of one signed-in user (pages, server functions, files, API).
+    #[arg(long, env = "PARLEY_RATE_HTTP_PER_USER", default_value = "1200/min", value_parser = Rate::parse)]
+    pub rate_http_per_user: Rate,
+    /// HTTP requests without a session, per address.
+    #[arg(long, env = "PARLEY_RATE_HTTP_PER_ADDRESS", default_value = "600/min", value_parser = Rate::parse)]
+    pub rate_http_per_address: Rate,
+    /// Live frames (sends, reads, typing) of one user, over WebSocket or SSE.
+    #[arg(long, env = "PARLEY_RATE_FRAMES_PER_USER", default_value = "30/s", value_parser = Rate::parse)]
+    pub rate_frames_per_user: Rate,
+    /// New live connections of one user.
+    #[arg(long, env = "PARLEY_RATE_CONNECTIONS_PER_USER", default_value = "60/min", value_parser = Rate::parse)]
+    pub rate_connections_per_user: Rate,
+    /// Password hashes checked at once (each takes a core for tens of milliseconds).
+    /// Default: half the cores, at least one.
+    #[arg(long, env = "PARLEY_PASSWORD_CHECKS")]
+    pub password_checks: Option<usize>,
+    /// Reverse proxies (IP addresses) whose `X-Forwarded-For` names the client's address
+    /// for rate limits. Without it the peer's address counts.
+    #[arg(long, env = "PARLEY_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The secret single sign-on tokens are signed with in `--demo` (when no
@@ -229,6 +259,33 @@ impl Config {
             next.set_port(bound.port().checked_add(1)?);
             Some(next)
         })
+    }
+
+    pub fn rate_settings(&self) -> RateSettings {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        RateSettings {
+            login_per_address: self.rate_login_per_address,
+            login_per_account: self.rate_login_per_account,
+            http_per_user: self.rate_http_per_user,
+            http_per_address: self.rate_http_per_address,
+            frames_per_user: self.rate_frames_per_user,
+            connections_per_user: self.rate_connections_per_user,
+            password_checks: self.password_checks.unwrap_or(cores / 2).max(1),
+        }
+    }
+
+    /// No rate limits at all: for load tests and benchmarks that measure something else.
+    pub fn without_rate_limits(&mut self) {
+        for rate in [
+            &mut self.rate_login_per_address,
+            &mut self.rate_login_per_account,
+            &mut self.rate_http_per_user,
+            &mut self.rate_http_per_address,
+            &mut self.rate_frames_per_user,
+            &mut self.rate_connections_per_user,
+        ] {
+            *rate = Rate::OFF;
+        }
     }
 
     pub fn session_ttl(&self) -> Duration {

@@ -29,6 +29,7 @@ pub mod http;
 pub mod hub;
 pub mod live;
 pub mod metrics;
+pub mod rate;
 pub mod store;
 pub mod web;
 
@@ -57,6 +58,8 @@ pub async fn start(
         shutdown.clone(),
     ));
     let metrics = metrics::Metrics::new();
+    let rate_limits = Arc::new(rate::RateLimits::new(&config.rate_settings()));
+    tokio::spawn(rate::sweep(rate_limits.clone(), shutdown.clone()));
     let chat = Arc::new(Chat::new(
         store.clone(),
         hub,
@@ -73,6 +76,7 @@ pub async fn start(
             recent_threads: config.recent_threads,
         },
         Arc::new(files::DirBlobs::new(config.data_dir.join("attachments"))),
+        rate_limits.clone(),
     ));
     // Sessions end on time for live connections too, not only for the next request.
     tokio::spawn(auth::sweep_sessions(
@@ -123,6 +127,7 @@ pub async fn start(
         metrics,
         shutdown: shutdown.clone(),
         assets,
+        rate_limits,
     };
     let app = http::router(state);
     tracing::info!("Parley listening on http://{addr}");

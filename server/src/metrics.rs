@@ -21,6 +21,8 @@ pub struct Metrics {
     pub connections_opened: Counter,
     /// Frames refused with an error.
     pub frames_refused: Counter,
+    /// Requests, frames, connections and sign-ins refused by a rate limit.
+    pub rate_limited: Counter,
 }
 
 impl Metrics {
@@ -32,6 +34,7 @@ impl Metrics {
         let messages_stored = Counter::default();
         let connections_opened = Counter::default();
         let frames_refused = Counter::default();
+        let rate_limited = Counter::default();
         registry.register(
             "live_connections",
             "Open live connections (tabs)",
@@ -62,6 +65,11 @@ impl Metrics {
             "Client frames answered with an error",
             frames_refused.clone(),
         );
+        registry.register(
+            "rate_limited",
+            "Requests, frames and connections refused by a rate limit",
+            rate_limited.clone(),
+        );
         Arc::new(Self {
             registry,
             connections,
@@ -70,6 +78,7 @@ impl Metrics {
             messages_stored,
             connections_opened,
             frames_refused,
+            rate_limited,
         })
     }
 

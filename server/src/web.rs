@@ -28,6 +28,7 @@ pub struct AppState {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// The site's static files and the bundle's version.
     pub assets: Arc<crate::assets::Assets>,
+    pub rate_limits: Arc<crate::rate::RateLimits>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -36,11 +37,19 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// The error envelope as an HTTP response: the code's status and `{code, message}`.
+/// The error envelope as an HTTP response: the code's status and `{code, message}`
+/// (and `Retry-After` when it says how long to wait).
 pub fn error_response(error: ApiError) -> Response {
     let status =
         StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, axum::Json(error)).into_response()
+    let retry_after = error.retry_after_secs();
+    let mut response = (status, axum::Json(error)).into_response();
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    response
 }
 
 /// Text made safe for HTML content and quoted attributes (the few pages written by hand:
@@ -51,6 +60,17 @@ pub fn html_escape(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
+}
+
+/// The address a request counts against for rate limits (see [`crate::rate::client_address`]).
+pub fn client_address(state: &AppState, peer: std::net::SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
+    crate::rate::client_address(
+        peer.ip(),
+        headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok()),
+        &state.config.trusted_proxies,
+    )
 }
 
 /// Whether a request's `Origin` is this site (the origin its `Host` header names) or one

@@ -432,6 +432,8 @@ async fn a_stalled_reader_is_cut_off_while_others_keep_receiving() {
     let server = TestServer::start_with(dir.path(), |c| {
         c.outgoing_queue = 8;
         c.write_timeout_secs = 1;
+        // Two hundred sends as fast as they are acked: load, not a person.
+        c.without_rate_limits();
         c.max_message_chars = 60_000;
         c.max_frame_bytes = 256 * 1024;
     })
@@ -488,7 +490,8 @@ async fn a_stalled_reader_is_cut_off_while_others_keep_receiving() {
 #[tokio::test]
 async fn a_thousand_connect_disconnect_cycles_leave_the_hub_empty() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+    // A thousand connections in seconds are over a person's rate on purpose.
+    let server = TestServer::start_with(dir.path(), |c| c.without_rate_limits()).await;
     let cookie = server.login("carol").await;
     for _ in 0..1_000 {
         let client = server.connect(&cookie).await;

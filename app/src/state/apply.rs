@@ -98,6 +98,9 @@ impl ChatState {
                 });
             }
             ServerFrame::Error { client_id, error } => match client_id {
+                Some(_) if error.code == crate::error::ErrorCode::RateLimited => {
+                    self.resend_after(error.retry_after_ms.unwrap_or(1_000));
+                }
                 Some(client_id) => self.mark_failed(client_id, error),
                 None => leptos::logging::warn!("server refused a frame: {error}"),
             },

@@ -100,6 +100,24 @@ impl ChatState {
         }
     }
 
+    /// The server refused a send for now (`rate_limited`): the message stays "sending"
+    /// and, once the wait is over, the outbox goes again in order (once, however many
+    /// sends were refused; the server answers an already-stored one with its ack).
+    pub(super) fn resend_after(&self, wait_ms: u64) {
+        if self.outbox_waiting.get_untracked() {
+            return;
+        }
+        self.outbox_waiting.set(true);
+        let state = *self;
+        set_timeout(
+            move || {
+                state.outbox_waiting.set(false);
+                state.flush_outbox();
+            },
+            std::time::Duration::from_millis(wait_ms.clamp(10, 60_000)),
+        );
+    }
+
     pub(super) fn mark_failed(&self, client_id: ClientId, error: crate::error::ApiError) {
         let mut failed = None;
         self.outbox.update(|o| {

@@ -86,6 +86,8 @@ pub struct ChatState {
     pub older_cursor: RwSignal<HashMap<ConversationId, Option<Seq>>>,
     /// Sent but not yet acked (or refused), oldest first.
     pub outbox: RwSignal<Vec<Outgoing>>,
+    /// The server said to wait (`rate_limited`); the outbox goes again after the wait.
+    pub outbox_waiting: RwSignal<bool>,
     pub connection: RwSignal<Connection>,
     pub transport: RwSignal<Transport>,
     /// The newest event of the server's stream this page has; the live connection
@@ -135,6 +137,7 @@ impl ChatState {
             messages: RwSignal::new(HashMap::new()),
             older_cursor: RwSignal::new(HashMap::new()),
             outbox: RwSignal::new(Vec::new()),
+            outbox_waiting: RwSignal::new(false),
             connection: RwSignal::new(Connection::Connecting),
             transport: RwSignal::new(Transport::WebSocket),
             last_event_id: RwSignal::new(EventId(0)),

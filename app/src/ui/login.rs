@@ -15,15 +15,30 @@ pub fn next_page(query: Memo<ParamsMap>) -> String {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
-    let failed = move || query.with(|q| q.get("error").is_some());
+    // `error=limited&retry=N`: too many wrong passwords from here, or for this name.
+    let problem = move || {
+        query.with(|q| match q.get("error").as_deref() {
+            None => None,
+            Some("limited") => {
+                let secs = q
+                    .get("retry")
+                    .and_then(|r| r.parse::<u64>().ok())
+                    .unwrap_or(60);
+                Some(format!(
+                    "Too many sign-in attempts. Try again in {secs} seconds."
+                ))
+            }
+            Some(_) => Some("Wrong username or password.".to_string()),
+        })
+    };
     let next = move || next_page(query);
     view! {
         <main class="login-page">
             <form method="post" action="/auth/login" class="login-card">
                 <h1>"Parley"</h1>
                 <p class="muted">"Sign in to chat with your team."</p>
-                {move || failed().then(|| view! {
-                    <p class="error-notice" role="alert">"Wrong username or password."</p>
+                {move || problem().map(|p| view! {
+                    <p class="error-notice" role="alert">{p}</p>
                 })}
                 <label for="username">"Username"</label>
                 <input id="username" name="username" type="text" autocomplete="username" required autofocus/>

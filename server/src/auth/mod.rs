@@ -52,7 +52,6 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Hashes a password with argon2id (default parameters). Runs on a blocking thread.
 /// A fresh one-time password: 20 random letters and digits.
 pub fn one_time_password() -> String {
     use rand::Rng;
@@ -63,6 +62,7 @@ pub fn one_time_password() -> String {
         .collect()
 }
 
+/// Hashes a password with argon2id (default parameters). Runs on a blocking thread.
 pub async fn hash_password(password: String) -> Secret {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
@@ -184,8 +184,18 @@ pub struct LoginForm {
 }
 
 /// `POST /auth/login`: checks the password, opens a session, redirects to `next`.
-pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let next = safe_next(&form.next).to_string();
+    let address = crate::web::client_address(&state, peer, &headers);
+    let limits = &state.rate_limits;
+    if let Err(limited) = limits.login_allowed(address, &form.username) {
+        return login_limited(&headers, limited, &next);
+    }
     let found = match state.store.credentials(form.username.trim()).await {
         Ok(found) => found,
         Err(e) => {
@@ -197,7 +207,17 @@ pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -
         Some((user, hash)) => (Some(user), hash),
         None => (None, DUMMY_HASH.clone()),
     };
-    let valid = verify_password(form.password, hash).await;
+    let valid = {
+        let _turn = match limits.password_check().await {
+            Ok(turn) => turn,
+            Err(limited) => return login_limited(&headers, limited, &next),
+        };
+        // Failures counted while this one waited may have blocked it meanwhile.
+        if let Err(limited) = limits.login_allowed(address, &form.username) {
+            return login_limited(&headers, limited, &next);
+        }
+        verify_password(form.password, hash).await
+    };
     match user.filter(|_| valid) {
         Some(user) => match open_session(state.store.as_ref(), &user, &state, false).await {
             Ok(cookie) => {
@@ -209,11 +229,35 @@ pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -
             Err(e) => error_response(e),
         },
         None => {
-            tracing::info!(username = %form.username, "failed sign-in");
+            limits.login_failed(address, &form.username);
+            tracing::info!(username = %form.username, %address, "failed sign-in");
             let query = format!("/login?error=1&next={}", urlencode(&next));
             Redirect::to(&query).into_response()
         }
     }
+}
+
+/// A sign-in refused for now: a browser's form goes back to the sign-in page, which says
+/// how long to wait; anything else gets `rate_limited` with `Retry-After`.
+fn login_limited(headers: &HeaderMap, limited: crate::rate::Limited, next: &str) -> Response {
+    let error = ApiError::from(limited);
+    let wants_page = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if !wants_page {
+        return error_response(error);
+    }
+    let secs = error.retry_after_secs().unwrap_or(1);
+    let mut response = Redirect::to(&format!(
+        "/login?error=limited&retry={secs}&next={}",
+        urlencode(next)
+    ))
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 fn urlencode(s: &str) -> String {
@@ -324,7 +368,13 @@ pub async fn change_password(
         );
         return Redirect::to(&back).into_response();
     }
-    let hash = hash_password(form.password).await;
+    let hash = {
+        let _turn = match state.rate_limits.password_check().await {
+            Ok(turn) => turn,
+            Err(limited) => return error_response(limited.into()),
+        };
+        hash_password(form.password).await
+    };
     // Whoever else held a session (the one-time password, passed on or seen) is out,
     // and their live connections close now.
     let keep = session_key(&headers).unwrap_or_default();

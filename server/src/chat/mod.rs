@@ -79,6 +79,7 @@ pub struct Chat {
     access: Arc<Mutex<HashMap<ConversationId, Arc<Audience>>>>,
     /// The admin's settings, once read (see [`settings`]).
     settings: Mutex<Option<app::model::AdminSettings>>,
+    rate_limits: Arc<crate::rate::RateLimits>,
 }
 
 /// Entries the access cache holds before it starts over.
@@ -136,6 +137,7 @@ impl Chat {
         metrics: Arc<Metrics>,
         limits: Limits,
         blobs: Arc<dyn BlobStore>,
+        rate_limits: Arc<crate::rate::RateLimits>,
     ) -> Self {
         Self {
             store,
@@ -145,7 +147,13 @@ impl Chat {
             limits,
             access: Arc::new(Mutex::new(HashMap::new())),
             settings: Mutex::new(None),
+            rate_limits,
         }
+    }
+
+    /// The rate limits every transport applies (live frames, HTTP, sign-in).
+    pub fn rate_limits(&self) -> &Arc<crate::rate::RateLimits> {
+        &self.rate_limits
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {

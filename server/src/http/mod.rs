@@ -54,6 +54,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            rate_limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             crate::auth::gate,
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -154,6 +158,37 @@ async fn security_headers(
         .entry(header::REFERRER_POLICY)
         .or_insert(header::HeaderValue::from_static("same-origin"));
     response
+}
+
+/// Counts a request against its user's (or, without a session, its address's) HTTP rate
+/// limit; over it, `rate_limited` with `Retry-After`. The bundle, the site's static files,
+/// health checks and the scraper are not counted.
+async fn rate_limit(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let uncounted = path.starts_with("/pkg/")
+        || matches!(path, "/healthz" | "/readyz" | "/metrics")
+        || path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    if !uncounted {
+        let user = request
+            .extensions()
+            .get::<app::api::backend::Authenticated>()
+            .map(|a| a.0.id);
+        let peer = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
+        let address = crate::web::client_address(&state, peer, request.headers());
+        if let Err(limited) = state.rate_limits.http(user, address) {
+            tracing::info!(%path, %address, user = ?user, "rate limited");
+            state.metrics.rate_limited.inc();
+            return error_response(limited.into());
+        }
+    }
+    next.run(request).await
 }
 
 /// The most of a failed server function's answer that is read to find its error code.

@@ -131,6 +131,25 @@ async fn execute(
             ))));
         }
     };
+    let limits = chat.rate_limits();
+    let allowed = match &frame {
+        ClientFrame::Ping { .. } => Ok(()),
+        ClientFrame::Send { .. } => limits.send(user.id),
+        _ => limits.frame(user.id),
+    };
+    if let Err(limited) = allowed {
+        chat.metrics().rate_limited.inc();
+        tracing::info!(user = %user.username, "frame rate limited");
+        return Reply::Now(match frame {
+            ClientFrame::Send { client_id, .. } => Some(ServerFrame::Error {
+                client_id: Some(client_id),
+                error: limited.into(),
+            }),
+            ClientFrame::Read { .. } => Some(error_frame(limited.into())),
+            // Typing and activity are only hints; the next one will do.
+            _ => None,
+        });
+    }
     let refused = |client_id, error: ApiError| {
         tracing::info!(user = %user.username, code = %error.code, "send refused");
         ServerFrame::Error {

@@ -50,6 +50,11 @@ pub async fn stream(
     let Some(Extension(Authenticated(user))) = user else {
         return error_response(ApiError::unauthenticated());
     };
+    if let Err(limited) = state.rate_limits.connection(user.id) {
+        state.metrics.rate_limited.inc();
+        tracing::info!(user = %user.username, "live connection rate limited");
+        return error_response(limited.into());
+    }
     // A browser reconnecting by itself names the last event it saw.
     let after = headers
         .get("last-event-id")

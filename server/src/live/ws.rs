@@ -80,6 +80,11 @@ pub async fn upgrade(
     let Some(Extension(Authenticated(user))) = user else {
         return error_response(ApiError::unauthenticated());
     };
+    if let Err(limited) = state.rate_limits.connection(user.id) {
+        state.metrics.rate_limited.inc();
+        tracing::info!(user = %user.username, "live connection rate limited");
+        return error_response(limited.into());
+    }
     let session = crate::auth::session_key(&headers);
     let config = &state.config;
     let cap = hard_cap(config.max_frame_bytes);
