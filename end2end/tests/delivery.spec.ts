@@ -81,6 +81,30 @@ test('a message sent while the connection is down is resent and not doubled', as
   await done(bob, alice);
 });
 
+test('an outbox longer than the frame rate limit goes out in full and in order after the wait', async ({ browser }) => {
+  // The server takes 30 frames a second from one person (PARLEY_RATE_FRAMES_PER_USER):
+  // the sends past it are refused with a wait, and the outbox resends them after it.
+  const bob = await signIn(browser, 'bob');
+  const alice = await signIn(browser, 'alice');
+  await bob.page.goto('/chat/internal');
+  await live(bob.page);
+  await alice.page.goto('/chat/internal');
+  await live(alice.page);
+  await bob.context.setOffline(true);
+  await expect(bob.page.locator('html')).toHaveAttribute('data-connection', 'offline');
+  const texts = Array.from({ length: 36 }, (_, n) => unique(`queued ${n + 1}`));
+  for (const text of texts) await send(bob.page, text);
+  await bob.context.setOffline(false);
+  await live(bob.page);
+  await expect(bob.page.getByRole('article').filter({ hasText: 'Sending…' })).toHaveCount(0, { timeout: 20_000 });
+  await expect(bob.page.getByRole('article').filter({ hasText: 'Not sent' })).toHaveCount(0);
+  await expect(alice.page.getByRole('article').filter({ hasText: texts[35] })).toHaveCount(1);
+  const atAlice = await bodiesIn(alice.page, '#internal');
+  const positions = texts.map((t) => atAlice.indexOf(t));
+  expect(positions.every((p, i) => p >= 0 && (i === 0 || p > positions[i - 1])), `all, in order: ${positions}`).toBe(true);
+  await done(bob, alice);
+});
+
 test('presence: alice closing her last tab shows her offline to carol', async ({ browser }) => {
   const alice = await signIn(browser, 'alice');
   const carol = await signIn(browser, 'carol');
