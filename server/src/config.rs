@@ -19,6 +19,17 @@ use crate::rate::{Rate, RateSettings};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines are written: `text` for people, `json` (one object per line, with
+    /// the request's or connection's span fields) for a log collector. Which lines, by
+    /// `PARLEY_LOG` (tracing's `EnvFilter` syntax; default `info,sqlx=warn`).
+    #[arg(long, global = true, env = "PARLEY_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -29,6 +40,28 @@ pub enum Command {
     Serve(Config),
     /// Create bench users, rooms and sessions for `loadgen` (SQLite).
     BenchSeed(BenchSeed),
+    /// Copy the database and attachments into a new folder, safely while the server runs.
+    Backup(BackupArgs),
+    /// Put a backup in place (the server must be stopped; the old database is kept aside).
+    Restore(RestoreArgs),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct BackupArgs {
+    #[arg(long, env = "PARLEY_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// The folder to write the backup into (made if missing; must not hold one yet).
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct RestoreArgs {
+    #[arg(long, env = "PARLEY_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// A folder `parley backup` wrote.
+    #[arg(long)]
+    pub from: PathBuf,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -305,6 +338,7 @@ impl Config {
     pub fn for_tests(data_dir: PathBuf) -> Self {
         let Cli {
             command: Command::Serve(mut config),
+            ..
         } = Cli::parse_from(["parley", "serve"])
         else {
             unreachable!("`parley serve` parses as serve");

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod assets;
 pub mod auth;
+pub mod backup;
 pub mod bench_seed;
 pub mod chat;
 pub mod clock;
@@ -46,8 +47,9 @@ pub async fn start(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)?;
-    let path = config.data_dir.join("parley.db");
+    // One server per data folder; `parley restore` waits for it to stop.
+    let _lock = backup::lock_data_dir(&config.data_dir)?;
+    let path = config.data_dir.join(backup::DATABASE);
     let sqlite = Arc::new(SqliteStore::open(&path, &SqliteSettings::default()).await?);
     let store: Arc<dyn store::Store> = sqlite.clone();
     demo::first_run(store.as_ref(), config.demo).await?;

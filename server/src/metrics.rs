@@ -6,6 +6,7 @@ use std::sync::Arc;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::hub::Hub;
@@ -15,6 +16,11 @@ pub struct Metrics {
     connections: Gauge,
     users: Gauge,
     slow_consumers: Gauge,
+    queued_frames: Gauge,
+    deepest_queue: Gauge,
+    queued_writes: Gauge,
+    /// Seconds from a `send` frame read to its ack (the commit included).
+    pub send_ack_seconds: Histogram,
     /// Messages stored (not counting idempotent resends).
     pub messages_stored: Counter,
     /// Live connections opened (WebSocket and SSE).
@@ -31,6 +37,11 @@ impl Metrics {
         let connections = Gauge::default();
         let users = Gauge::default();
         let slow_consumers = Gauge::default();
+        let queued_frames = Gauge::default();
+        let deepest_queue = Gauge::default();
+        let queued_writes = Gauge::default();
+        // 0.25 ms to ~4 s.
+        let send_ack_seconds = Histogram::new(exponential_buckets(0.000_25, 2.0, 15));
         let messages_stored = Counter::default();
         let connections_opened = Counter::default();
         let frames_refused = Counter::default();
@@ -70,11 +81,35 @@ impl Metrics {
             "Requests, frames and connections refused by a rate limit",
             rate_limited.clone(),
         );
+        registry.register(
+            "live_queued_frames",
+            "Frames waiting in live connections' outgoing queues",
+            queued_frames.clone(),
+        );
+        registry.register(
+            "live_deepest_queue",
+            "Frames waiting in the fullest outgoing queue",
+            deepest_queue.clone(),
+        );
+        registry.register(
+            "queued_writes",
+            "Writes waiting for the database writer",
+            queued_writes.clone(),
+        );
+        registry.register(
+            "send_ack_seconds",
+            "Time from a send frame read to its ack (durable)",
+            send_ack_seconds.clone(),
+        );
         Arc::new(Self {
             registry,
             connections,
             users,
             slow_consumers,
+            queued_frames,
+            deepest_queue,
+            queued_writes,
+            send_ack_seconds,
             messages_stored,
             connections_opened,
             frames_refused,
@@ -82,9 +117,12 @@ impl Metrics {
         })
     }
 
-    /// The text exposition, with the hub's gauges as they are now.
-    pub fn render(&self, hub: &Hub) -> String {
+    /// The text exposition, with the hub's and the store's gauges as they are now.
+    pub fn render(&self, hub: &Hub, store: &dyn crate::store::Store) -> String {
         let stats = hub.stats();
+        self.queued_frames.set(stats.queued_frames as i64);
+        self.deepest_queue.set(stats.deepest_queue as i64);
+        self.queued_writes.set(store.queued_writes() as i64);
         self.connections.set(stats.connections as i64);
         self.users.set(stats.users as i64);
         self.slow_consumers.set(stats.slow_consumers as i64);

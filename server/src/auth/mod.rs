@@ -430,6 +430,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
     let signed_in = found.is_some();
     let one_time = found.as_ref().is_some_and(|(_, required)| *required);
     if let Some((user, _)) = found {
+        tracing::Span::current().record("user", user.username.as_str());
         request.extensions_mut().insert(Authenticated(user));
     }
     if one_time {

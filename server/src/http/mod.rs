@@ -65,7 +65,46 @@ pub fn router(state: AppState) -> Router {
             security_headers,
         ))
         .layer(compression())
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        )
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
         .with_state(state)
+}
+
+/// Every request's span: its id (`X-Request-Id`, made here unless a proxy sent one; it
+/// is sent back too), method and path (never the query: it may hold a `next` or a
+/// token), and the user once the session is known ([`crate::auth::gate`] records it).
+/// Everything logged while serving it, an `internal` error's cause included, carries them.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .unwrap_or("invalid");
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+        user = tracing::field::Empty,
+    )
 }
 
 /// Pages and server-function answers compressed as they are sent (brotli or gzip, quickly).
@@ -247,7 +286,7 @@ async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) 
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(state.chat.hub()),
+        state.metrics.render(state.chat.hub(), state.store.as_ref()),
     )
         .into_response()
 }

@@ -190,6 +190,9 @@ pub struct HubStats {
     pub users: usize,
     pub connections: usize,
     pub slow_consumers: u64,
+    /// Frames waiting in connections' outgoing queues, in all and in the fullest one.
+    pub queued_frames: usize,
+    pub deepest_queue: usize,
 }
 
 impl Hub {
@@ -540,10 +543,19 @@ impl Hub {
 
     pub fn stats(&self) -> HubStats {
         let users = self.lock();
+        let depths = || {
+            users.values().flat_map(|u| {
+                u.connections
+                    .values()
+                    .map(|c| c.queue.max_capacity() - c.queue.capacity())
+            })
+        };
         HubStats {
             users: users.len(),
             connections: users.values().map(|u| u.connections.len()).sum(),
             slow_consumers: self.slow_consumers.load(Ordering::Relaxed),
+            queued_frames: depths().sum(),
+            deepest_queue: depths().max().unwrap_or(0),
         }
     }
 }

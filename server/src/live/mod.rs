@@ -114,6 +114,7 @@ async fn execute(
     text: &str,
     max_frame_bytes: usize,
 ) -> Reply {
+    let read_at = std::time::Instant::now();
     if text.len() > max_frame_bytes {
         tracing::warn!(user = %user.username, bytes = text.len(), "frame too large");
         return Reply::Now(Some(error_frame(ApiError::new(
@@ -177,9 +178,15 @@ async fn execute(
         {
             Ok(pending) => {
                 let username = user.username.clone();
+                let metrics = chat.metrics().clone();
                 Reply::Later(Box::pin(async move {
                     match pending.await {
-                        Ok(ack) => ack.into(),
+                        Ok(ack) => {
+                            metrics
+                                .send_ack_seconds
+                                .observe(read_at.elapsed().as_secs_f64());
+                            ack.into()
+                        }
                         Err(error) => {
                             tracing::info!(user = %username, code = %error.code, "send failed");
                             ServerFrame::Error {

@@ -76,7 +76,15 @@ pub async fn stream(
         .filter_map(|f| serde_json::to_string(f).ok())
         .collect();
     let shutdown = state.shutdown.clone();
-    let events = frames(registration, pending, replayed, shutdown);
+    // A span for the stream's whole life, under the request's (its id).
+    let span = tracing::info_span!(
+        "live",
+        transport = "sse",
+        user = %user.username,
+        connection = registration.id,
+    );
+    span.in_scope(|| tracing::info!("connected"));
+    let events = frames(registration, pending, replayed, shutdown, span);
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response()
@@ -91,10 +99,11 @@ fn frames(
     pending: VecDeque<String>,
     replayed: EventId,
     shutdown: tokio_util::sync::CancellationToken,
+    span: tracing::Span,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     futures::stream::unfold(
         Some((registration, pending, shutdown)),
-        move |state| async move {
+        move |state| tracing::Instrument::instrument(async move {
             let (mut registration, mut pending, shutdown) = state?;
             if let Some(text) = pending.pop_front() {
                 return Some((
@@ -123,7 +132,7 @@ fn frames(
                     _ = shutdown.cancelled() => return None,
                 }
             }
-        },
+        }, span.clone()),
     )
 }
 

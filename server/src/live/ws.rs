@@ -93,8 +93,15 @@ pub async fn upgrade(
         .max_frame_size(cap)
         .read_buffer_size(config.ws_read_buffer)
         .write_buffer_size(config.ws_write_buffer)
-        .on_upgrade(move |socket: WebSocket| async move {
-            serve(
+        .on_upgrade(move |socket: WebSocket| {
+            // A span for the connection's whole life, under the upgrade request's (its id).
+            let span = tracing::info_span!(
+                "live",
+                transport = "websocket",
+                user = %user.username,
+                connection = tracing::field::Empty,
+            );
+            tracing::Instrument::instrument(serve(
                 socket,
                 state.chat.clone(),
                 user,
@@ -102,8 +109,7 @@ pub async fn upgrade(
                 query.after.map(EventId),
                 timing,
                 state.shutdown.clone(),
-            )
-            .await;
+            ), span)
         })
 }
 
@@ -127,7 +133,8 @@ pub async fn serve<S, E>(
         .hub()
         .register_session(Actor::from(&user), session.as_deref());
     let connection = registration.id;
-    tracing::debug!(connection, user = %user.username, "connected");
+    tracing::Span::current().record("connection", connection);
+    tracing::info!("connected");
     let replayed = match live::opening(&chat, &user, connection, after).await {
         Ok((frames, replayed)) => {
             for frame in &frames {
@@ -244,7 +251,7 @@ pub async fn serve<S, E>(
         }));
         let _ = tokio::time::timeout(timing.write_within, sink.send(frame)).await;
     }
-    tracing::debug!(connection, user = %user.username, "disconnected");
+    tracing::info!(close = ?close.map(|(code, _)| code), "disconnected");
 }
 
 /// The close a frame that could not be read earns (RFC 6455 §7.4.1), when the peer is

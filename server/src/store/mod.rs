@@ -660,6 +660,11 @@ pub trait Writes: Send + Sync + 'static {
     /// `after_commit` runs right after the commit, in commit order.
     async fn submit(&self, write: Write, after_commit: AfterCommit) -> StoreResult<PendingWrite>;
 
+    /// Writes waiting for the writer (a queue depth for `/metrics`).
+    fn queued_writes(&self) -> usize {
+        0
+    }
+
     /// Submits `write` and waits for its commit.
     async fn write(&self, write: Write, after_commit: AfterCommit) -> StoreResult<Written> {
         self.submit(write, after_commit).await?.await

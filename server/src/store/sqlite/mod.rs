@@ -121,6 +121,10 @@ impl Writes for SqliteStore {
     async fn submit(&self, write: Write, after_commit: AfterCommit) -> StoreResult<PendingWrite> {
         self.ordered.submit(write, after_commit).await
     }
+
+    fn queued_writes(&self) -> usize {
+        self.ordered.queued()
+    }
 }
 
 #[cfg(test)]

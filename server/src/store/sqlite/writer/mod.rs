@@ -74,6 +74,11 @@ impl Writer {
         Ok(Self { jobs })
     }
 
+    /// Writes submitted and not yet taken by the writer thread.
+    pub fn queued(&self) -> usize {
+        self.jobs.max_capacity() - self.jobs.capacity()
+    }
+
     /// Queues a write (waiting only for room in the queue); the returned future resolves
     /// when it is committed.
     pub async fn submit(
