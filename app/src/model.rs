@@ -559,6 +559,38 @@ pub struct IssuedPassword {
     pub password: String,
 }
 
+/// What a personal access token lets its holder do through the REST API, on top of what
+/// the rules let its owner do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiScope {
+    /// List conversations, read history.
+    Read,
+    /// Post messages, open threads (and read).
+    Write,
+}
+
+/// Tokens one person may hold at once (revoked ones do not count).
+pub const MAX_API_TOKENS: usize = 20;
+
+/// A personal access token as its owner sees it listed (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub scopes: Vec<ApiScope>,
+    pub created_at_ms: i64,
+    /// `None` while it works.
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// A token just made: the secret is shown this once and never again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedToken {
+    pub token: ApiToken,
+    pub secret: String,
+}
+
 /// What `/admin` shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminOverview {

@@ -505,10 +505,10 @@ async fn channels_are_renamed_archived_and_reshaped_live() {
             .any(|c| c.id == dock.id)
     );
     let refused = server.history(&carol_cookie, dock.id, None).await;
-    assert_eq!(refused.unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(refused.unwrap_err().code, ErrorCode::NotFound);
     carol.send_message(dock.id, "hello?").await;
     let error = refusal(&mut carol).await;
-    assert_eq!(error.code, ErrorCode::Forbidden);
+    assert_eq!(error.code, ErrorCode::NotFound);
     // A tab of carol's that was offline learns it on resume.
     let (_, replayed) = server
         .connect_after(&carol_cookie, Some(carol_before))

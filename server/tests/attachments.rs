@@ -114,7 +114,7 @@ async fn an_image_reaches_who_may_see_it_and_nobody_else() {
     )
     .await
     .unwrap_err();
-    assert_eq!(refused.code, ErrorCode::Forbidden);
+    assert_eq!(refused.code, ErrorCode::NotFound);
 
     // Carol cannot send alice's upload; alice sends it.
     let mut carol = server.connect(&carol_cookie).await;

@@ -159,7 +159,7 @@ async fn a_guest_cannot_post_into_internal_and_nothing_is_stored() {
     let sent = carol.send_message(internal.id, "let me in").await;
     assert_eq!(
         carol.until(error_of).await,
-        (Some(sent), ErrorCode::Forbidden)
+        (Some(sent), ErrorCode::NotFound)
     );
     carol.assert_alive().await;
     assert_eq!(
@@ -171,7 +171,7 @@ async fn a_guest_cannot_post_into_internal_and_nothing_is_stored() {
         .history(&carol_cookie, internal.id, None)
         .await
         .unwrap_err();
-    assert_eq!(refused.code, ErrorCode::Forbidden);
+    assert_eq!(refused.code, ErrorCode::NotFound);
     // And alice received nothing.
     alice.assert_alive().await;
     server.stop().await;
@@ -422,7 +422,7 @@ async fn a_direct_message_appears_for_the_other_person() {
     assert_eq!(again.id, dm.id);
     // Dave cannot read it.
     let refused = server.history(&dave_cookie, dm.id, None).await.unwrap_err();
-    assert_eq!(refused.code, ErrorCode::Forbidden);
+    assert_eq!(refused.code, ErrorCode::NotFound);
     server.stop().await;
 }
 

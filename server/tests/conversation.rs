@@ -490,7 +490,7 @@ async fn a_reply_quotes_its_original_from_the_same_conversation_only() {
             _ => None,
         })
         .await;
-    assert_eq!(refused, ErrorCode::Forbidden);
+    assert_eq!(refused, ErrorCode::NotFound);
     server.stop().await;
 }
 
@@ -840,7 +840,7 @@ async fn sku_and_shipment_threads_work_like_order_threads() {
             .await
             .unwrap_err()
             .code,
-        ErrorCode::Forbidden
+        ErrorCode::NotFound
     );
     let dave_saw = dave.drain(std::time::Duration::from_millis(300)).await;
     assert!(

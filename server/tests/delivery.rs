@@ -275,7 +275,7 @@ async fn typing_reaches_the_others_in_the_conversation_only() {
             _ => None,
         })
         .await;
-    assert_eq!(refused, app::error::ErrorCode::Forbidden);
+    assert_eq!(refused, app::error::ErrorCode::NotFound);
     server.stop().await;
 }
 
@@ -419,7 +419,7 @@ async fn server_sent_events_carry_the_same_protocol() {
         )
         .await;
     assert!(
-        matches!(refused, Some(ServerFrame::Error { error, .. }) if error.code == app::error::ErrorCode::Forbidden)
+        matches!(refused, Some(ServerFrame::Error { error, .. }) if error.code == app::error::ErrorCode::NotFound)
     );
     let unauthenticated = reqwest::get(server.url("/events")).await.unwrap();
     assert_eq!(unauthenticated.status(), 401);

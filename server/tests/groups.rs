@@ -156,7 +156,7 @@ async fn a_group_is_started_joined_and_left_live() {
             .await
             .unwrap_err()
             .code,
-        ErrorCode::Forbidden
+        ErrorCode::NotFound
     );
     assert!(
         !server
@@ -175,7 +175,7 @@ async fn a_group_is_started_joined_and_left_live() {
             .await
             .unwrap_err()
             .code,
-        ErrorCode::Forbidden
+        ErrorCode::NotFound
     );
     let channel = server.channel(&bob_cookie, "internal").await;
     assert_eq!(

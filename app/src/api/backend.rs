@@ -140,6 +140,14 @@ pub trait Backend: Send + Sync + 'static {
         conversation: ConversationId,
         muted: bool,
     ) -> Result<(), ApiError>;
+    async fn api_tokens(&self, me: &User) -> Result<Vec<crate::model::ApiToken>, ApiError>;
+    async fn create_api_token(
+        &self,
+        me: &User,
+        name: &str,
+        write: bool,
+    ) -> Result<crate::model::IssuedToken, ApiError>;
+    async fn revoke_api_token(&self, me: &User, id: i64) -> Result<(), ApiError>;
 }
 
 /// How the backend travels in Leptos context.

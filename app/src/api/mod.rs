@@ -21,6 +21,7 @@ pub fn respond_with_script_policy() {}
 pub fn respond_forbidden() {}
 
 mod admin;
+mod api_tokens;
 mod bootstrap;
 mod connection_mode;
 mod conversation;
@@ -44,6 +45,9 @@ pub use admin::{
     ChangeChannel, ChangeUser, CreateChannel, CreateUser, GetAdminOverview, ResetPassword,
     SaveSettings, SetUserDisabled, change_channel, change_user, create_channel, create_user,
     get_admin_overview, reset_password, save_settings, set_user_disabled,
+};
+pub use api_tokens::{
+    ApiTokens, CreateApiToken, RevokeApiToken, api_tokens, create_api_token, revoke_api_token,
 };
 pub use bootstrap::{GetBootstrap, get_bootstrap};
 pub use connection_mode::{

@@ -407,17 +407,22 @@ fn is_public(path: &str) -> bool {
             | "/sw.js"
             | "/auth/sso"
             | "/embed.js"
+            | crate::http::rest::OPENAPI_PATH
     ) || path.starts_with("/pkg/")
+        // The REST API checks its own token and never reads the session.
+        || path.starts_with(crate::http::rest::PREFIX)
 }
 
 /// Resolves the session of every request into an [`Authenticated`] extension, refuses
 /// cross-site state-changing requests, and sends unauthenticated page loads to `/login`.
 pub async fn gate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
-    // `/auth/sso` comes from the host's page: it checks the embedding origins itself.
+    // `/auth/sso` comes from the host's page: it checks the embedding origins itself. The
+    // REST API takes a token, never a cookie: another site cannot borrow a browser's.
     if request.method() != Method::GET
         && request.method() != Method::HEAD
         && path != "/auth/sso"
+        && !path.starts_with(crate::http::rest::PREFIX)
         && !origin_allowed(request.headers(), &state.config.allowed_origins, false)
     {
         tracing::warn!(%path, "refused a cross-site request");

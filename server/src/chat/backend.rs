@@ -136,6 +136,23 @@ impl Backend for Chat {
         Chat::set_muted(self, me, conversation, muted).await
     }
 
+    async fn api_tokens(&self, me: &User) -> Result<Vec<app::model::ApiToken>, ApiError> {
+        Chat::api_tokens(self, me).await
+    }
+
+    async fn create_api_token(
+        &self,
+        me: &User,
+        name: &str,
+        write: bool,
+    ) -> Result<app::model::IssuedToken, ApiError> {
+        Chat::create_api_token(self, me, name, write).await
+    }
+
+    async fn revoke_api_token(&self, me: &User, id: i64) -> Result<(), ApiError> {
+        Chat::revoke_api_token(self, me, id).await
+    }
+
     async fn set_theme(&self, me: &User, theme: Theme) -> Result<(), ApiError> {
         self.store
             .set_theme(me.id, theme)

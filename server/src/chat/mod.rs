@@ -32,6 +32,7 @@ use crate::store::prelude::*;
 use crate::store::{AfterCommit, Opened, StoreError, StoredConversation, Write, Written};
 
 pub mod admin;
+pub mod api_tokens;
 pub mod attachments;
 mod backend;
 pub mod catch_up;
@@ -196,7 +197,14 @@ impl Chat {
                 loaded
             }
         };
-        rules::check(&Actor::from(me), &audience, action)?;
+        let actor = Actor::from(me);
+        // One they may not see is one they may not know of: answered as if there were
+        // none, so ids cannot be probed. Seen but not allowed (posting where one may only
+        // read) is `forbidden`.
+        if rules::check(&actor, &audience, Action::See).is_err() {
+            return Err(ApiError::not_found("conversation"));
+        }
+        rules::check(&actor, &audience, action)?;
         Ok(audience)
     }
 

@@ -16,6 +16,7 @@ use app::error::ApiError;
 use crate::web::{AppState, error_response};
 
 mod files;
+pub mod rest;
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(rest::routes())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -210,6 +212,8 @@ async fn rate_limit(
     let path = request.uri().path();
     let uncounted = path.starts_with("/pkg/")
         || matches!(path, "/healthz" | "/readyz" | "/metrics")
+        // Counted by its token's owner (or, refused, its address) in `rest`.
+        || path.starts_with(rest::PREFIX)
         || path.rsplit('/').next().is_some_and(|last| last.contains('.'));
     if !uncounted {
         let user = request

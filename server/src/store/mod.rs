@@ -421,12 +421,30 @@ pub struct Reader {
 
 /// Everything Parley stores, behind one narrow interface made of its sections.
 pub trait Store:
-    Accounts + Conversations + Messages + Attachments + Events + Orders + Settings + Audit + Writes
+    Accounts
+    + ApiTokens
+    + Conversations
+    + Messages
+    + Attachments
+    + Events
+    + Orders
+    + Settings
+    + Audit
+    + Writes
 {
 }
 
 impl<
-    T: Accounts + Conversations + Messages + Attachments + Events + Orders + Settings + Audit + Writes,
+    T: Accounts
+        + ApiTokens
+        + Conversations
+        + Messages
+        + Attachments
+        + Events
+        + Orders
+        + Settings
+        + Audit
+        + Writes,
 > Store for T
 {
 }
@@ -434,9 +452,32 @@ impl<
 /// The section traits, for callers of a [`Store`].
 pub mod prelude {
     pub use super::{
-        Accounts, Attachments, Audit, Conversations, Events, Messages, Orders, Settings, Store,
-        Writes,
+        Accounts, ApiTokens, Attachments, Audit, Conversations, Events, Messages, Orders,
+        Settings, Store, Writes,
     };
+}
+
+/// Personal access tokens for the REST API (only their SHA-256 is stored).
+#[async_trait::async_trait]
+pub trait ApiTokens: Send + Sync + 'static {
+    /// Stores a new token of `user`'s; its id.
+    async fn create_api_token(
+        &self,
+        user: UserId,
+        name: &str,
+        token_hash: &str,
+        scopes: &[app::model::ApiScope],
+        now_ms: i64,
+    ) -> StoreResult<i64>;
+    /// `user`'s tokens, newest first, revoked ones included.
+    async fn api_tokens(&self, user: UserId) -> StoreResult<Vec<app::model::ApiToken>>;
+    /// Revokes `user`'s token `id`; false when they have no such working token.
+    async fn revoke_api_token(&self, user: UserId, id: i64, now_ms: i64) -> StoreResult<bool>;
+    /// The owner of a working token (not revoked, owner not disabled) and its scopes.
+    async fn api_token_user(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(User, Vec<app::model::ApiScope>)>>;
 }
 
 /// Users, organisations and sessions.

@@ -15,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use super::{AfterCommit, PendingWrite, StoreResult, Write, Writes};
 
 mod accounts;
+mod api_tokens;
 mod attachments;
 mod audit;
 mod conversations;
