@@ -39,6 +39,7 @@ pub fn TopBar() -> impl IntoView {
                 <A href="/dashboard" exact=true>"Overview"</A>
                 <A href="/dashboard/orders">"Orders"</A>
                 <a href="/chat">"Chat"</a>
+                <a href="/account/tokens">"API tokens"</a>
                 <AdminLink/>
             </nav>
             <super::theme::ThemeButton/>

@@ -30,6 +30,7 @@ pub mod search_box;
 pub mod switcher;
 pub mod theme;
 pub mod thread;
+pub mod tokens;
 pub mod widget;
 
 use crate::state::{self, ChatState};
@@ -100,6 +101,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=login::LoginPage/>
                 <Route path=path!("/account/password") view=password::NewPasswordPage/>
+                <Route path=path!("/account/tokens") view=tokens::TokensPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
                 <Route path=path!("/embed") view=embed::EmbedPage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=|| view! { <Redirect path="/dashboard"/> }/>
