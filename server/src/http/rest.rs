@@ -92,6 +92,7 @@ struct ErrorBody {
     code: String,
     message: String,
     /// With `rate_limited`: milliseconds to wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     retry_after_ms: Option<u64>,
 }
@@ -160,6 +161,7 @@ struct ApiMessage {
     version: u32,
     deleted: bool,
     /// The id of the message it answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     reply_to: Option<i64>,
     attachments: Vec<ApiAttachment>,
@@ -207,6 +209,7 @@ impl From<Message> for ApiMessage {
 struct ApiHistory {
     messages: Vec<ApiMessage>,
     /// Pass as `before` for the next older page; absent at the start.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     next_before: Option<i64>,
 }
@@ -214,16 +217,16 @@ struct ApiHistory {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PostMessage {
-    /// Markdown, up to the message length limit.
+    /// Markdown, up to the message length limit, with some visible text.
+    #[schema(min_length = 1)]
     body: String,
     /// Your id for this message (a UUID): posting it again returns the first answer
     /// instead of a second message. Made up by the server when absent.
     #[serde(default)]
-    #[schema(nullable = false)]
     client_id: Option<uuid::Uuid>,
     /// The id of a message in the same conversation it answers.
     #[serde(default)]
-    #[schema(nullable = false)]
+    #[schema(minimum = 1)]
     reply_to: Option<i64>,
 }
 
@@ -239,12 +242,8 @@ struct Posted {
 #[serde(deny_unknown_fields)]
 struct OpenThread {
     /// `order:1042`, `sku:AX-200` or `shipment:SH-77`.
+    #[schema(pattern = "^(order|sku|shipment):[A-Za-z0-9-]+$")]
     reference: String,
-}
-
-#[derive(Deserialize)]
-struct Before {
-    before: Option<String>,
 }
 
 /// The owner of the request's token, if it may do what `scope` allows; counted against
@@ -357,8 +356,8 @@ async fn list_conversations(
     get,
     path = "/api/v1/conversations/{id}/messages",
     params(
-        ("id" = i64, Path, description = "The conversation"),
-        ("before" = Option<i64>, Query, description = "Only messages before this seq"),
+        ("id" = i64, Path, minimum = 1, description = "The conversation"),
+        ("before" = Option<i64>, Query, minimum = 1, description = "Only messages before this seq"),
     ),
     responses(
         (status = 200, body = ApiHistory),
@@ -373,7 +372,7 @@ async fn read_messages(
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(query): Query<Before>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
     let user = match caller(&state, peer, &headers, ApiScope::Read).await {
         Ok(user) => user,
@@ -383,10 +382,11 @@ async fn read_messages(
         Ok(id) => id,
         Err(refused) => return refused,
     };
-    let before = match query.before.as_deref().map(str::parse::<i64>) {
-        None => None,
-        Some(Ok(seq)) if seq > 0 => Some(seq),
-        Some(_) => {
+    let mut befores = query.iter().filter(|(k, _)| k == "before");
+    let before = match (befores.next().map(|(_, v)| v.parse::<i64>()), befores.next()) {
+        (None, _) => None,
+        (Some(Ok(seq)), None) if seq > 0 => Some(seq),
+        _ => {
             return error_response(ApiError::new(
                 ErrorCode::BadRequest,
                 "before is a positive whole number.",
@@ -407,7 +407,7 @@ async fn read_messages(
 #[utoipa::path(
     post,
     path = "/api/v1/conversations/{id}/messages",
-    params(("id" = i64, Path, description = "The conversation")),
+    params(("id" = i64, Path, minimum = 1, description = "The conversation")),
     request_body = PostMessage,
     responses(
         (status = 201, body = Posted),
