@@ -107,10 +107,7 @@ impl ApiError {
         let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
         Self {
             code: ErrorCode::RateLimited,
-            message: format!(
-                "Too many requests. Try again in {} s.",
-                ms.div_ceil(1000)
-            ),
+            message: format!("Too many requests. Try again in {} s.", ms.div_ceil(1000)),
             retry_after_ms: Some(ms),
         }
     }

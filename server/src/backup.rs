@@ -62,7 +62,10 @@ pub fn backup(data_dir: &Path, to: &Path) -> anyhow::Result<Copied> {
     fs::create_dir_all(to).with_context(|| format!("could not make {}", to.display()))?;
     let target = to.join(DATABASE);
     if target.exists() {
-        bail!("{} exists already: back up into a new folder", target.display());
+        bail!(
+            "{} exists already: back up into a new folder",
+            target.display()
+        );
     }
     let partial = to.join(format!(".{DATABASE}.partial"));
     let _ = fs::remove_file(&partial);

@@ -12,7 +12,11 @@ async fn main() -> anyhow::Result<()> {
     );
     match cli.log_format {
         LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().with_current_span(true).with_span_list(true).init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
     }
     match cli.command {
         Command::Backup(args) => {

@@ -132,7 +132,10 @@ impl<K: Hash + Eq> Blocked<K> {
 
     fn forget_idle(&self) {
         let now = Instant::now();
-        self.0.lock().expect("rate lock").retain(|_, until| *until > now);
+        self.0
+            .lock()
+            .expect("rate lock")
+            .retain(|_, until| *until > now);
     }
 }
 
@@ -260,11 +263,7 @@ pub async fn sweep(
 /// The address a request counts against: the peer's, or — when the peer is one of the
 /// `trusted` proxies — the nearest address in `X-Forwarded-For` that is not a trusted
 /// proxy. IPv6 addresses count by their /64, which is what one subscriber gets.
-pub fn client_address(
-    peer: IpAddr,
-    forwarded_for: Option<&str>,
-    trusted: &[IpAddr],
-) -> IpAddr {
+pub fn client_address(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
     let mut address = peer;
     if trusted.contains(&peer)
         && let Some(chain) = forwarded_for
@@ -348,9 +347,16 @@ mod tests {
             assert_eq!(limits.login_allowed(here, "alice"), Ok(()));
             limits.login_failed(here, "alice");
         }
-        assert_eq!(limits.login_allowed(here, "alice"), Ok(()), "two failures allowed");
+        assert_eq!(
+            limits.login_allowed(here, "alice"),
+            Ok(()),
+            "two failures allowed"
+        );
         limits.login_failed(here, "Alice ");
-        assert!(limits.login_allowed(here, "bob").is_err(), "the address is blocked");
+        assert!(
+            limits.login_allowed(here, "bob").is_err(),
+            "the address is blocked"
+        );
         assert!(
             limits.login_allowed(there, "ALICE").is_err(),
             "the account is blocked from anywhere"
@@ -365,7 +371,11 @@ mod tests {
         assert_eq!(limits.send(user), Ok(()));
         assert!(limits.send(user).is_err());
         std::thread::sleep(Duration::from_millis(1100));
-        assert_eq!(limits.send(user), Ok(()), "after the wait the next send goes");
+        assert_eq!(
+            limits.send(user),
+            Ok(()),
+            "after the wait the next send goes"
+        );
     }
 
     #[test]

@@ -63,12 +63,14 @@ pub fn html_escape(s: &str) -> String {
 }
 
 /// The address a request counts against for rate limits (see [`crate::rate::client_address`]).
-pub fn client_address(state: &AppState, peer: std::net::SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
+pub fn client_address(
+    state: &AppState,
+    peer: std::net::SocketAddr,
+    headers: &HeaderMap,
+) -> std::net::IpAddr {
     crate::rate::client_address(
         peer.ip(),
-        headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok()),
+        headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()),
         &state.config.trusted_proxies,
     )
 }

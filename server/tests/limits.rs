@@ -34,7 +34,11 @@ async fn attempt(
         .post(server.url("/auth/login"))
         .header("Origin", server.origin())
         .header("Accept", accept)
-        .form(&[("username", username), ("password", password), ("next", "/chat")])
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("next", "/chat"),
+        ])
         .send()
         .await
         .unwrap();
@@ -159,7 +163,9 @@ async fn a_user_over_the_http_limit_is_refused_and_others_are_not() {
     let error: ApiError = serde_json::from_slice(&body).unwrap();
     assert_eq!(error.code, ErrorCode::RateLimited);
     // A server function too (the same budget), with the status its envelope names.
-    let refused = server.call::<app::model::Bootstrap>(&bob, "bootstrap", &[]).await;
+    let refused = server
+        .call::<app::model::Bootstrap>(&bob, "bootstrap", &[])
+        .await;
     assert_eq!(refused.unwrap_err().code, ErrorCode::RateLimited);
     // Carol has her own budget, though she shares bob's address.
     let (status, _, _) = server.get(&carol, "/chat").await;
@@ -286,7 +292,10 @@ async fn new_live_connections_over_the_limit_are_refused() {
             assert_eq!(response.status(), 429);
             assert!(response.headers().contains_key("retry-after"));
         }
-        other => panic!("a fourth connection in a minute was let in: {:?}", other.is_ok()),
+        other => panic!(
+            "a fourth connection in a minute was let in: {:?}",
+            other.is_ok()
+        ),
     }
     // The event stream is the same budget.
     let (status, headers, _) = server.get(&carol, "/events").await;

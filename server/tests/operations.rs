@@ -19,7 +19,13 @@ async fn a_backup_taken_while_writing_restores_whole_with_its_files() {
     let alice = server.login("alice").await;
     let channel = server.channel(&alice, "internal").await;
     let file = server
-        .upload(&alice, channel.id, "notes.txt", "text/plain", b"kept in the backup".to_vec())
+        .upload(
+            &alice,
+            channel.id,
+            "notes.txt",
+            "text/plain",
+            b"kept in the backup".to_vec(),
+        )
         .await
         .unwrap();
     let mut tab = server.connect(&alice).await;
@@ -70,7 +76,10 @@ async fn a_backup_taken_while_writing_restores_whole_with_its_files() {
     writer.await.unwrap();
     assert!(copied.database_bytes > 0);
     assert_eq!(copied.attachments, 1, "the uploaded file (one blob)");
-    assert!(acked_after > acked_before, "writes went on during the backup");
+    assert!(
+        acked_after > acked_before,
+        "writes went on during the backup"
+    );
 
     // Backing up into the same folder again is refused (never overwritten).
     assert!(backup::backup(&server.data_dir, &into).is_err());
@@ -97,13 +106,28 @@ async fn a_backup_taken_while_writing_restores_whole_with_its_files() {
     let server = TestServer::start(restored_dir.path()).await;
     let alice = server.login("alice").await;
     let history = server.full_history(&alice, channel.id).await;
-    let during = |h: &[app::model::Message]| h.iter().filter(|m| m.body.starts_with("during ")).count();
-    assert!(during(&history) >= acked_before, "everything acked before the backup");
+    let during =
+        |h: &[app::model::Message]| h.iter().filter(|m| m.body.starts_with("during ")).count();
+    assert!(
+        during(&history) >= acked_before,
+        "everything acked before the backup"
+    );
     assert!(during(&history) <= during(&original));
-    let bodies = |h: &[app::model::Message]| h.iter().map(|m| (m.seq, m.body.clone())).collect::<Vec<_>>();
-    assert_eq!(bodies(&history), bodies(&original)[..history.len()], "a prefix, no gaps");
+    let bodies = |h: &[app::model::Message]| {
+        h.iter()
+            .map(|m| (m.seq, m.body.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        bodies(&history),
+        bodies(&original)[..history.len()],
+        "a prefix, no gaps"
+    );
     let (status, _, bytes) = server.get(&alice, &file.url()).await;
-    assert_eq!((status, bytes.as_slice()), (200, b"kept in the backup".as_slice()));
+    assert_eq!(
+        (status, bytes.as_slice()),
+        (200, b"kept in the backup".as_slice())
+    );
 
     // Restoring over a folder keeps what was there aside.
     server.stop().await;
@@ -111,7 +135,11 @@ async fn a_backup_taken_while_writing_restores_whole_with_its_files() {
     let aside = std::fs::read_dir(restored_dir.path())
         .unwrap()
         .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("before-restore-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("before-restore-")
+        })
         .count();
     assert_eq!(aside, 1);
 }

@@ -27,7 +27,10 @@ impl Api<'_> {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
@@ -74,11 +77,17 @@ async fn a_bot_posts_reads_and_opens_threads_with_a_token_and_loses_it_when_revo
     let listing = serde_json::to_string(&listed).unwrap();
     assert!(!listing.contains(&issued.secret[11..]));
 
-    let api = Api { server: &server, token: Some(issued.secret.clone()) };
+    let api = Api {
+        server: &server,
+        token: Some(issued.secret.clone()),
+    };
     let path = format!("/api/v1/conversations/{}/messages", channel.id.0);
     let client_id = uuid::Uuid::new_v4();
     let (status, posted) = api
-        .post(&path, json!({"body": "Pallet **42** is in", "client_id": client_id}))
+        .post(
+            &path,
+            json!({"body": "Pallet **42** is in", "client_id": client_id}),
+        )
         .await;
     assert_eq!(status, 201, "{posted}");
     assert_eq!(posted["client_id"], client_id.to_string());
@@ -93,7 +102,10 @@ async fn a_bot_posts_reads_and_opens_threads_with_a_token_and_loses_it_when_revo
     assert_eq!(live.sender_name, "Alice Adams");
     // The same client id again: the first answer, not a second message.
     let (status, again) = api
-        .post(&path, json!({"body": "Pallet **42** is in", "client_id": client_id}))
+        .post(
+            &path,
+            json!({"body": "Pallet **42** is in", "client_id": client_id}),
+        )
         .await;
     assert_eq!((status, &again), (201, &posted));
 
@@ -105,14 +117,27 @@ async fn a_bot_posts_reads_and_opens_threads_with_a_token_and_loses_it_when_revo
         .iter()
         .filter_map(|m| m["body"].as_str())
         .collect();
-    assert_eq!(bodies.iter().filter(|b| **b == "Pallet **42** is in").count(), 1);
+    assert_eq!(
+        bodies
+            .iter()
+            .filter(|b| **b == "Pallet **42** is in")
+            .count(),
+        1
+    );
     let (status, list) = api.get("/api/v1/conversations").await;
     assert_eq!(status, 200);
-    assert!(list.as_array().unwrap().iter().any(|c| c["slug"] == "internal"));
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["slug"] == "internal")
+    );
 
     let orders: Vec<app::model::Order> = server.call(&alice, "orders", &[]).await.unwrap();
     let reference = format!("order:{}", orders[0].number);
-    let (status, thread) = api.post("/api/v1/threads", json!({"reference": reference})).await;
+    let (status, thread) = api
+        .post("/api/v1/threads", json!({"reference": reference}))
+        .await;
     assert_eq!(status, 200, "{thread}");
     assert_eq!(thread["kind"], "order");
 
@@ -125,7 +150,9 @@ async fn a_bot_posts_reads_and_opens_threads_with_a_token_and_loses_it_when_revo
     assert_eq!((status, code(&body)), (400, ErrorCode::BadRequest));
     let (status, body) = api.get(&format!("{path}?before=-3")).await;
     assert_eq!((status, code(&body)), (400, ErrorCode::BadRequest));
-    let (status, body) = api.post("/api/v1/threads", json!({"reference": "invoice:7"})).await;
+    let (status, body) = api
+        .post("/api/v1/threads", json!({"reference": "invoice:7"}))
+        .await;
     assert_eq!((status, code(&body)), (400, ErrorCode::BadRequest));
 
     // A read-only token reads and may not write.
@@ -139,18 +166,33 @@ async fn a_bot_posts_reads_and_opens_threads_with_a_token_and_loses_it_when_revo
 
     // Revoked: refused at once, like no token at all or a made-up one.
     let _: () = server
-        .call(&alice, "revoke_api_token", &[("id", issued.token.id.to_string())])
+        .call(
+            &alice,
+            "revoke_api_token",
+            &[("id", issued.token.id.to_string())],
+        )
         .await
         .unwrap();
-    for token in [Some(issued.secret.clone()), None, Some("parley_pat_0000".into())] {
-        let api = Api { server: &server, token };
+    for token in [
+        Some(issued.secret.clone()),
+        None,
+        Some("parley_pat_0000".into()),
+    ] {
+        let api = Api {
+            server: &server,
+            token,
+        };
         let (status, body) = api.get("/api/v1/conversations").await;
         assert_eq!((status, code(&body)), (401, ErrorCode::Unauthenticated));
     }
     // Another person cannot revoke alice's token (it is not theirs to know of).
     let other = issue(&server, &alice, "other", true).await;
     let refused = server
-        .call::<()>(&bob, "revoke_api_token", &[("id", other.token.id.to_string())])
+        .call::<()>(
+            &bob,
+            "revoke_api_token",
+            &[("id", other.token.id.to_string())],
+        )
         .await
         .unwrap_err();
     assert_eq!(refused.code, ErrorCode::NotFound);
@@ -195,7 +237,12 @@ async fn a_guests_token_reaches_only_what_the_guest_may() {
 async fn the_openapi_document_describes_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
-    let (status, doc) = Api { server: &server, token: None }.get("/api/openapi.json").await;
+    let (status, doc) = Api {
+        server: &server,
+        token: None,
+    }
+    .get("/api/openapi.json")
+    .await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
@@ -205,7 +252,10 @@ async fn the_openapi_document_describes_the_api() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
-    assert_eq!(doc["components"]["securitySchemes"]["token"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["token"]["scheme"],
+        "bearer"
+    );
     assert!(doc["components"]["schemas"]["ApiMessage"].is_object());
     server.stop().await;
 }

@@ -14,10 +14,8 @@ pub async fn api_tokens() -> Result<Vec<ApiToken>, ApiError> {
 /// Makes a token; its secret is in the answer and nowhere else, ever.
 #[server(endpoint = "create_api_token")]
 pub async fn create_api_token(name: String, write: bool) -> Result<IssuedToken, ApiError> {
-    super::backend::with_backend(
-        |b, me| async move { b.create_api_token(&me, &name, write).await },
-    )
-    .await
+    super::backend::with_backend(|b, me| async move { b.create_api_token(&me, &name, write).await })
+        .await
 }
 
 /// Revokes one of the signed-in person's tokens: it stops working at once.

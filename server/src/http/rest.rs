@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use app::error::{ApiError, ErrorCode};
-use app::model::{ApiScope, ConversationId, ConversationSummary, Message, MessageId, ThreadRef, User};
+use app::model::{
+    ApiScope, ConversationId, ConversationSummary, Message, MessageId, ThreadRef, User,
+};
 
 use crate::web::{AppState, client_address, error_response};
 
@@ -67,15 +69,18 @@ struct BearerToken;
 impl utoipa::Modify for BearerToken {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        openapi.components.get_or_insert_default().add_security_scheme(
-            "token",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A personal access token, `parley_pat_…`"))
-                    .build(),
-            ),
-        );
+        openapi
+            .components
+            .get_or_insert_default()
+            .add_security_scheme(
+                "token",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some("A personal access token, `parley_pat_…`"))
+                        .build(),
+                ),
+            );
     }
 }
 
@@ -309,7 +314,10 @@ fn json_body<T: serde::de::DeserializeOwned>(state: &AppState, body: &[u8]) -> R
     if body.len() > state.config.max_frame_bytes {
         return Err(error_response(ApiError::new(
             ErrorCode::FrameTooLarge,
-            format!("A body may be at most {} bytes.", state.config.max_frame_bytes),
+            format!(
+                "A body may be at most {} bytes.",
+                state.config.max_frame_bytes
+            ),
         )));
     }
     serde_json::from_slice(body).map_err(|e| {
@@ -383,7 +391,10 @@ async fn read_messages(
         Err(refused) => return refused,
     };
     let mut befores = query.iter().filter(|(k, _)| k == "before");
-    let before = match (befores.next().map(|(_, v)| v.parse::<i64>()), befores.next()) {
+    let before = match (
+        befores.next().map(|(_, v)| v.parse::<i64>()),
+        befores.next(),
+    ) {
         (None, _) => None,
         (Some(Ok(seq)), None) if seq > 0 => Some(seq),
         _ => {

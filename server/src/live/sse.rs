@@ -101,39 +101,41 @@ fn frames(
     shutdown: tokio_util::sync::CancellationToken,
     span: tracing::Span,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    futures::stream::unfold(
-        Some((registration, pending, shutdown)),
-        move |state| tracing::Instrument::instrument(async move {
-            let (mut registration, mut pending, shutdown) = state?;
-            if let Some(text) = pending.pop_front() {
-                return Some((
-                    Ok(Event::default().data(text)),
-                    Some((registration, pending, shutdown)),
-                ));
-            }
-            loop {
-                tokio::select! {
-                    queued = registration.queue.recv() => match queued {
-                        Some(outbound) if live::still_needed(&outbound, replayed) => {
-                            let event = Event::default().data(outbound.text.as_ref());
-                            return Some((Ok(event), Some((registration, pending, shutdown))));
-                        }
-                        Some(_) => continue,
-                        None if registration.cut_off() == Some(CutOff::SessionEnded) => {
-                            let frame = ServerFrame::Error {
-                                client_id: None,
-                                error: ApiError::unauthenticated(),
-                            };
-                            let text = serde_json::to_string(&frame).unwrap_or_default();
-                            return Some((Ok(Event::default().data(text)), None));
-                        }
-                        None => return None,
-                    },
-                    _ = shutdown.cancelled() => return None,
+    futures::stream::unfold(Some((registration, pending, shutdown)), move |state| {
+        tracing::Instrument::instrument(
+            async move {
+                let (mut registration, mut pending, shutdown) = state?;
+                if let Some(text) = pending.pop_front() {
+                    return Some((
+                        Ok(Event::default().data(text)),
+                        Some((registration, pending, shutdown)),
+                    ));
                 }
-            }
-        }, span.clone()),
-    )
+                loop {
+                    tokio::select! {
+                        queued = registration.queue.recv() => match queued {
+                            Some(outbound) if live::still_needed(&outbound, replayed) => {
+                                let event = Event::default().data(outbound.text.as_ref());
+                                return Some((Ok(event), Some((registration, pending, shutdown))));
+                            }
+                            Some(_) => continue,
+                            None if registration.cut_off() == Some(CutOff::SessionEnded) => {
+                                let frame = ServerFrame::Error {
+                                    client_id: None,
+                                    error: ApiError::unauthenticated(),
+                                };
+                                let text = serde_json::to_string(&frame).unwrap_or_default();
+                                return Some((Ok(Event::default().data(text)), None));
+                            }
+                            None => return None,
+                        },
+                        _ = shutdown.cancelled() => return None,
+                    }
+                }
+            },
+            span.clone(),
+        )
+    })
 }
 
 #[derive(Deserialize)]

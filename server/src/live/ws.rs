@@ -101,15 +101,18 @@ pub async fn upgrade(
                 user = %user.username,
                 connection = tracing::field::Empty,
             );
-            tracing::Instrument::instrument(serve(
-                socket,
-                state.chat.clone(),
-                user,
-                session,
-                query.after.map(EventId),
-                timing,
-                state.shutdown.clone(),
-            ), span)
+            tracing::Instrument::instrument(
+                serve(
+                    socket,
+                    state.chat.clone(),
+                    user,
+                    session,
+                    query.after.map(EventId),
+                    timing,
+                    state.shutdown.clone(),
+                ),
+                span,
+            )
         })
 }
 

@@ -452,8 +452,8 @@ impl<
 /// The section traits, for callers of a [`Store`].
 pub mod prelude {
     pub use super::{
-        Accounts, ApiTokens, Attachments, Audit, Conversations, Events, Messages, Orders,
-        Settings, Store, Writes,
+        Accounts, ApiTokens, Attachments, Audit, Conversations, Events, Messages, Orders, Settings,
+        Store, Writes,
     };
 }
 

@@ -21,7 +21,9 @@ fn scopes_from(column: &str) -> StoreResult<Vec<ApiScope>> {
     match column {
         "read" => Ok(vec![ApiScope::Read]),
         "read write" => Ok(vec![ApiScope::Read, ApiScope::Write]),
-        other => Err(StoreError::Corrupt(format!("unknown token scopes {other:?}"))),
+        other => Err(StoreError::Corrupt(format!(
+            "unknown token scopes {other:?}"
+        ))),
     }
 }
 
