@@ -591,6 +591,14 @@ pub struct IssuedToken {
     pub secret: String,
 }
 
+/// Whether someone is emailed about mentions and direct messages they leave unread.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailPreferences {
+    /// Where emails go; `None` when Parley has no address for them.
+    pub email: Option<String>,
+    pub enabled: bool,
+}
+
 /// What `/admin` shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminOverview {

@@ -22,7 +22,7 @@ for (const scheme of ['light', 'dark'] as const) {
 
     const alice = await signIn(browser, 'alice');
     await alice.page.emulateMedia({ colorScheme: scheme });
-    for (const path of ['/dashboard', '/dashboard/orders', '/dashboard/orders/1042', '/chat', '/chat/oracare-team', '/admin', '/account/tokens']) {
+    for (const path of ['/dashboard', '/dashboard/orders', '/dashboard/orders/1042', '/chat', '/chat/oracare-team', '/admin', '/account']) {
       await alice.page.goto(path);
       await live(alice.page);
       expect(await violations(alice.page), path).toEqual([]);

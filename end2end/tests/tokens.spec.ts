@@ -1,15 +1,15 @@
 import { test, expect } from '@playwright/test';
 import { signIn, live, done, unique } from './helpers';
 
-test('a token made at /account/tokens posts through the REST API, live, until revoked', async ({ browser, request }) => {
+test('a token made at /account posts through the REST API, live, until revoked', async ({ browser, request }) => {
   const bob = await signIn(browser, 'bob');
   const alice = await signIn(browser, 'alice');
   await alice.page.goto('/chat/internal');
   await live(alice.page);
 
-  await bob.page.goto('/account/tokens');
+  await bob.page.goto('/account');
   await live(bob.page);
-  await expect(bob.page.getByRole('heading', { name: 'API tokens', level: 1 })).toBeVisible();
+  await expect(bob.page.getByRole('heading', { name: 'Your account', level: 1 })).toBeVisible();
   await bob.page.getByRole('textbox', { name: 'Token name' }).fill('Shift report bot');
   await bob.page.getByRole('checkbox', { name: /May post messages/ }).check();
   await bob.page.getByRole('button', { name: 'Make token' }).click();

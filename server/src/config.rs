@@ -227,6 +227,30 @@ pub struct Config {
     /// Default: half the cores, at least one.
     #[arg(long, env = "PARLEY_PASSWORD_CHECKS")]
     pub password_checks: Option<usize>,
+    /// The SMTP server email notifications go through: `smtp://host:port` (plain, for a
+    /// local relay), `smtp://host:587?tls=required` (STARTTLS) or `smtps://host:465`, with
+    /// `user:password@` if it wants them. Without it no email is sent.
+    #[arg(long, env = "PARLEY_SMTP_URL", value_parser = parse_any_secret)]
+    pub smtp_url: Option<Secret>,
+    /// Who notification emails come from.
+    #[arg(
+        long,
+        env = "PARLEY_EMAIL_FROM",
+        default_value = "Parley <parley@localhost>"
+    )]
+    pub email_from: String,
+    /// A mention or direct message still unread this many seconds after it was sent is
+    /// emailed about (once, grouped with the others of that person's). Default 10 minutes.
+    #[arg(long, env = "PARLEY_EMAIL_AFTER_SECS", default_value_t = 600)]
+    pub email_after_secs: u64,
+    /// How often the email worker looks for what to send (seconds); also the first wait
+    /// before a failed email is tried again (doubling, up to an hour).
+    #[arg(long, env = "PARLEY_EMAIL_SWEEP_SECS", default_value_t = 60)]
+    pub email_sweep_secs: u64,
+    /// Where people reach Parley (`https://chat.example.com`), for the links in emails.
+    /// Default: the listen address.
+    #[arg(long, env = "PARLEY_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Reverse proxies (IP addresses) whose `X-Forwarded-For` names the client's address
     /// for rate limits. Without it the peer's address counts.
     #[arg(long, env = "PARLEY_TRUSTED_PROXIES", value_delimiter = ',')]
@@ -266,6 +290,11 @@ fn parse_secret(s: &str) -> Result<Secret, String> {
     if s.len() < 16 {
         return Err("a secret has at least 16 characters".into());
     }
+    Ok(Secret(s.to_string()))
+}
+
+/// A secret of any length (an SMTP address may carry a password, or none).
+fn parse_any_secret(s: &str) -> Result<Secret, String> {
     Ok(Secret(s.to_string()))
 }
 

@@ -57,7 +57,7 @@ async fn user(
     role: Role,
     org: OrganisationId,
 ) -> StoreResult<UserId> {
-    store
+    let id = store
         .create_user(NewUser {
             username: username.into(),
             display_name: name.into(),
@@ -66,7 +66,12 @@ async fn user(
             organisation_id: org,
             password_change_required: false,
         })
-        .await
+        .await?;
+    // Where email notifications would go (an `.example` domain: nobody real).
+    store
+        .set_email(id, Some(&format!("{username}@parley-demo.example")))
+        .await?;
+    Ok(id)
 }
 
 /// Returns the internal organisation's id.

@@ -92,6 +92,25 @@ pub async fn start(
         shutdown.clone(),
     ));
     let addr = listener.local_addr()?;
+    if let Some(smtp) = config.smtp_url.as_ref() {
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let mailer = chat::email::Mailer::new(
+            smtp.expose_str(),
+            &config.email_from,
+            public_url,
+            std::time::Duration::from_secs(config.email_after_secs),
+            std::time::Duration::from_secs(config.email_sweep_secs.max(1)),
+        )?;
+        tokio::spawn(chat::email::run(
+            chat.clone(),
+            mailer,
+            std::time::Duration::from_secs(config.email_sweep_secs.max(1)),
+            shutdown.clone(),
+        ));
+    }
     if let Some(host_addr) = config.demo_host_addr(addr) {
         // The demo host: another origin of the same name (same-site, so the widget's
         // cookie is first-party there even over plain HTTP).

@@ -29,6 +29,9 @@ pub struct Metrics {
     pub frames_refused: Counter,
     /// Requests, frames, connections and sign-ins refused by a rate limit.
     pub rate_limited: Counter,
+    /// Notification emails the SMTP server took, and attempts it refused or missed.
+    pub emails_sent: Counter,
+    pub emails_failed: Counter,
 }
 
 impl Metrics {
@@ -46,6 +49,18 @@ impl Metrics {
         let connections_opened = Counter::default();
         let frames_refused = Counter::default();
         let rate_limited = Counter::default();
+        let emails_sent = Counter::default();
+        let emails_failed = Counter::default();
+        registry.register(
+            "emails_sent",
+            "Notification emails handed to the SMTP server",
+            emails_sent.clone(),
+        );
+        registry.register(
+            "emails_failed",
+            "Notification emails the SMTP server did not take (retried later)",
+            emails_failed.clone(),
+        );
         registry.register(
             "live_connections",
             "Open live connections (tabs)",
@@ -114,6 +129,8 @@ impl Metrics {
             connections_opened,
             frames_refused,
             rate_limited,
+            emails_sent,
+            emails_failed,
         })
     }
 

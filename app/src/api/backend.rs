@@ -148,6 +148,11 @@ pub trait Backend: Send + Sync + 'static {
         write: bool,
     ) -> Result<crate::model::IssuedToken, ApiError>;
     async fn revoke_api_token(&self, me: &User, id: i64) -> Result<(), ApiError>;
+    async fn email_preferences(
+        &self,
+        me: &User,
+    ) -> Result<crate::model::EmailPreferences, ApiError>;
+    async fn set_email_notifications(&self, me: &User, enabled: bool) -> Result<(), ApiError>;
 }
 
 /// How the backend travels in Leptos context.

@@ -65,7 +65,10 @@ pub use members::{ListMembers, list_members};
 pub use open_direct::{OpenDirect, open_direct};
 pub use orders::{GetOrder, ListOrders, get_order, list_orders};
 pub use people::{ListPeople, list_people};
-pub use preferences::{SetMuted, SetTheme, set_muted, set_theme};
+pub use preferences::{
+    EmailPreferences, SetEmailNotifications, SetMuted, SetTheme, email_preferences,
+    set_email_notifications, set_muted, set_theme,
+};
 pub use react::{React, react};
 pub use search::{SearchMessages, search_messages};
 pub use threads::{

@@ -18,3 +18,19 @@ pub async fn set_muted(conversation_id: ConversationId, muted: bool) -> Result<(
     )
     .await
 }
+
+/// Whether the signed-in person is emailed about mentions and direct messages they leave
+/// unread, and at which address.
+#[server(endpoint = "email_preferences")]
+pub async fn email_preferences() -> Result<crate::model::EmailPreferences, ApiError> {
+    super::backend::with_backend(|b, me| async move { b.email_preferences(&me).await }).await
+}
+
+/// Turns those emails on or off for the signed-in person.
+#[server(endpoint = "set_email_notifications")]
+pub async fn set_email_notifications(enabled: bool) -> Result<(), ApiError> {
+    super::backend::with_backend(
+        |b, me| async move { b.set_email_notifications(&me, enabled).await },
+    )
+    .await
+}

@@ -144,12 +144,17 @@ pub fn ChatConversation() -> impl IntoView {
     view! {
         {move || match selected.get() {
             Some(id) => pane(id),
-            None => view! {
+            None => {
+                // Rendered on the server with the list, which holds every conversation
+                // the person may see: the page answers 404, like the API does.
+                crate::api::respond_not_found();
+                view! {
                 <div class="empty-pane">
                     <h1>"Conversation not found"</h1>
                     <p class="muted">"It does not exist, or you are not a member of it."</p>
                 </div>
-            }.into_any(),
+            }.into_any()
+            }
         }}
     }
 }

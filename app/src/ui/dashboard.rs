@@ -39,7 +39,7 @@ pub fn TopBar() -> impl IntoView {
                 <A href="/dashboard" exact=true>"Overview"</A>
                 <A href="/dashboard/orders">"Orders"</A>
                 <a href="/chat">"Chat"</a>
-                <a href="/account/tokens">"API tokens"</a>
+                <a href="/account">"Account"</a>
                 <AdminLink/>
             </nav>
             <super::theme::ThemeButton/>

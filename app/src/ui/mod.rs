@@ -7,6 +7,7 @@ use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+pub mod account;
 pub mod admin;
 pub mod attachments;
 pub mod bootstrap;
@@ -30,7 +31,6 @@ pub mod search_box;
 pub mod switcher;
 pub mod theme;
 pub mod thread;
-pub mod tokens;
 pub mod widget;
 
 use crate::state::{self, ChatState};
@@ -101,7 +101,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=login::LoginPage/>
                 <Route path=path!("/account/password") view=password::NewPasswordPage/>
-                <Route path=path!("/account/tokens") view=tokens::TokensPage ssr=SsrMode::Async/>
+                <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=admin::AdminPage ssr=SsrMode::Async/>
                 <Route path=path!("/embed") view=embed::EmbedPage ssr=SsrMode::Async/>
                 <Route path=path!("/") view=|| view! { <Redirect path="/dashboard"/> }/>

@@ -153,6 +153,14 @@ impl Backend for Chat {
         Chat::revoke_api_token(self, me, id).await
     }
 
+    async fn email_preferences(&self, me: &User) -> Result<app::model::EmailPreferences, ApiError> {
+        Chat::email_preferences(self, me).await
+    }
+
+    async fn set_email_notifications(&self, me: &User, enabled: bool) -> Result<(), ApiError> {
+        Chat::set_email_notifications(self, me, enabled).await
+    }
+
     async fn set_theme(&self, me: &User, theme: Theme) -> Result<(), ApiError> {
         self.store
             .set_theme(me.id, theme)

@@ -38,6 +38,7 @@ mod backend;
 pub mod catch_up;
 mod changes;
 mod conversations;
+pub mod email;
 mod groups;
 mod messages;
 mod search;

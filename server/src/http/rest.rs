@@ -1,5 +1,5 @@
 //! The REST API for integrations and bots (`/api/v1/…`), authenticated by personal access
-//! tokens (`Authorization: Bearer parley_pat_…`, made at `/account/tokens`), described by
+//! tokens (`Authorization: Bearer parley_pat_…`, made at `/account`), described by
 //! the OpenAPI document at `/api/openapi.json`, generated from these handlers and types
 //! by `utoipa`.
 //!

@@ -423,6 +423,7 @@ pub struct Reader {
 pub trait Store:
     Accounts
     + ApiTokens
+    + Notifications
     + Conversations
     + Messages
     + Attachments
@@ -437,6 +438,7 @@ pub trait Store:
 impl<
     T: Accounts
         + ApiTokens
+        + Notifications
         + Conversations
         + Messages
         + Attachments
@@ -452,9 +454,44 @@ impl<
 /// The section traits, for callers of a [`Store`].
 pub mod prelude {
     pub use super::{
-        Accounts, ApiTokens, Attachments, Audit, Conversations, Events, Messages, Orders, Settings,
-        Store, Writes,
+        Accounts, ApiTokens, Attachments, Audit, Conversations, Events, Messages, Notifications,
+        Orders, Settings, Store, Writes,
     };
+}
+
+/// A message someone has not read, old enough to be emailed about: in a direct or group
+/// conversation of theirs, or mentioning them by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailCandidate {
+    pub user: UserId,
+    pub email: String,
+    pub conversation: ConversationId,
+    pub kind: app::model::ConversationKind,
+    pub slug: String,
+    pub conversation_name: String,
+    pub seq: Seq,
+    pub sender_name: String,
+    pub body: String,
+    pub created_at_ms: i64,
+}
+
+/// Email notifications: who wants them, what is unread and old enough, what was sent.
+#[async_trait::async_trait]
+pub trait Notifications: Send + Sync + 'static {
+    /// Unread, undeleted messages by others created in `since..=until`, in direct and
+    /// group conversations of people who have an address and want email, or mentioning
+    /// them by name; after what an email already told them of. Per user, oldest first.
+    async fn email_candidates(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> StoreResult<Vec<EmailCandidate>>;
+    /// Records that `user` was emailed about `conversation` up to `seq`.
+    async fn mark_emailed(&self, user: UserId, sent: &[(ConversationId, Seq)]) -> StoreResult<()>;
+    /// The person's address and whether they want email.
+    async fn email_preferences(&self, user: UserId) -> StoreResult<(Option<String>, bool)>;
+    async fn set_email_notifications(&self, user: UserId, enabled: bool) -> StoreResult<()>;
+    async fn set_email(&self, user: UserId, email: Option<&str>) -> StoreResult<()>;
 }
 
 /// Personal access tokens for the REST API (only their SHA-256 is stored).

@@ -348,6 +348,13 @@ impl Accounts for SqliteStore {
                 (id, true, false)
             }
         };
+        // The host's address is where email notifications go.
+        sqlx::query("UPDATE users SET email = ? WHERE id = ? AND email IS NOT ?")
+            .bind(&identity.email)
+            .bind(id)
+            .bind(&identity.email)
+            .execute(&mut *tx)
+            .await?;
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} WHERE u.id = ?"))
             .bind(id)
             .fetch_one(&mut *tx)

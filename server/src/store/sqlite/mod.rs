@@ -21,6 +21,7 @@ mod audit;
 mod conversations;
 mod events;
 mod messages;
+mod notifications;
 mod orders;
 mod rows;
 mod writer;

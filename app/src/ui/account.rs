@@ -1,6 +1,6 @@
-//! `/account/tokens`: the signed-in person's personal access tokens for the REST API
-//! (`/api/v1/…`, described at `/api/openapi.json`): make one (its secret shown this once),
-//! see them listed, revoke one.
+//! `/account`: the signed-in person's own settings. Email notifications (on or off), and
+//! personal access tokens for the REST API (`/api/v1/…`, described at
+//! `/api/openapi.json`): make one (its secret shown this once), see them listed, revoke.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -9,17 +9,21 @@ use super::bootstrap::WithBootstrap;
 use super::dashboard::TopBar;
 use super::widget::Widget;
 use super::{ErrorNotice, iso_time};
-use crate::api::{api_tokens, create_api_token, revoke_api_token};
+use crate::api::{
+    api_tokens, create_api_token, email_preferences, revoke_api_token, set_email_notifications,
+};
 use crate::model::{ApiScope, ApiToken, IssuedToken, MAX_API_TOKENS};
 
 #[component]
-pub fn TokensPage() -> impl IntoView {
+pub fn AccountPage() -> impl IntoView {
     view! {
         <WithBootstrap>
             <div class="dashboard">
                 <TopBar/>
-                <main class="dashboard-main tokens">
-                    <h1>"API tokens"</h1>
+                <main class="dashboard-main account">
+                    <h1>"Your account"</h1>
+                    <EmailSetting/>
+                    <h2>"API tokens"</h2>
                     <p class="muted">
                         "A token lets a script or bot use Parley's REST API as you: it sees and "
                         "posts exactly where you may. Send it as "
@@ -34,6 +38,51 @@ pub fn TokensPage() -> impl IntoView {
             </div>
         </WithBootstrap>
     }
+}
+
+#[component]
+fn EmailSetting() -> impl IntoView {
+    let preferences = Resource::new(|| (), |_| email_preferences());
+    let problem = RwSignal::new(None::<String>);
+    view! {
+        <section aria-labelledby="email-setting">
+            <h2 id="email-setting">"Email notifications"</h2>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match preferences.await {
+                        Ok(p) => {
+                            let enabled = RwSignal::new(p.enabled);
+                            let toggle = move |on: bool| {
+                                enabled.set(on);
+                                problem.set(None);
+                                spawn_local(async move {
+                                    if let Err(e) = set_email_notifications(on).await {
+                                        enabled.set(!on);
+                                        problem.set(Some(e.message));
+                                    }
+                                });
+                            };
+                            let address = match p.email {
+                                Some(email) => format!("Emails go to {email}."),
+                                None => "Parley has no email address for you, so none are sent.".to_string(),
+                            };
+                            view! {
+                                <label class="check">
+                                    <input type="checkbox" prop:checked=enabled
+                                        on:change=move |ev| toggle(event_target_checked(&ev))/>
+                                    "Email me about mentions and direct messages I leave unread"
+                                </label>
+                                <p class="muted">{address}</p>
+                            }.into_any()
+                        }
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
+        </section>
+    }
+    .into_any()
 }
 
 #[component]
@@ -67,7 +116,7 @@ fn Tokens() -> impl IntoView {
     });
     view! {
         <section aria-labelledby="new-token">
-            <h2 id="new-token">"New token"</h2>
+            <h3 id="new-token">"New token"</h3>
             <form class="token-form" on:submit=move |ev| { ev.prevent_default(); make(); }>
                 <label class="field">
                     "What it is for"
@@ -97,7 +146,7 @@ fn Tokens() -> impl IntoView {
             })}
         </section>
         <section aria-labelledby="your-tokens">
-            <h2 id="your-tokens">"Your tokens"</h2>
+            <h3 id="your-tokens">"Your tokens"</h3>
             <p class="muted">{format!("Up to {MAX_API_TOKENS} at once. A revoked token stops working at once.")}</p>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
