@@ -16,7 +16,7 @@ test('a token made at /account posts through the REST API, live, until revoked',
   const secret = await bob.page.getByRole('textbox', { name: 'New token' }).inputValue();
   expect(secret).toMatch(/^parley_pat_[0-9a-f]{64}$/);
   await expect(bob.page.getByRole('button', { name: 'Revoke Shift report bot' })).toBeVisible();
-  await bob.page.screenshot({ path: '../docs/screenshots/api-tokens.png' });
+  await bob.page.screenshot({ path: '../docs/screenshots/account.png' });
 
   const headers = { Authorization: `Bearer ${secret}` };
   const list = await request.get('/api/v1/conversations', { headers });
