@@ -9,7 +9,7 @@ mod common;
 
 use app::model::{ConversationId, ConversationSummary, MessageId, Order, UserId};
 use app::protocol::{ClientFrame, ServerFrame};
-use common::{Client, TestServer};
+use common::TestServer;
 
 /// Text only the conversation it was written in may show.
 fn secret(place: &str) -> String {
@@ -30,17 +30,6 @@ struct Answer {
     probe: String,
     status: u16,
     body: String,
-}
-
-async fn post(tab: &mut Client, conversation: ConversationId, body: &str) -> (MessageId, i64) {
-    let sent = tab.send_message(conversation, body).await;
-    tab.until(|f| match f {
-        ServerFrame::Ack {
-            client_id, id, seq, ..
-        } if client_id == sent => Some((id, seq)),
-        _ => None,
-    })
-    .await
 }
 
 async fn raw_call(
@@ -310,7 +299,7 @@ async fn nobody_reaches_what_they_may_not_see_and_only_admins_administer() {
             .upload(&alice, conversation.id, "secret.png", "image/png", png())
             .await
             .unwrap();
-        let (message, seq) = post(&mut tab, conversation.id, &secret(label)).await;
+        let (message, seq) = tab.send_acked(conversation.id, &secret(label)).await;
         foreign.push(Foreign {
             label,
             conversation,

@@ -11,8 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use app::model::{ConversationSummary, UserId};
-use app::protocol::{ClientFrame, ServerFrame};
-use common::{Client, TestServer};
+use app::protocol::ClientFrame;
+use common::TestServer;
 
 /// The SMTP server, killed when dropped.
 struct Sink {
@@ -116,22 +116,6 @@ async fn direct(server: &TestServer, cookie: &str, to: &str) -> ConversationSumm
         .unwrap()
 }
 
-/// Sends and waits for the ack: the message's id and seq.
-async fn acked(
-    tab: &mut Client,
-    conversation: app::model::ConversationId,
-    body: &str,
-) -> (app::model::MessageId, i64) {
-    let sent = tab.send_message(conversation, body).await;
-    tab.until(|f| match f {
-        ServerFrame::Ack {
-            client_id, id, seq, ..
-        } if client_id == sent => Some((id, seq)),
-        _ => None,
-    })
-    .await
-}
-
 #[tokio::test]
 async fn unread_mentions_and_direct_messages_are_emailed_once_grouped_and_retried() {
     let dir = tempfile::tempdir().unwrap();
@@ -161,15 +145,19 @@ async fn unread_mentions_and_direct_messages_are_emailed_once_grouped_and_retrie
         .await
         .unwrap();
     let to_dave = direct(&server, &alice, "Dave Diaz").await;
-    acked(&mut tab, to_dave.id, "Dave, no email for you").await;
+    tab.send_acked(to_dave.id, "Dave, no email for you").await;
     // Carol: a direct message she leaves unread.
     let to_carol = direct(&server, &alice, "Carol Chen").await;
-    acked(&mut tab, to_carol.id, "Carol, is pallet 42 in?").await;
+    tab.send_acked(to_carol.id, "Carol, is pallet 42 in?").await;
     // Bob: two mentions to group, one deleted, and a direct message he reads at once.
     let internal = server.channel(&alice, "internal").await;
-    acked(&mut tab, internal.id, "@bob please check the dock").await;
-    acked(&mut tab, internal.id, "@bob and the invoice too").await;
-    let (taken_back, _) = acked(&mut tab, internal.id, "@bob never mind this one").await;
+    tab.send_acked(internal.id, "@bob please check the dock")
+        .await;
+    tab.send_acked(internal.id, "@bob and the invoice too")
+        .await;
+    let (taken_back, _) = tab
+        .send_acked(internal.id, "@bob never mind this one")
+        .await;
     let gone: app::model::Message = server
         .call(
             &alice,
@@ -179,9 +167,9 @@ async fn unread_mentions_and_direct_messages_are_emailed_once_grouped_and_retrie
         .await
         .unwrap();
     assert!(gone.deleted);
-    acked(&mut tab, internal.id, "no mention here").await;
+    tab.send_acked(internal.id, "no mention here").await;
     let to_bob = direct(&server, &alice, "Bob Baker").await;
-    let (_, read_at) = acked(&mut tab, to_bob.id, "Bob, read me now").await;
+    let (_, read_at) = tab.send_acked(to_bob.id, "Bob, read me now").await;
     let mut bob_tab = server.connect(&bob).await;
     bob_tab
         .send_frame(&ClientFrame::Read {

@@ -168,15 +168,7 @@ async fn answers_name_their_request_and_metrics_show_latency_and_queues() {
         .await;
     assert_eq!(server.metric("parley_send_ack_seconds_count").await, 1.0);
     assert!(server.metric("parley_send_ack_seconds_sum").await > 0.0);
-    let text = reqwest::Client::new()
-        .get(server.url("/metrics"))
-        .bearer_auth(common::METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics_text().await;
     for gauge in [
         "parley_queued_writes ",
         "parley_live_queued_frames ",

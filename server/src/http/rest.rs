@@ -342,21 +342,15 @@ async fn list_conversations(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
-) -> Response {
-    let user = match caller(&state, peer, &headers, ApiScope::Read).await {
-        Ok(user) => user,
-        Err(refused) => return refused,
-    };
-    match state.chat.bootstrap(&user, None).await {
-        Ok(boot) => axum::Json(
-            boot.conversations
-                .into_iter()
-                .map(ApiConversation::from)
-                .collect::<Vec<_>>(),
-        )
-        .into_response(),
-        Err(error) => error_response(error),
-    }
+) -> Result<Response, Response> {
+    let user = caller(&state, peer, &headers, ApiScope::Read).await?;
+    let boot = state
+        .chat
+        .bootstrap(&user, None)
+        .await
+        .map_err(error_response)?;
+    let list: Vec<ApiConversation> = boot.conversations.into_iter().map(Into::into).collect();
+    Ok(axum::Json(list).into_response())
 }
 
 /// A page of a conversation's history, newest page first (`before` pages back).
@@ -381,15 +375,9 @@ async fn read_messages(
     headers: HeaderMap,
     Path(id): Path<String>,
     Query(query): Query<Vec<(String, String)>>,
-) -> Response {
-    let user = match caller(&state, peer, &headers, ApiScope::Read).await {
-        Ok(user) => user,
-        Err(refused) => return refused,
-    };
-    let conversation = match conversation_id(&id) {
-        Ok(id) => id,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Response> {
+    let user = caller(&state, peer, &headers, ApiScope::Read).await?;
+    let conversation = conversation_id(&id)?;
     let mut befores = query.iter().filter(|(k, _)| k == "before");
     let before = match (
         befores.next().map(|(_, v)| v.parse::<i64>()),
@@ -398,20 +386,22 @@ async fn read_messages(
         (None, _) => None,
         (Some(Ok(seq)), None) if seq > 0 => Some(seq),
         _ => {
-            return error_response(ApiError::new(
+            return Err(error_response(ApiError::new(
                 ErrorCode::BadRequest,
                 "before is a positive whole number.",
-            ));
+            )));
         }
     };
-    match state.chat.history(&user, conversation, before).await {
-        Ok(page) => axum::Json(ApiHistory {
-            messages: page.messages.into_iter().map(ApiMessage::from).collect(),
-            next_before: page.next_before,
-        })
-        .into_response(),
-        Err(error) => error_response(error),
-    }
+    let page = state
+        .chat
+        .history(&user, conversation, before)
+        .await
+        .map_err(error_response)?;
+    Ok(axum::Json(ApiHistory {
+        messages: page.messages.into_iter().map(ApiMessage::from).collect(),
+        next_before: page.next_before,
+    })
+    .into_response())
 }
 
 /// Posts a message as the token's owner. Idempotent by `client_id`.
@@ -436,26 +426,17 @@ async fn post_message(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
-    let user = match caller(&state, peer, &headers, ApiScope::Write).await {
-        Ok(user) => user,
-        Err(refused) => return refused,
-    };
-    let conversation = match conversation_id(&id) {
-        Ok(id) => id,
-        Err(refused) => return refused,
-    };
-    let post: PostMessage = match json_body(&state, &body) {
-        Ok(post) => post,
-        Err(refused) => return refused,
-    };
+) -> Result<Response, Response> {
+    let user = caller(&state, peer, &headers, ApiScope::Write).await?;
+    let conversation = conversation_id(&id)?;
+    let post: PostMessage = json_body(&state, &body)?;
     // A post is a send, as on the live connection.
     if let Err(limited) = state.rate_limits.send(user.id) {
         state.metrics.rate_limited.inc();
-        return error_response(limited.into());
+        return Err(error_response(limited.into()));
     }
     let client_id = post.client_id.unwrap_or_else(uuid::Uuid::new_v4);
-    let submitted = state
+    let pending = state
         .chat
         .submit_message(
             &user,
@@ -465,23 +446,15 @@ async fn post_message(
             post.reply_to.map(MessageId),
             &[],
         )
-        .await;
-    let acked = match submitted {
-        Ok(pending) => pending.await,
-        Err(error) => Err(error),
+        .await
+        .map_err(error_response)?;
+    let ack = pending.await.map_err(error_response)?;
+    let posted = Posted {
+        client_id: ack.client_id,
+        id: ack.id.0,
+        seq: ack.seq,
     };
-    match acked {
-        Ok(ack) => (
-            StatusCode::CREATED,
-            axum::Json(Posted {
-                client_id: ack.client_id,
-                id: ack.id.0,
-                seq: ack.seq,
-            }),
-        )
-            .into_response(),
-        Err(error) => error_response(error),
-    }
+    Ok((StatusCode::CREATED, axum::Json(posted)).into_response())
 }
 
 /// Opens (or finds) the thread about an order, a SKU or a shipment.
@@ -503,21 +476,14 @@ async fn open_thread(
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let user = match caller(&state, peer, &headers, ApiScope::Write).await {
-        Ok(user) => user,
-        Err(refused) => return refused,
-    };
-    let open: OpenThread = match json_body(&state, &body) {
-        Ok(open) => open,
-        Err(refused) => return refused,
-    };
-    let reference = match ThreadRef::parse(&open.reference) {
-        Ok(reference) => reference,
-        Err(error) => return error_response(error),
-    };
-    match state.chat.open_thread(&user, &reference).await {
-        Ok(summary) => axum::Json(ApiConversation::from(summary)).into_response(),
-        Err(error) => error_response(error),
-    }
+) -> Result<Response, Response> {
+    let user = caller(&state, peer, &headers, ApiScope::Write).await?;
+    let open: OpenThread = json_body(&state, &body)?;
+    let reference = ThreadRef::parse(&open.reference).map_err(error_response)?;
+    let summary = state
+        .chat
+        .open_thread(&user, &reference)
+        .await
+        .map_err(error_response)?;
+    Ok(axum::Json(ApiConversation::from(summary)).into_response())
 }

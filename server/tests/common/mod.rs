@@ -314,6 +314,22 @@ impl Client {
         self.send_reply(conversation, body, None).await
     }
 
+    /// Sends a message and waits for its ack: the message's id and seq.
+    pub async fn send_acked(
+        &mut self,
+        conversation: ConversationId,
+        body: &str,
+    ) -> (app::model::MessageId, Seq) {
+        let sent = self.send_message(conversation, body).await;
+        self.until(|f| match f {
+            ServerFrame::Ack {
+                client_id, id, seq, ..
+            } if client_id == sent => Some((id, seq)),
+            _ => None,
+        })
+        .await
+    }
+
     pub async fn send_reply(
         &mut self,
         conversation: ConversationId,
@@ -408,9 +424,9 @@ impl Client {
 }
 
 impl Endpoint {
-    /// A value from `/metrics` (0 when absent).
-    pub async fn metric(&self, name: &str) -> f64 {
-        let text = reqwest::Client::new()
+    /// `/metrics` as the scraper reads it.
+    pub async fn metrics_text(&self) -> String {
+        reqwest::Client::new()
             .get(self.url("/metrics"))
             .bearer_auth(METRICS_TOKEN)
             .send()
@@ -418,8 +434,14 @@ impl Endpoint {
             .unwrap()
             .text()
             .await
-            .unwrap();
-        text.lines()
+            .unwrap()
+    }
+
+    /// A value from `/metrics` (0 when absent).
+    pub async fn metric(&self, name: &str) -> f64 {
+        self.metrics_text()
+            .await
+            .lines()
             .filter(|l| !l.starts_with('#'))
             .find_map(|l| {
                 let (key, value) = l.split_once(' ')?;
