@@ -230,6 +230,17 @@ test('a group is created, joined live, and left', async ({ browser }) => {
   await dialog.getByRole('textbox', { name: 'Group name' }).press('Escape');
   await expect(dialog).toHaveCount(0);
   await alice.page.getByRole('button', { name: 'New group' }).click();
+  // Tab and Shift+Tab stay inside the dialog (it is modal).
+  const inDialog = () => alice.page.evaluate(() => document.activeElement?.closest('[role=dialog]')?.getAttribute('aria-label') ?? null);
+  await dialog.getByRole('textbox', { name: 'Group name' }).focus();
+  for (let i = 0; i < 15; i++) {
+    await alice.page.keyboard.press('Tab');
+    expect(await inDialog(), `after ${i + 1} Tab`).toBe('New group');
+  }
+  for (let i = 0; i < 15; i++) {
+    await alice.page.keyboard.press('Shift+Tab');
+    expect(await inDialog(), `after ${i + 1} Shift+Tab`).toBe('New group');
+  }
   await dialog.getByRole('textbox', { name: 'Group name' }).fill(name);
   await dialog.getByRole('checkbox', { name: /Bob Baker/ }).check();
   await dialog.getByRole('checkbox', { name: /Carol Chen/ }).check();

@@ -234,7 +234,7 @@ fn ChangeRole(
         });
     };
     view! {
-        <div class="dialog" role="dialog" aria-modal="true" aria-label="Change role" on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { changing.set(None) }>
+        <div class="dialog" role="dialog" aria-modal="true" aria-label="Change role" on:keydown=move |ev: leptos::ev::KeyboardEvent| super::dialog_keys(&ev, || changing.set(None))>
             <form on:submit=move |ev| { ev.prevent_default(); save(); }>
                 <h2>{format!("Change role of {}", user.display_name)}</h2>
                 <Placement role organisation organisations/>
@@ -282,7 +282,7 @@ fn NewUser(
         });
     };
     view! {
-        <div class="dialog" role="dialog" aria-modal="true" aria-label="New user" on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { creating.set(false) }>
+        <div class="dialog" role="dialog" aria-modal="true" aria-label="New user" on:keydown=move |ev: leptos::ev::KeyboardEvent| super::dialog_keys(&ev, || creating.set(false))>
             <form on:submit=move |ev| { ev.prevent_default(); create(); }>
                 <h2>"New user"</h2>
                 <label class="field">"Username"
@@ -435,7 +435,7 @@ fn ChannelDialog(
         Some(_) => ("Edit channel", "Save channel"),
     };
     view! {
-        <div class="dialog" role="dialog" aria-modal="true" aria-label=label on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close() }>
+        <div class="dialog" role="dialog" aria-modal="true" aria-label=label on:keydown=move |ev: leptos::ev::KeyboardEvent| super::dialog_keys(&ev, || close())>
             <form on:submit=move |ev| { ev.prevent_default(); save(); }>
                 <h2>{label}</h2>
                 <label class="field">

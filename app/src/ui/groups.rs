@@ -99,7 +99,7 @@ pub fn NewGroup(on_open: Callback<ConversationSummary>) -> impl IntoView {
             </div>
         </Show>
         <Show when=move || open.get()>
-            <div class="dialog" role="dialog" aria-modal="true" aria-label="New group" on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { open.set(false) }>
+            <div class="dialog" role="dialog" aria-modal="true" aria-label="New group" on:keydown=move |ev: leptos::ev::KeyboardEvent| super::dialog_keys(&ev, || open.set(false))>
                 <form on:submit=move |ev| { ev.prevent_default(); create(); }>
                     <h2>"New group"</h2>
                     <label class="field">
@@ -201,7 +201,7 @@ pub fn GroupActions(conversation: ConversationId, on_left: Callback<()>) -> impl
             </div>
         </Show>
         <Show when=move || adding.get()>
-            <div class="dialog" role="dialog" aria-modal="true" aria-label="Add people" on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { adding.set(false) }>
+            <div class="dialog" role="dialog" aria-modal="true" aria-label="Add people" on:keydown=move |ev: leptos::ev::KeyboardEvent| super::dialog_keys(&ev, || adding.set(false))>
                 <form on:submit=move |ev| { ev.prevent_default(); add(); }>
                     <h2>"Add people"</h2>
                     {move || match people.get() {
@@ -221,7 +221,7 @@ pub fn GroupActions(conversation: ConversationId, on_left: Callback<()>) -> impl
             </div>
         </Show>
         <Show when=move || leaving.get()>
-            <div class="dialog" role="dialog" aria-modal="true" aria-label="Leave group?" on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { leaving.set(false) }>
+            <div class="dialog" role="dialog" aria-modal="true" aria-label="Leave group?" on:keydown=move |ev: leptos::ev::KeyboardEvent| super::dialog_keys(&ev, || leaving.set(false))>
                 <h2>"Leave this group?"</h2>
                 <p>"You will stop receiving its messages."</p>
                 {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}

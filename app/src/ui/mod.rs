@@ -130,6 +130,71 @@ fn NotFound() -> impl IntoView {
     }
 }
 
+/// The keyboard of a modal dialog (`role="dialog" aria-modal="true"`, the handler on the
+/// dialog's element): Escape closes it (`close`) and is not seen by the widget behind;
+/// Tab and Shift+Tab go round its own controls instead of leaving it.
+pub fn dialog_keys(ev: &leptos::ev::KeyboardEvent, close: impl FnOnce()) {
+    match ev.key().as_str() {
+        "Escape" => {
+            ev.prevent_default();
+            close();
+        }
+        "Tab" => keep_focus_inside(ev),
+        _ => {}
+    }
+}
+
+/// What Tab can reach inside a dialog.
+#[cfg(feature = "hydrate")]
+const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]), \
+    textarea:not([disabled]), select:not([disabled]), [tabindex]:not([tabindex='-1'])";
+
+#[cfg(feature = "hydrate")]
+fn keep_focus_inside(ev: &leptos::ev::KeyboardEvent) {
+    use wasm_bindgen::JsCast;
+    let Some(dialog) = ev
+        .current_target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return;
+    };
+    let Ok(list) = dialog.query_selector_all(FOCUSABLE) else {
+        return;
+    };
+    let element = |i: u32| {
+        list.item(i)
+            .and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+    };
+    let (Some(first), Some(last)) = (element(0), element(list.length().saturating_sub(1))) else {
+        return;
+    };
+    let active = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element());
+    let is = |e: &web_sys::HtmlElement| {
+        active
+            .as_ref()
+            .is_some_and(|a| a == e.unchecked_ref::<web_sys::Element>())
+    };
+    let wrap_to = if ev.shift_key()
+        && (is(&first) || !active.as_ref().is_some_and(|a| dialog.contains(Some(a))))
+    {
+        Some(last)
+    } else if !ev.shift_key() && is(&last) {
+        Some(first)
+    } else {
+        None
+    };
+    if let Some(target) = wrap_to {
+        ev.prevent_default();
+        let _ = target.focus();
+    }
+}
+
+/// Rendering on the server there is no focus to keep.
+#[cfg(not(feature = "hydrate"))]
+fn keep_focus_inside(_ev: &leptos::ev::KeyboardEvent) {}
+
 /// Shows an [`ApiError`](crate::error::ApiError) to the user.
 #[component]
 pub fn ErrorNotice(error: crate::error::ApiError) -> impl IntoView {
