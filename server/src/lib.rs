@@ -60,7 +60,10 @@ pub async fn start(
         shutdown.clone(),
     ));
     let metrics = metrics::Metrics::new();
-    let rate_limits = Arc::new(rate::RateLimits::new(&config.rate_settings()));
+    let rate_limits = Arc::new(rate::RateLimits::new(
+        &config.rate_settings(),
+        metrics.rate_limited.clone(),
+    ));
     tokio::spawn(rate::sweep(rate_limits.clone(), shutdown.clone()));
     let chat = Arc::new(Chat::new(
         store.clone(),

@@ -151,13 +151,18 @@ pub struct RateLimits {
     sends_blocked: Blocked<UserId>,
     connections: Bucket<UserId>,
     password_checks: tokio::sync::Semaphore,
+    /// Every refusal, whatever the limit (`parley_rate_limited_total`).
+    refused: prometheus_client::metrics::counter::Counter,
 }
 
 /// How long a sign-in waits for a free password check before it is refused.
 const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(5);
 
 impl RateLimits {
-    pub fn new(settings: &RateSettings) -> Self {
+    pub fn new(
+        settings: &RateSettings,
+        refused: prometheus_client::metrics::counter::Counter,
+    ) -> Self {
         Self {
             login_address: Bucket::new(settings.login_per_address),
             login_account: Bucket::new(settings.login_per_account),
@@ -169,13 +174,25 @@ impl RateLimits {
             sends_blocked: Blocked::new(),
             connections: Bucket::new(settings.connections_per_user),
             password_checks: tokio::sync::Semaphore::new(settings.password_checks.max(1)),
+            refused,
         }
+    }
+
+    /// Counts a refusal, so every transport's refusals are counted the same way.
+    fn counted(&self, outcome: Result<(), Limited>) -> Result<(), Limited> {
+        if outcome.is_err() {
+            self.refused.inc();
+        }
+        outcome
     }
 
     /// Whether a sign-in from `address` for `account` may have its password checked.
     pub fn login_allowed(&self, address: IpAddr, account: &str) -> Result<(), Limited> {
-        self.login_address_blocked.check(&address)?;
-        self.login_account_blocked.check(&account_key(account))
+        self.counted(
+            self.login_address_blocked
+                .check(&address)
+                .and_then(|()| self.login_account_blocked.check(&account_key(account))),
+        )
     }
 
     /// A wrong password from `address` for `account`: counted, and once either is over
@@ -195,35 +212,39 @@ impl RateLimits {
     pub async fn password_check(&self) -> Result<tokio::sync::SemaphorePermit<'_>, Limited> {
         match tokio::time::timeout(PASSWORD_CHECK_WAIT, self.password_checks.acquire()).await {
             Ok(Ok(permit)) => Ok(permit),
-            _ => Err(Limited(Duration::from_secs(1))),
+            _ => {
+                self.refused.inc();
+                Err(Limited(Duration::from_secs(1)))
+            }
         }
     }
 
     /// One HTTP request: a signed-in user's, or else an address's.
     pub fn http(&self, user: Option<UserId>, address: IpAddr) -> Result<(), Limited> {
-        match user {
+        self.counted(match user {
             Some(user) => self.http_user.take(&user),
             None => self.http_address.take(&address),
-        }
+        })
     }
 
     /// One live frame other than a `send` (read, typing, activity).
     pub fn frame(&self, user: UserId) -> Result<(), Limited> {
-        self.frames.take(&user)
+        self.counted(self.frames.take(&user))
     }
 
     /// One `send`: refused while an earlier send of the user's waits, so that sends are
     /// taken in the order the client resends them.
     pub fn send(&self, user: UserId) -> Result<(), Limited> {
-        self.sends_blocked.check(&user)?;
-        self.frames.take(&user).inspect_err(|&Limited(wait)| {
-            self.sends_blocked.block(user, wait);
-        })
+        self.counted(self.sends_blocked.check(&user).and_then(|()| {
+            self.frames.take(&user).inspect_err(|&Limited(wait)| {
+                self.sends_blocked.block(user, wait);
+            })
+        }))
     }
 
     /// One new live connection.
     pub fn connection(&self, user: UserId) -> Result<(), Limited> {
-        self.connections.take(&user)
+        self.counted(self.connections.take(&user))
     }
 
     /// Drops the state of keys not seen lately (so memory follows the active clients).
@@ -295,6 +316,12 @@ pub fn client_address(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAd
 mod tests {
     use super::*;
 
+    impl RateLimits {
+        fn new_for_tests(settings: &RateSettings) -> Self {
+            Self::new(settings, Default::default())
+        }
+    }
+
     fn settings(rate: &str) -> RateSettings {
         let rate = Rate::parse(rate).unwrap();
         RateSettings {
@@ -324,7 +351,7 @@ mod tests {
 
     #[test]
     fn a_bucket_refuses_past_its_burst_and_says_how_long_to_wait() {
-        let limits = RateLimits::new(&settings("3/min"));
+        let limits = RateLimits::new_for_tests(&settings("3/min"));
         let address: IpAddr = [10, 0, 0, 1].into();
         for _ in 0..3 {
             assert_eq!(limits.http(None, address), Ok(()));
@@ -340,7 +367,7 @@ mod tests {
 
     #[test]
     fn only_failed_sign_ins_count_and_either_key_blocks() {
-        let limits = RateLimits::new(&settings("2/min"));
+        let limits = RateLimits::new_for_tests(&settings("2/min"));
         let here: IpAddr = [10, 0, 0, 1].into();
         let there: IpAddr = [10, 0, 0, 2].into();
         for _ in 0..2 {
@@ -366,7 +393,7 @@ mod tests {
 
     #[test]
     fn after_a_refused_send_later_sends_wait_too() {
-        let limits = RateLimits::new(&settings("1/s"));
+        let limits = RateLimits::new_for_tests(&settings("1/s"));
         let user = UserId(7);
         assert_eq!(limits.send(user), Ok(()));
         assert!(limits.send(user).is_err());
@@ -380,7 +407,7 @@ mod tests {
 
     #[test]
     fn off_never_refuses() {
-        let limits = RateLimits::new(&settings("off"));
+        let limits = RateLimits::new_for_tests(&settings("off"));
         for _ in 0..10_000 {
             assert_eq!(limits.frame(UserId(1)), Ok(()));
         }

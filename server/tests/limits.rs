@@ -122,6 +122,10 @@ async fn a_burst_of_wrong_passwords_is_limited_and_other_users_do_not_notice() {
         "{checked} passwords were checked"
     );
     assert_eq!(checked + limited, 200);
+    assert!(
+        server.metric("parley_rate_limited_total").await >= limited as f64,
+        "sign-in refusals are counted like the others"
+    );
 
     // The right password is refused too while the address is blocked: a browser is sent
     // back to the sign-in page with the wait, which the page shows.

@@ -227,7 +227,6 @@ async fn rate_limit(
         let address = crate::web::client_address(&state, peer, request.headers());
         if let Err(limited) = state.rate_limits.http(user, address) {
             tracing::info!(%path, %address, user = ?user, "rate limited");
-            state.metrics.rate_limited.inc();
             return error_response(limited.into());
         }
     }

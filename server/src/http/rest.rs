@@ -284,7 +284,6 @@ async fn caller(
         }
     };
     if let Err(limited) = state.rate_limits.http(Some(user.id), address) {
-        state.metrics.rate_limited.inc();
         return Err(error_response(limited.into()));
     }
     if !scopes.contains(&scope) {
@@ -432,7 +431,6 @@ async fn post_message(
     let post: PostMessage = json_body(&state, &body)?;
     // A post is a send, as on the live connection.
     if let Err(limited) = state.rate_limits.send(user.id) {
-        state.metrics.rate_limited.inc();
         return Err(error_response(limited.into()));
     }
     let client_id = post.client_id.unwrap_or_else(uuid::Uuid::new_v4);

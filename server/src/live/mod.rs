@@ -139,7 +139,6 @@ async fn execute(
         _ => limits.frame(user.id),
     };
     if let Err(limited) = allowed {
-        chat.metrics().rate_limited.inc();
         tracing::info!(user = %user.username, "frame rate limited");
         return Reply::Now(match frame {
             ClientFrame::Send { client_id, .. } => Some(ServerFrame::Error {

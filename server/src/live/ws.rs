@@ -81,7 +81,6 @@ pub async fn upgrade(
         return error_response(ApiError::unauthenticated());
     };
     if let Err(limited) = state.rate_limits.connection(user.id) {
-        state.metrics.rate_limited.inc();
         tracing::info!(user = %user.username, "live connection rate limited");
         return error_response(limited.into());
     }
