@@ -14,7 +14,10 @@ export async function signIn(browser: Browser, username: string, viewport?: { wi
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.text().includes('panicked')) errors.push(`panic: ${m.text()}`);
+    const text = m.text();
+    if (text.includes('panicked')) errors.push(`panic on ${page.url()}: ${text}`);
+    // Leptos says where a hydration mismatch was found just before it panics.
+    else if (m.type() === 'error' && text.includes('hydration')) errors.push(`hydration error on ${page.url()}: ${text}`);
   });
   page.on('dialog', (d) => {
     errors.push(`unexpected dialog: ${d.message()}`);

@@ -47,7 +47,9 @@ test('keyboard only: sign in, open the widget, jump to a conversation, send, edi
   await expect(composer).toHaveValue('');
   await expect(composer).toBeFocused();
 
-  // ↑ in the empty composer edits the last message; Enter saves, back in the composer.
+  // ↑ in the empty composer edits the last message once it is sent (not while it is
+  // still sending); Enter saves, back in the composer.
+  await expect(mine.getByText('Sending…')).toHaveCount(0);
   await page.keyboard.press('ArrowUp');
   // (While it is edited, its text is in the box, so it is found by the box.)
   const editBox = log.getByRole('textbox', { name: 'Edit message' });

@@ -237,6 +237,14 @@ fn utf16_len(text: &str) -> u32 {
 /// The newest message of mine in `conversation` that the rules let me edit now.
 fn last_editable(state: ChatState, conversation: ConversationId) -> Option<Seq> {
     let me = state.me.with_untracked(|me| me.as_ref().map(|me| me.id))?;
+    // The newest message of mine is one still sending: it cannot be edited yet, and an
+    // older one is not what ↑ means.
+    if state
+        .outbox
+        .with_untracked(|o| o.iter().any(|m| m.conversation_id == conversation))
+    {
+        return None;
+    }
     let last = state.messages.with_untracked(|m| {
         m.get(&conversation)?
             .values()
