@@ -139,7 +139,7 @@ CREATE TABLE messages (
     created_at_ms     BIGINT NOT NULL,
     mentions_everyone BOOLEAN NOT NULL DEFAULT FALSE,
     -- 1 as sent; every edit adds one (earlier texts are in message_versions).
-    version           INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
+    version           BIGINT NOT NULL DEFAULT 1 CHECK (version >= 1),
     edited_at_ms      BIGINT,
     deleted_at_ms     BIGINT,
     -- The message this one answers, in the same conversation (trigger below).
@@ -186,7 +186,7 @@ CREATE TRIGGER messages_reply_in_conversation BEFORE INSERT ON messages
 
 CREATE TABLE message_versions (
     message_id    BIGINT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
-    version       INTEGER NOT NULL CHECK (version >= 1),
+    version       BIGINT NOT NULL CHECK (version >= 1),
     body          TEXT NOT NULL CHECK (length(btrim(body)) >= 1),
     created_at_ms BIGINT NOT NULL,
     PRIMARY KEY (message_id, version)
@@ -216,8 +216,8 @@ CREATE TABLE attachments (
     size            BIGINT NOT NULL CHECK (size >= 0),
     hash            TEXT NOT NULL CHECK (length(hash) = 64),
     thumb_hash      TEXT CHECK (thumb_hash IS NULL OR length(thumb_hash) = 64),
-    width           INTEGER CHECK (width IS NULL OR width > 0),
-    height          INTEGER CHECK (height IS NULL OR height > 0),
+    width           BIGINT CHECK (width IS NULL OR width > 0),
+    height          BIGINT CHECK (height IS NULL OR height > 0),
     created_at_ms   BIGINT NOT NULL
 );
 CREATE INDEX attachments_by_message ON attachments (message_id) WHERE message_id IS NOT NULL;

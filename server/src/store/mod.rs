@@ -11,6 +11,8 @@ use app::model::{
     Order, Organisation, OrganisationId, Role, Seq, Shipment, Theme, ThreadRef, User, UserId,
 };
 
+pub mod postgres;
+pub(crate) mod rows;
 pub mod sqlite;
 
 /// A storage failure. Callers log it and answer `internal`; the text never reaches a
@@ -45,6 +47,19 @@ impl OrganisationKind {
             OrganisationKind::Manufacturer => "manufacturer",
         }
     }
+}
+
+/// Where a new single sign-on account's username starts: the email's local part in the
+/// letters a username may have (`user` when none is left); a number makes it unique.
+pub(crate) fn sso_username_base(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or_default();
+    let base: String = local
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        .take(56)
+        .collect();
+    if base.is_empty() { "user".into() } else { base }
 }
 
 /// A user to create. `password_hash` is an argon2 PHC string, never a password.

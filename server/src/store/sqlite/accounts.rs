@@ -5,8 +5,8 @@ use sqlx::Row;
 use app::model::{ConversationId, OrganisationId, Role, Theme, User, UserId};
 
 use super::SqliteStore;
-use super::rows::{USER_COLUMNS, user_from_row};
 use crate::config::Secret;
+use crate::store::rows::{USER_COLUMNS, user_from_row};
 use crate::store::{
     Accounts, NewUser, OrganisationKind, SSO_ONLY_PASSWORD_HASH, SsoIdentity, SsoSignIn,
     StoreResult,
@@ -410,16 +410,7 @@ async fn free_username(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     identity: &SsoIdentity,
 ) -> StoreResult<String> {
-    let local = identity.email.split('@').next().unwrap_or_default();
-    let mut base: String = local
-        .to_lowercase()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        .take(56)
-        .collect();
-    if base.is_empty() {
-        base = "user".into();
-    }
+    let base = crate::store::sso_username_base(&identity.email);
     for n in 1..=1000 {
         let candidate = if n == 1 {
             base.clone()

@@ -5,27 +5,10 @@ use sqlx::Row;
 use app::model::{ApiScope, ApiToken, User, UserId};
 
 use super::SqliteStore;
-use super::rows::{USER_COLUMNS, user_from_row};
-use crate::store::{ApiTokens, StoreError, StoreResult};
-
-/// Scopes as the `scopes` column spells them (its CHECK lists the two).
-fn scopes_column(scopes: &[ApiScope]) -> &'static str {
-    if scopes.contains(&ApiScope::Write) {
-        "read write"
-    } else {
-        "read"
-    }
-}
-
-fn scopes_from(column: &str) -> StoreResult<Vec<ApiScope>> {
-    match column {
-        "read" => Ok(vec![ApiScope::Read]),
-        "read write" => Ok(vec![ApiScope::Read, ApiScope::Write]),
-        other => Err(StoreError::Corrupt(format!(
-            "unknown token scopes {other:?}"
-        ))),
-    }
-}
+use crate::store::rows::{
+    USER_COLUMNS, api_token_from_row, scopes_column, scopes_from, user_from_row,
+};
+use crate::store::{ApiTokens, StoreResult};
 
 #[async_trait::async_trait]
 impl ApiTokens for SqliteStore {
@@ -59,17 +42,7 @@ impl ApiTokens for SqliteStore {
         .bind(user.0)
         .fetch_all(&self.reader)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ApiToken {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
-                    scopes: scopes_from(row.try_get("scopes")?)?,
-                    created_at_ms: row.try_get("created_at_ms")?,
-                    revoked_at_ms: row.try_get("revoked_at_ms")?,
-                })
-            })
-            .collect()
+        rows.iter().map(api_token_from_row).collect()
     }
 
     async fn revoke_api_token(&self, user: UserId, id: i64, now_ms: i64) -> StoreResult<bool> {

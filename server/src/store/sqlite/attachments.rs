@@ -1,11 +1,9 @@
 //! Uploaded files' rows (their bytes are in the blob store, by hash).
 
-use sqlx::Row;
-
-use app::model::{Attachment, AttachmentId, ConversationId, MessageId, UserId};
+use app::model::{Attachment, AttachmentId};
 
 use super::SqliteStore;
-use super::rows::{ATTACHMENT_COLUMNS, attachment_from, attachment_from_sqlx};
+use crate::store::rows::{ATTACHMENT_COLUMNS, attachment_from, stored_attachment_from_row};
 use crate::store::{Attachments, NewAttachment, StoreResult, StoredAttachment};
 
 #[async_trait::async_trait]
@@ -54,14 +52,6 @@ impl Attachments for SqliteStore {
         .bind(id.0)
         .fetch_optional(&self.reader)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(StoredAttachment {
-            attachment: attachment_from_sqlx(&row)?,
-            conversation_id: ConversationId(row.try_get("conversation_id")?),
-            uploader_id: UserId(row.try_get("uploader_id")?),
-            message_id: row.try_get::<Option<i64>, _>("message_id")?.map(MessageId),
-            hash: row.try_get("hash")?,
-            thumb_hash: row.try_get("thumb_hash")?,
-        }))
+        row.as_ref().map(stored_attachment_from_row).transpose()
     }
 }

@@ -1,10 +1,9 @@
 //! The audit log, and the organisations an admin chooses from.
 
-use sqlx::Row;
-
-use app::model::{AuditEntry, ConversationId, MessageId, Organisation, OrganisationId, UserId};
+use app::model::{AuditEntry, ConversationId, Organisation, UserId};
 
 use super::SqliteStore;
+use crate::store::rows::{audit_entry_from_row, organisation_from_row};
 use crate::store::{Audit, StoreResult};
 
 #[async_trait::async_trait]
@@ -44,16 +43,7 @@ impl Audit for SqliteStore {
         .fetch_all(&self.reader)
         .await?
         .iter()
-        .map(|row| {
-            Ok(AuditEntry {
-                at_ms: row.try_get("created_at_ms")?,
-                actor: row.try_get("actor")?,
-                action: row.try_get("action")?,
-                conversation: row.try_get("slug")?,
-                message_id: row.try_get::<Option<i64>, _>("message_id")?.map(MessageId),
-                subject: row.try_get("subject")?,
-            })
-        })
+        .map(audit_entry_from_row)
         .collect()
     }
 
@@ -64,13 +54,7 @@ impl Audit for SqliteStore {
         .fetch_all(&self.reader)
         .await?
         .iter()
-        .map(|row| {
-            Ok(Organisation {
-                id: OrganisationId(row.try_get("id")?),
-                name: row.try_get("name")?,
-                kind: row.try_get("kind")?,
-            })
-        })
+        .map(organisation_from_row)
         .collect()
     }
 }

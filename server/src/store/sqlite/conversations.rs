@@ -10,8 +10,8 @@ use app::model::{
 };
 use app::rules::Actor;
 
-use super::rows::id_list;
 use super::{MENTIONING, SqliteStore, UNREAD_MESSAGES};
+use crate::store::rows::id_list;
 use crate::store::{Conversations, StoreError, StoreResult, StoredConversation};
 
 /// Which conversations a listing query returns.

@@ -5,7 +5,7 @@ use sqlx::Row;
 use app::model::{ConversationId, EventId, UserId};
 
 use super::SqliteStore;
-use super::rows::{MESSAGE_SELECT, MessageRow, id_list};
+use crate::store::rows::{MESSAGE_SELECT, MessageRow, id_list};
 use crate::store::{Events, StoreError, StoreResult, StoredEvent, StoredEventKind};
 
 /// An event row before its message (if any) has its reactions. Short-lived, one per row.

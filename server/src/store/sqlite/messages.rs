@@ -9,7 +9,7 @@ use sqlx::Row;
 use app::model::{Attachment, ConversationId, Message, MessageId, MessageVersion, Seq, UserId};
 
 use super::SqliteStore;
-use super::rows::{
+use crate::store::rows::{
     MESSAGE_JOINS, MESSAGE_SELECT, MessageRow, attachment_from_sqlx, attachments_sql,
     group_reactions, id_list, reactions_sql,
 };

@@ -23,7 +23,6 @@ mod events;
 mod messages;
 mod notifications;
 mod orders;
-mod rows;
 mod writer;
 pub use writer::Indexing;
 

@@ -2,10 +2,11 @@
 
 use sqlx::Row;
 
-use app::model::{ConversationId, ConversationKind, Seq, UserId};
+use app::model::{ConversationId, Seq, UserId};
 
 use super::SqliteStore;
-use crate::store::{EmailCandidate, Notifications, StoreError, StoreResult};
+use crate::store::rows::email_candidate_from_row;
+use crate::store::{EmailCandidate, Notifications, StoreResult};
 
 /// The most candidates one sweep takes; the rest wait for the next.
 const MAX_CANDIDATES: i64 = 10_000;
@@ -43,24 +44,7 @@ impl Notifications for SqliteStore {
         .bind(MAX_CANDIDATES)
         .fetch_all(&self.reader)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let kind: String = row.try_get("kind")?;
-                Ok(EmailCandidate {
-                    user: UserId(row.try_get("user_id")?),
-                    email: row.try_get("email")?,
-                    conversation: ConversationId(row.try_get("conversation_id")?),
-                    kind: ConversationKind::parse(&kind)
-                        .ok_or_else(|| StoreError::Corrupt(format!("conversation kind {kind}")))?,
-                    slug: row.try_get("slug")?,
-                    conversation_name: row.try_get("name")?,
-                    seq: row.try_get("seq")?,
-                    sender_name: row.try_get("sender_name")?,
-                    body: row.try_get("body")?,
-                    created_at_ms: row.try_get("created_at_ms")?,
-                })
-            })
-            .collect()
+        rows.iter().map(email_candidate_from_row).collect()
     }
 
     async fn mark_emailed(&self, user: UserId, sent: &[(ConversationId, Seq)]) -> StoreResult<()> {

@@ -1,13 +1,11 @@
 //! The dashboard's demo orders, and the one-off facts and settings in `meta`.
 
-use std::collections::HashMap;
-
 use sqlx::Row;
 
-use app::model::{Order, OrganisationId, Shipment};
+use app::model::{Order, Shipment};
 
 use super::SqliteStore;
-use super::rows::id_list;
+use crate::store::rows::{id_list, order_links_sql, orders_from_rows};
 use crate::store::{Orders, Settings, StoreResult};
 
 /// Which orders a load returns.
@@ -41,37 +39,11 @@ impl SqliteStore {
             .iter()
             .map(|r| r.try_get("number"))
             .collect::<Result<_, _>>()?;
-        let mut links: HashMap<i64, Vec<(OrganisationId, String)>> = HashMap::new();
-        for row in sqlx::query(&format!(
-            "SELECT l.order_number, o.id, o.name FROM order_organisations l \
-             JOIN organisations o ON o.id = l.organisation_id \
-             WHERE l.order_number IN ({}) ORDER BY o.id",
-            id_list(numbers.iter().copied())
-        ))
-        .fetch_all(&self.reader)
-        .await?
-        {
-            links
-                .entry(row.try_get("order_number")?)
-                .or_default()
-                .push((OrganisationId(row.try_get("id")?), row.try_get("name")?));
-        }
-        rows.iter()
-            .map(|row| {
-                let number: i64 = row.try_get("number")?;
-                let linked = links.remove(&number).unwrap_or_default();
-                Ok(Order {
-                    number,
-                    customer: row.try_get("customer")?,
-                    sku: row.try_get("sku")?,
-                    quantity: row.try_get("quantity")?,
-                    status: row.try_get("status")?,
-                    organisations: linked.iter().map(|(id, _)| *id).collect(),
-                    organisation_names: linked.into_iter().map(|(_, name)| name).collect(),
-                    shipment: row.try_get("shipment")?,
-                })
-            })
-            .collect()
+        let links: Vec<(i64, i64, String)> =
+            sqlx::query_as(&order_links_sql(&id_list(numbers.iter().copied())))
+                .fetch_all(&self.reader)
+                .await?;
+        orders_from_rows(&rows, links)
     }
 }
 

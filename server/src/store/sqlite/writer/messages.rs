@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use app::model::{Emoji, Mentions, Message, MessageId, UserId};
 
 use super::insert_event;
-use crate::store::sqlite::rows::{
+use crate::store::rows::{
     MESSAGE_JOINS, MESSAGE_SELECT, MessageRow, attachment_from, attachments_sql, group_reactions,
 };
 use crate::store::{Appended, Changed, NewMessage, StoreResult, Written};

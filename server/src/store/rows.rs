@@ -1,23 +1,28 @@
-//! Turning rows into `app` types, shared by the sqlx reads and the writer thread's
-//! rusqlite connection: the column lists are one text, and both row kinds fill the same
-//! plain [`MessageRow`] before it becomes a [`Message`].
+//! Turning rows into `app` types, shared by both engines (sqlx's SQLite and PostgreSQL
+//! rows) and the SQLite writer thread's rusqlite connection: the column lists are one
+//! text, and every row kind fills the same plain [`MessageRow`] before it becomes a
+//! [`Message`].
 
 use std::collections::HashMap;
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use app::model::{
-    Attachment, AttachmentId, ConversationId, Emoji, Message, MessageId, OrganisationId, Reaction,
-    ReplyQuote, Role, User, UserId, excerpt,
+    ApiScope, Attachment, AttachmentId, ConversationId, Emoji, Message, MessageId, OrganisationId,
+    Reaction, ReplyQuote, Role, User, UserId, excerpt,
 };
 
 use crate::store::{StoreError, StoreResult};
 
-pub(super) const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.organisation_id, \
+pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.organisation_id, \
      o.name AS organisation_name FROM users u JOIN organisations o ON o.id = u.organisation_id";
 
-pub(super) fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+pub(crate) fn user_from_row<'r, R: Row>(row: &'r R) -> StoreResult<User>
+where
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
     let role: String = row.try_get("role")?;
     Ok(User {
         id: UserId(row.try_get("id")?),
@@ -60,7 +65,13 @@ pub(crate) struct MessageRow {
 }
 
 impl MessageRow {
-    pub fn from_sqlx(row: &SqliteRow) -> StoreResult<Self> {
+    pub fn from_sqlx<'r, R: Row>(row: &'r R) -> StoreResult<Self>
+    where
+        &'static str: ColumnIndex<R>,
+        i64: Decode<'r, R::Database> + Type<R::Database>,
+        bool: Decode<'r, R::Database> + Type<R::Database>,
+        String: Decode<'r, R::Database> + Type<R::Database>,
+    {
         Ok(Self {
             id: row.try_get("id")?,
             conversation_id: row.try_get("conversation_id")?,
@@ -206,7 +217,12 @@ pub(crate) fn attachment_from(
 }
 
 /// An attachment from a sqlx row holding [`ATTACHMENT_COLUMNS`].
-pub(crate) fn attachment_from_sqlx(row: &SqliteRow) -> StoreResult<Attachment> {
+pub(crate) fn attachment_from_sqlx<'r, R: Row>(row: &'r R) -> StoreResult<Attachment>
+where
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
     Ok(attachment_from(
         row.try_get("id")?,
         row.try_get("name")?,
@@ -225,9 +241,167 @@ pub(crate) fn attachments_sql(ids: &str) -> String {
 }
 
 /// `1,2,3` for an `IN (…)` list of ids.
-pub(super) fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+pub(crate) fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
     ids.into_iter()
         .map(|id| id.to_string())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Scopes as the `scopes` column spells them (its CHECK lists the two).
+pub(crate) fn scopes_column(scopes: &[ApiScope]) -> &'static str {
+    if scopes.contains(&ApiScope::Write) {
+        "read write"
+    } else {
+        "read"
+    }
+}
+
+pub(crate) fn scopes_from(column: &str) -> StoreResult<Vec<ApiScope>> {
+    match column {
+        "read" => Ok(vec![ApiScope::Read]),
+        "read write" => Ok(vec![ApiScope::Read, ApiScope::Write]),
+        other => Err(StoreError::Corrupt(format!(
+            "unknown token scopes {other:?}"
+        ))),
+    }
+}
+
+/// A personal access token from `id, name, scopes, created_at_ms, revoked_at_ms`.
+pub(crate) fn api_token_from_row<'r, R: Row>(row: &'r R) -> StoreResult<app::model::ApiToken>
+where
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    &'r str: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(app::model::ApiToken {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        scopes: scopes_from(row.try_get("scopes")?)?,
+        created_at_ms: row.try_get("created_at_ms")?,
+        revoked_at_ms: row.try_get("revoked_at_ms")?,
+    })
+}
+
+/// An audit entry from `created_at_ms, actor, action, slug, message_id, subject`.
+pub(crate) fn audit_entry_from_row<'r, R: Row>(row: &'r R) -> StoreResult<app::model::AuditEntry>
+where
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(app::model::AuditEntry {
+        at_ms: row.try_get("created_at_ms")?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        conversation: row.try_get("slug")?,
+        message_id: row.try_get::<Option<i64>, _>("message_id")?.map(MessageId),
+        subject: row.try_get("subject")?,
+    })
+}
+
+/// An organisation from `id, name, kind`.
+pub(crate) fn organisation_from_row<'r, R: Row>(row: &'r R) -> StoreResult<app::model::Organisation>
+where
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(app::model::Organisation {
+        id: OrganisationId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        kind: row.try_get("kind")?,
+    })
+}
+
+/// An email candidate from the columns `email_candidates` selects.
+pub(crate) fn email_candidate_from_row<'r, R: Row>(
+    row: &'r R,
+) -> StoreResult<crate::store::EmailCandidate>
+where
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let kind: String = row.try_get("kind")?;
+    Ok(crate::store::EmailCandidate {
+        user: UserId(row.try_get("user_id")?),
+        email: row.try_get("email")?,
+        conversation: ConversationId(row.try_get("conversation_id")?),
+        kind: app::model::ConversationKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("conversation kind {kind}")))?,
+        slug: row.try_get("slug")?,
+        conversation_name: row.try_get("name")?,
+        seq: row.try_get("seq")?,
+        sender_name: row.try_get("sender_name")?,
+        body: row.try_get("body")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+    })
+}
+
+/// A stored attachment from [`ATTACHMENT_COLUMNS`] and `conversation_id, uploader_id,
+/// hash, thumb_hash`.
+pub(crate) fn stored_attachment_from_row<'r, R: Row>(
+    row: &'r R,
+) -> StoreResult<crate::store::StoredAttachment>
+where
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(crate::store::StoredAttachment {
+        attachment: attachment_from_sqlx(row)?,
+        conversation_id: ConversationId(row.try_get("conversation_id")?),
+        uploader_id: UserId(row.try_get("uploader_id")?),
+        message_id: row.try_get::<Option<i64>, _>("message_id")?.map(MessageId),
+        hash: row.try_get("hash")?,
+        thumb_hash: row.try_get("thumb_hash")?,
+    })
+}
+
+/// Orders from rows of `number, customer, sku, quantity, status, shipment` and their
+/// organisations as `(order number, organisation id, name)`.
+pub(crate) fn orders_from_rows<'r, R: Row>(
+    rows: &'r [R],
+    links: impl IntoIterator<Item = (i64, i64, String)>,
+) -> StoreResult<Vec<app::model::Order>>
+where
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let mut linked: HashMap<i64, Vec<(OrganisationId, String)>> = HashMap::new();
+    for (number, id, name) in links {
+        linked
+            .entry(number)
+            .or_default()
+            .push((OrganisationId(id), name));
+    }
+    rows.iter()
+        .map(|row| {
+            let number: i64 = row.try_get("number")?;
+            let organisations = linked.remove(&number).unwrap_or_default();
+            Ok(app::model::Order {
+                number,
+                customer: row.try_get("customer")?,
+                sku: row.try_get("sku")?,
+                quantity: row.try_get("quantity")?,
+                status: row.try_get("status")?,
+                organisations: organisations.iter().map(|(id, _)| *id).collect(),
+                organisation_names: organisations.into_iter().map(|(_, name)| name).collect(),
+                shipment: row.try_get("shipment")?,
+            })
+        })
+        .collect()
+}
+
+/// The query for the organisations of the orders in `numbers` (never user input), as
+/// [`orders_from_rows`] takes them.
+pub(crate) fn order_links_sql(numbers: &str) -> String {
+    format!(
+        "SELECT l.order_number, o.id, o.name FROM order_organisations l \
+         JOIN organisations o ON o.id = l.organisation_id \
+         WHERE l.order_number IN ({numbers}) ORDER BY o.id"
+    )
 }

@@ -1,0 +1,68 @@
+//! The storage sections on PostgreSQL (issue 10), for several Parley nodes on one
+//! database, chosen by `DATABASE_URL=postgres://…`. Built section by section, each
+//! tested against a real PostgreSQL (`scripts/with-postgres`): so far the sections
+//! without events ([`accounts`], [`api_tokens`], [`attachments`], [`audit`],
+//! [`notifications`], [`orders`] with the settings). The sections with events
+//! (conversations, messages, events) and the group-commit writer come next; until they
+//! are built a PostgreSQL URL is not a [`Store`](super::Store) the server can run on.
+//!
+//! The schema is `migrations/postgres/` (one reversible migration for everything SQLite
+//! reached through its own), with the invariants several writers need in the database
+//! itself: see the top of `0001_schema.up.sql`.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use super::StoreResult;
+
+mod accounts;
+mod api_tokens;
+mod attachments;
+mod audit;
+mod notifications;
+mod orders;
+
+/// The migrations for this engine, embedded in the binary and applied at start.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// How the pool to PostgreSQL is sized.
+#[derive(Clone, Debug)]
+pub struct PostgresSettings {
+    /// Connections this node keeps open at most: each is a server process on the
+    /// database side, so a cluster's nodes share its `max_connections`.
+    pub max_connections: u32,
+    /// How long a query waits for a free connection before failing.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PostgresSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` and applies pending migrations (under PostgreSQL's advisory
+    /// lock, so nodes starting together apply each once).
+    pub async fn open(url: &str, settings: &PostgresSettings) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections.max(1))
+            .acquire_timeout(settings.acquire_timeout)
+            .connect(url)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,470 @@
+//! The PostgreSQL storage sections against a real PostgreSQL: each test on a database
+//! of its own, made on the server `DATABASE_URL` names. `scripts/test` runs them as
+//! `scripts/with-postgres cargo test -p server --test postgres -- --ignored`, with a
+//! throwaway cluster; a plain `cargo test` has no PostgreSQL and leaves them out.
+
+use app::model::{ApiScope, ConversationId, Order, OrganisationId, Role, Shipment, Theme};
+use parley_server::config::Secret;
+use parley_server::store::postgres::{PostgresSettings, PostgresStore};
+use parley_server::store::prelude::*;
+use parley_server::store::{NewAttachment, NewUser, OrganisationKind, SsoIdentity, SsoSignIn};
+
+/// A store on a new, empty database (migrated by `open`), and its URL.
+async fn fresh_store() -> (PostgresStore, String) {
+    let admin_url = std::env::var("DATABASE_URL").expect("DATABASE_URL names a PostgreSQL server");
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    let name = format!("parley_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    let url = format!("{base}/{name}");
+    let store = PostgresStore::open(&url, &PostgresSettings::default())
+        .await
+        .unwrap();
+    (store, url)
+}
+
+fn hash(n: u8) -> String {
+    format!("{n:02x}").repeat(32)
+}
+
+fn user(username: &str, role: Role, organisation: OrganisationId, once: bool) -> NewUser {
+    NewUser {
+        username: username.into(),
+        display_name: format!("{username} display"),
+        password_hash: Secret::new(format!("$argon2id$v=19$hash-of-{username}")),
+        role,
+        organisation_id: organisation,
+        password_change_required: once,
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL"]
+async fn accounts_and_sessions() {
+    let (store, _) = fresh_store().await;
+    let axiom = store
+        .create_organisation("Axiom", OrganisationKind::Internal)
+        .await
+        .unwrap();
+    let acme = store
+        .create_organisation("Acme", OrganisationKind::Client)
+        .await
+        .unwrap();
+    let alice = store
+        .create_user(user("alice", Role::Admin, axiom, false))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(user("bob", Role::Member, acme, true))
+        .await
+        .unwrap();
+    assert_eq!(store.user_count().await.unwrap(), 2);
+    let (found, secret) = store.credentials("alice").await.unwrap().unwrap();
+    assert_eq!(
+        (found.id, found.organisation_name.as_str()),
+        (alice, "Axiom")
+    );
+    assert_eq!(secret.expose_str(), "$argon2id$v=19$hash-of-alice");
+    assert!(store.credentials("nobody").await.unwrap().is_none());
+    let names =
+        |users: Vec<app::model::User>| users.into_iter().map(|u| u.username).collect::<Vec<_>>();
+    assert_eq!(names(store.users().await.unwrap()), ["alice", "bob"]);
+    assert_eq!(
+        names(store.active_users().await.unwrap()),
+        ["alice"],
+        "bob has a one-time password"
+    );
+
+    // Sessions: expiry, choosing a password ends the others, deleting by user.
+    for (n, expires) in [(1, 1_000), (2, 5_000), (3, 5_000)] {
+        store
+            .create_session(&hash(n), bob, 100, expires)
+            .await
+            .unwrap();
+    }
+    let (who, must_change) = store.session_user(&hash(2), 2_000).await.unwrap().unwrap();
+    assert_eq!((who.id, must_change), (bob, true));
+    assert!(
+        store.session_user(&hash(1), 2_000).await.unwrap().is_none(),
+        "expired"
+    );
+    assert_eq!(
+        store.delete_expired_sessions(2_000).await.unwrap(),
+        [hash(1)]
+    );
+    let ended = store
+        .set_password(bob, &Secret::new("$argon2id$new"), &hash(2))
+        .await
+        .unwrap();
+    assert_eq!(ended, [hash(3)]);
+    let (_, must_change) = store.session_user(&hash(2), 2_000).await.unwrap().unwrap();
+    assert!(!must_change);
+    assert_eq!(names(store.active_users().await.unwrap()), ["alice", "bob"]);
+    store
+        .set_one_time_password(bob, &Secret::new("$argon2id$once"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .session_user(&hash(2), 2_000)
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+    );
+    assert_eq!(store.delete_user_sessions(bob).await.unwrap(), [hash(2)]);
+    store
+        .create_session(&hash(4), bob, 100, 5_000)
+        .await
+        .unwrap();
+    store.delete_session(&hash(4)).await.unwrap();
+    assert!(store.session_user(&hash(4), 2_000).await.unwrap().is_none());
+
+    // Disabling, roles, themes, mutes.
+    store.set_disabled(bob, Some(7)).await.unwrap();
+    assert_eq!(store.disabled_users().await.unwrap(), [bob]);
+    assert!(store.credentials("bob").await.unwrap().is_none());
+    store.set_disabled(bob, None).await.unwrap();
+    assert!(store.disabled_users().await.unwrap().is_empty());
+    store.set_role(bob, Role::Guest, axiom).await.unwrap();
+    let bob_now = store.user(bob).await.unwrap().unwrap();
+    assert_eq!(
+        (bob_now.role, bob_now.organisation_id),
+        (Role::Guest, axiom)
+    );
+    assert_eq!(store.theme(bob).await.unwrap(), Theme::System);
+    store.set_theme(bob, Theme::Dark).await.unwrap();
+    assert_eq!(store.theme(bob).await.unwrap(), Theme::Dark);
+    assert!(store.muted(bob).await.unwrap().is_empty());
+    // A bad value is refused by the schema, not stored.
+    assert!(
+        store
+            .create_session("short", bob, 100, 5_000)
+            .await
+            .is_err(),
+        "a token hash is 64 hex digits"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL"]
+async fn single_sign_on() {
+    let (store, _) = fresh_store().await;
+    let identity = SsoIdentity {
+        subject: "host-42".into(),
+        display_name: "Dana Host".into(),
+        email: "Dana.Host+x@example.com".into(),
+        role: Role::Member,
+        organisation: "Oracare".into(),
+        organisation_kind: OrganisationKind::Client,
+    };
+    let SsoSignIn::SignedIn {
+        user,
+        created,
+        access_changed,
+    } = store
+        .sso_sign_in(&identity, "nonce-0001", 10_000, 1_000)
+        .await
+        .unwrap()
+    else {
+        panic!("not signed in");
+    };
+    assert!(created && !access_changed);
+    assert_eq!(user.username, "dana.hostx");
+    assert_eq!(store.sso_user("host-42").await.unwrap(), Some(user.id));
+    assert_eq!(
+        store.email_preferences(user.id).await.unwrap(),
+        (Some("Dana.Host+x@example.com".into()), true)
+    );
+    assert_eq!(
+        store
+            .sso_sign_in(&identity, "nonce-0001", 10_000, 1_001)
+            .await
+            .unwrap(),
+        SsoSignIn::Replayed
+    );
+    // Another organisation: access changed; the same username base is taken by now.
+    let moved = SsoIdentity {
+        organisation: "Acme".into(),
+        ..identity.clone()
+    };
+    let SsoSignIn::SignedIn {
+        created,
+        access_changed,
+        user: same,
+        ..
+    } = store
+        .sso_sign_in(&moved, "nonce-0002", 10_000, 1_002)
+        .await
+        .unwrap()
+    else {
+        panic!("not signed in");
+    };
+    assert!(!created && access_changed);
+    assert_eq!(same.id, user.id);
+    assert_eq!(same.organisation_name, "Acme");
+    let twin = SsoIdentity {
+        subject: "host-43".into(),
+        ..identity.clone()
+    };
+    let SsoSignIn::SignedIn { user: second, .. } = store
+        .sso_sign_in(&twin, "nonce-0003", 10_000, 1_003)
+        .await
+        .unwrap()
+    else {
+        panic!("not signed in");
+    };
+    assert_eq!(second.username, "dana.hostx-2");
+    let wrong_kind = SsoIdentity {
+        organisation_kind: OrganisationKind::Manufacturer,
+        ..identity.clone()
+    };
+    assert_eq!(
+        store
+            .sso_sign_in(&wrong_kind, "nonce-0004", 10_000, 1_004)
+            .await
+            .unwrap(),
+        SsoSignIn::OrganisationKindDiffers
+    );
+    store.set_disabled(user.id, Some(1)).await.unwrap();
+    assert_eq!(
+        store
+            .sso_sign_in(&identity, "nonce-0005", 10_000, 1_005)
+            .await
+            .unwrap(),
+        SsoSignIn::Disabled
+    );
+    // Expired nonces are forgotten: an old one passes again once its token expired.
+    store.set_disabled(user.id, None).await.unwrap();
+    assert!(matches!(
+        store
+            .sso_sign_in(&identity, "nonce-0001", 30_000, 20_000)
+            .await
+            .unwrap(),
+        SsoSignIn::SignedIn { .. }
+    ));
+    store.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL"]
+async fn tokens_audit_attachments_orders_settings_email() {
+    let (store, url) = fresh_store().await;
+    let axiom = store
+        .create_organisation("Axiom", OrganisationKind::Internal)
+        .await
+        .unwrap();
+    let acme = store
+        .create_organisation("Acme", OrganisationKind::Client)
+        .await
+        .unwrap();
+    let alice = store
+        .create_user(user("alice", Role::Admin, axiom, false))
+        .await
+        .unwrap();
+
+    // API tokens: made, listed newest first, revoked once.
+    let read = store
+        .create_api_token(alice, "reader", &hash(1), &[ApiScope::Read], 10)
+        .await
+        .unwrap();
+    let write = store
+        .create_api_token(
+            alice,
+            "bot",
+            &hash(2),
+            &[ApiScope::Read, ApiScope::Write],
+            20,
+        )
+        .await
+        .unwrap();
+    let listed = store.api_tokens(alice).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [write, read]
+    );
+    let (owner, scopes) = store.api_token_user(&hash(2)).await.unwrap().unwrap();
+    assert_eq!(
+        (owner.id, scopes),
+        (alice, vec![ApiScope::Read, ApiScope::Write])
+    );
+    assert!(store.revoke_api_token(alice, read, 30).await.unwrap());
+    assert!(
+        !store.revoke_api_token(alice, read, 31).await.unwrap(),
+        "once"
+    );
+    assert!(store.api_token_user(&hash(1)).await.unwrap().is_none());
+
+    // Settings.
+    assert_eq!(store.meta("edit_window").await.unwrap(), None);
+    store.set_meta("edit_window", "900").await.unwrap();
+    store.set_meta("edit_window", "600").await.unwrap();
+    assert_eq!(
+        store.meta("edit_window").await.unwrap().as_deref(),
+        Some("600")
+    );
+
+    // Orders and shipments.
+    for (number, sku) in [(1041, "CHAIR-1"), (1042, "DESK-9"), (1043, "DESK-9")] {
+        store
+            .create_order(&Order {
+                number,
+                customer: "Acme Stores".into(),
+                sku: sku.into(),
+                quantity: 2,
+                status: "processing".into(),
+                organisations: vec![acme],
+                organisation_names: vec![],
+                shipment: None,
+            })
+            .await
+            .unwrap();
+    }
+    let shipment = Shipment {
+        reference: "SHP-1".into(),
+        carrier: "DHL".into(),
+        status: "in transit".into(),
+    };
+    store
+        .create_shipment(&shipment, &[1042, 1043])
+        .await
+        .unwrap();
+    let numbers = |orders: Vec<Order>| orders.into_iter().map(|o| o.number).collect::<Vec<_>>();
+    assert_eq!(numbers(store.orders().await.unwrap()), [1043, 1042, 1041]);
+    let order = store.order(1042).await.unwrap().unwrap();
+    assert_eq!(order.organisation_names, ["Acme"]);
+    assert_eq!(order.shipment.as_deref(), Some("SHP-1"));
+    assert!(store.order(9).await.unwrap().is_none());
+    assert_eq!(
+        numbers(store.orders_with_sku("DESK-9").await.unwrap()),
+        [1043, 1042]
+    );
+    let (found, carried) = store.shipment("SHP-1").await.unwrap().unwrap();
+    assert_eq!((found, numbers(carried)), (shipment, vec![1043, 1042]));
+
+    // A conversation and a message to hang attachments, audit entries and email on (the
+    // conversation sections come with the writer; here they are plain rows).
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let conversation: i64 = sqlx::query_scalar(
+        "INSERT INTO conversations (kind, slug, name, created_at_ms) \
+         VALUES ('direct', 'dm-1', 'dm', 1) RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let bob = store
+        .create_user(user("bob", Role::Member, axiom, false))
+        .await
+        .unwrap();
+    for member in [alice, bob] {
+        sqlx::query("INSERT INTO conversation_members (conversation_id, user_id) VALUES ($1, $2)")
+            .bind(conversation)
+            .bind(member.0)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let now = 1_000_000;
+    for seq in 1..=2_i64 {
+        sqlx::query(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at_ms) \
+             VALUES ($1, $2, $3, gen_random_uuid(), $4, $5)",
+        )
+        .bind(conversation)
+        .bind(seq)
+        .bind(alice.0)
+        .bind(format!("hello {seq}"))
+        .bind(now + seq)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+    let conversation = ConversationId(conversation);
+
+    let picture = store
+        .insert_attachment(NewAttachment {
+            conversation_id: conversation,
+            uploader_id: alice,
+            name: "pallet.png".into(),
+            content_type: "image/png".into(),
+            size: 1234,
+            hash: hash(7),
+            thumbnail: Some((hash(8), 320, 200)),
+            created_at_ms: 5,
+        })
+        .await
+        .unwrap();
+    assert_eq!(picture.thumbnail, Some((320, 200)));
+    let stored = store.attachment(picture.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.conversation_id,
+            stored.uploader_id,
+            stored.hash.as_str(),
+            stored.thumb_hash.as_deref()
+        ),
+        (
+            conversation,
+            alice,
+            hash(7).as_str(),
+            Some(hash(8).as_str())
+        )
+    );
+    assert_eq!(stored.attachment, picture);
+
+    store
+        .record_audit(alice, "export", Some(conversation), Some(bob), 40)
+        .await
+        .unwrap();
+    store
+        .record_audit(alice, "user_disabled", None, Some(bob), 41)
+        .await
+        .unwrap();
+    let log = store.audit_log(10).await.unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["user_disabled", "export"]
+    );
+    assert_eq!(log[1].conversation.as_deref(), Some("dm-1"));
+    assert_eq!(log[1].subject.as_deref(), Some("bob display"));
+    let orgs = store.organisations().await.unwrap();
+    assert_eq!(
+        orgs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
+        ["Axiom", "Acme"],
+        "internal first"
+    );
+
+    // Email: bob has not read alice's two messages; after one is emailed, one is left;
+    // without an address or with email off, none.
+    store.set_email(bob, Some("bob@example.com")).await.unwrap();
+    assert_eq!(owed(&store, now + 10).await, [(bob, 1), (bob, 2)]);
+    store.mark_emailed(bob, &[(conversation, 1)]).await.unwrap();
+    store.mark_emailed(bob, &[(conversation, 1)]).await.unwrap();
+    assert_eq!(owed(&store, now + 10).await, [(bob, 2)]);
+    store.set_email_notifications(bob, false).await.unwrap();
+    assert!(owed(&store, now + 10).await.is_empty());
+    assert_eq!(
+        store.email_preferences(bob).await.unwrap(),
+        (Some("bob@example.com".into()), false)
+    );
+    store.set_email(bob, None).await.unwrap();
+    assert_eq!(store.email_preferences(bob).await.unwrap().0, None);
+    store.close().await;
+}
+
+/// Who is owed an email about which message (by seq), up to `until_ms`.
+async fn owed(store: &PostgresStore, until_ms: i64) -> Vec<(app::model::UserId, i64)> {
+    store
+        .email_candidates(0, until_ms)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.user, c.seq))
+        .collect()
+}
