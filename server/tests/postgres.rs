@@ -468,3 +468,218 @@ async fn owed(store: &PostgresStore, until_ms: i64) -> Vec<(app::model::UserId, 
         .map(|c| (c.user, c.seq))
         .collect()
 }
+
+/// The listing reads: what each person may see is exactly what `rules::can_see` says,
+/// and the list carries unread and mention counts and the newest message.
+#[tokio::test]
+#[ignore = "needs PostgreSQL"]
+async fn conversations_follow_the_rules() {
+    use app::rules::{Actor, can_see};
+    let (store, url) = fresh_store().await;
+    let axiom = store
+        .create_organisation("Axiom", OrganisationKind::Internal)
+        .await
+        .unwrap();
+    let acme = store
+        .create_organisation("Acme", OrganisationKind::Client)
+        .await
+        .unwrap();
+    let maker = store
+        .create_organisation("Maker", OrganisationKind::Manufacturer)
+        .await
+        .unwrap();
+    let admin = store
+        .create_user(user("admin", Role::Admin, axiom, false))
+        .await
+        .unwrap();
+    let staff = store
+        .create_user(user("staff", Role::Member, axiom, false))
+        .await
+        .unwrap();
+    let client = store
+        .create_user(user("client", Role::Member, acme, false))
+        .await
+        .unwrap();
+    let guest = store
+        .create_user(user("guest", Role::Guest, acme, false))
+        .await
+        .unwrap();
+    let making = store
+        .create_user(user("making", Role::Member, maker, false))
+        .await
+        .unwrap();
+    let general = store
+        .create_channel("general", &[axiom, acme], 1)
+        .await
+        .unwrap();
+    let internal = store.create_channel("internal", &[axiom], 2).await.unwrap();
+    let members_only = store
+        .create_channel("acme-members", &[acme], 3)
+        .await
+        .unwrap();
+
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let run = |sql: &'static str| {
+        let pool = pool.clone();
+        async move { sqlx::query(sql).execute(&pool).await.unwrap() }
+    };
+    sqlx::query("DELETE FROM conversation_roles WHERE conversation_id = $1 AND role = 'guest'")
+        .bind(members_only.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let conversation = |kind: &'static str, slug: &'static str, reference: Option<&'static str>| {
+        let pool = pool.clone();
+        async move {
+            ConversationId(
+                sqlx::query_scalar(
+                    "INSERT INTO conversations (kind, slug, name, external_ref, created_at_ms, named) \
+                     VALUES ($1, $2, $2, $3, 5, FALSE) RETURNING id",
+                )
+                .bind(kind)
+                .bind(slug)
+                .bind(reference)
+                .fetch_one(&pool)
+                .await
+                .unwrap(),
+            )
+        }
+    };
+    let direct = conversation("direct", "dm-staff-client", None).await;
+    let group = conversation("group", "group-1", None).await;
+    let order = conversation("order", "order-1042", Some("order:1042")).await;
+    let sku = conversation("order", "sku-x", Some("sku:X")).await;
+    for (c, member) in [
+        (direct, staff),
+        (direct, client),
+        (group, admin),
+        (group, guest),
+        (group, making),
+    ] {
+        sqlx::query("INSERT INTO conversation_members (conversation_id, user_id) VALUES ($1, $2)")
+            .bind(c.0)
+            .bind(member.0)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    for (c, org) in [(order, acme), (sku, maker)] {
+        sqlx::query("INSERT INTO conversation_organisations (conversation_id, organisation_id) VALUES ($1, $2)")
+            .bind(c.0)
+            .bind(org.0)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let all = [general, internal, members_only, direct, group, order, sku];
+    for person in [admin, staff, client, guest, making] {
+        let actor = Actor::from(&store.user(person).await.unwrap().unwrap());
+        let mut by_rules = Vec::new();
+        for c in all {
+            if can_see(
+                &actor,
+                &store.conversation_access(c).await.unwrap().unwrap(),
+            ) {
+                by_rules.push(c);
+            }
+        }
+        let mut visible = store.visible_ids(&actor).await.unwrap();
+        visible.sort();
+        assert_eq!(visible, by_rules, "user {person:?}");
+        let mut listed: Vec<_> = store
+            .conversations_for(&actor, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .filter(|c| by_rules.contains(c))
+            .collect();
+        listed.sort();
+        assert_eq!(
+            listed, by_rules,
+            "the list of {person:?} holds all it may see"
+        );
+    }
+    // Most recent threads only: with a limit of 1, an outsider's list holds one thread.
+    let actor = Actor::from(&store.user(staff).await.unwrap().unwrap());
+    let threads = store
+        .conversations_for(&actor, 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.kind == app::model::ConversationKind::Order)
+        .count();
+    assert_eq!(threads, 1);
+
+    // Three messages in #general by admin: one for everyone, one naming client; client
+    // read the first.
+    for (seq, everyone) in [(1_i64, false), (2, true), (3, false)] {
+        sqlx::query(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at_ms, mentions_everyone) \
+             VALUES ($1, $2, $3, gen_random_uuid(), $4, $5, $6)",
+        )
+        .bind(general.0)
+        .bind(seq)
+        .bind(admin.0)
+        .bind(format!("note {seq}"))
+        .bind(100 + seq)
+        .bind(everyone)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    run("INSERT INTO mentions (message_id, user_id) SELECT id, (SELECT id FROM users WHERE username = 'client') FROM messages WHERE seq = 3 AND body = 'note 3'").await;
+    sqlx::query(
+        "INSERT INTO read_state (user_id, conversation_id, last_read_seq) VALUES ($1, $2, 1)",
+    )
+    .bind(client.0)
+    .bind(general.0)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let seen = store.conversation(general, client).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            seen.last_seq,
+            seen.last_read_seq,
+            seen.unread,
+            seen.mentions
+        ),
+        (3, 1, 2, 2)
+    );
+    let newest = seen.last_message.unwrap();
+    assert_eq!((newest.seq, newest.excerpt.as_str()), (3, "note 3"));
+    let by_slug = store
+        .conversation_by_slug("general", staff)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (by_slug.id, by_slug.unread, by_slug.mentions),
+        (general, 3, 1)
+    );
+    let plain = store.conversation_plain(general).await.unwrap().unwrap();
+    assert_eq!(
+        (plain.unread, plain.audience.organisations),
+        (0, vec![axiom, acme])
+    );
+    assert_eq!(plain.audience.roles, Role::ALL.to_vec());
+    assert_eq!(
+        store
+            .conversation_access(members_only)
+            .await
+            .unwrap()
+            .unwrap()
+            .roles,
+        [Role::Admin, Role::Member]
+    );
+    assert!(
+        store
+            .conversation(ConversationId(999), staff)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.close().await;
+}

@@ -405,3 +405,155 @@ pub(crate) fn order_links_sql(numbers: &str) -> String {
          WHERE l.order_number IN ({numbers}) ORDER BY o.id"
     )
 }
+
+/// An SQL condition true when `viewer` may see the conversation with id `column` (the
+/// rules of `app::rules::can_see`, in SQL). Only numbers and a role name are written
+/// into it.
+pub(crate) fn visible_condition(viewer: &app::rules::Actor, column: &str) -> String {
+    let (user, org, role) = (viewer.id.0, viewer.organisation_id.0, viewer.role.as_str());
+    // TRUE and FALSE: booleans in PostgreSQL, 1 and 0 in SQLite.
+    let admin = if viewer.role == Role::Admin {
+        "TRUE"
+    } else {
+        "FALSE"
+    };
+    let internal = if viewer.role.is_internal() {
+        "TRUE"
+    } else {
+        "FALSE"
+    };
+    format!(
+        "EXISTS (SELECT 1 FROM conversations vc WHERE vc.id = {column} AND CASE vc.kind \
+           WHEN 'channel' THEN {admin} OR (\
+             EXISTS (SELECT 1 FROM conversation_organisations vo \
+                     WHERE vo.conversation_id = vc.id AND vo.organisation_id = {org}) \
+             AND EXISTS (SELECT 1 FROM conversation_roles vr \
+                     WHERE vr.conversation_id = vc.id AND vr.role = '{role}')) \
+           WHEN 'order' THEN {internal} OR EXISTS (SELECT 1 FROM conversation_organisations vo \
+                     WHERE vo.conversation_id = vc.id AND vo.organisation_id = {org}) \
+           ELSE EXISTS (SELECT 1 FROM conversation_members vm \
+                     WHERE vm.conversation_id = vc.id AND vm.user_id = {user}) END)"
+    )
+}
+
+/// What a conversation listing needs besides its own rows, by conversation id: the
+/// organisations and roles it admits, its members, and its newest message.
+pub(crate) struct ConversationParts {
+    /// `(conversation, organisation)`
+    pub organisations: Vec<(i64, i64)>,
+    /// `(conversation, role)`
+    pub roles: Vec<(i64, String)>,
+    /// `(conversation, user, display name)`
+    pub members: Vec<(i64, i64, String)>,
+    /// `(conversation, seq, sender, sender's name, body, deleted, created_at_ms)`
+    pub newest: Vec<(i64, i64, i64, String, String, bool, i64)>,
+}
+
+/// The four queries of [`ConversationParts`], for the conversations in `ids` (numbers,
+/// never user input); the same SQL on both engines.
+pub(crate) fn conversation_parts_sql(ids: &str) -> [String; 4] {
+    [
+        format!(
+            "SELECT conversation_id, organisation_id FROM conversation_organisations \
+             WHERE conversation_id IN ({ids}) ORDER BY organisation_id"
+        ),
+        format!(
+            "SELECT conversation_id, role FROM conversation_roles WHERE conversation_id IN ({ids})"
+        ),
+        format!(
+            "SELECT cm.conversation_id, u.id, u.display_name FROM conversation_members cm \
+             JOIN users u ON u.id = cm.user_id WHERE cm.conversation_id IN ({ids}) ORDER BY u.id"
+        ),
+        // Each newest message found through its (conversation, seq) key.
+        format!(
+            "SELECT m.conversation_id, m.seq, m.sender_id, u.display_name, m.body, \
+                    m.deleted_at_ms IS NOT NULL AS deleted, m.created_at_ms \
+             FROM conversations c JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
+             JOIN users u ON u.id = m.sender_id WHERE c.id IN ({ids})"
+        ),
+    ]
+}
+
+/// Conversations from rows of `id, kind, slug, name, named, last_seq, archived,
+/// last_read_seq, unread, mentions` and their [`ConversationParts`].
+pub(crate) fn conversations_from_rows<'r, R: Row>(
+    rows: &'r [R],
+    parts: ConversationParts,
+) -> StoreResult<Vec<crate::store::StoredConversation>>
+where
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    bool: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    use app::model::{Audience, ConversationKind, LastMessage};
+    let mut organisations: HashMap<i64, Vec<OrganisationId>> = HashMap::new();
+    for (conversation, organisation) in parts.organisations {
+        organisations
+            .entry(conversation)
+            .or_default()
+            .push(OrganisationId(organisation));
+    }
+    let mut roles: HashMap<i64, Vec<Role>> = HashMap::new();
+    for (conversation, role) in parts.roles {
+        roles
+            .entry(conversation)
+            .or_default()
+            .push(Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?);
+    }
+    for admitted in roles.values_mut() {
+        admitted.sort_by_key(|r| Role::ALL.iter().position(|a| a == r));
+    }
+    let mut members: HashMap<i64, Vec<(UserId, String)>> = HashMap::new();
+    for (conversation, user, name) in parts.members {
+        members
+            .entry(conversation)
+            .or_default()
+            .push((UserId(user), name));
+    }
+    let mut newest: HashMap<i64, LastMessage> = HashMap::new();
+    for (conversation, seq, sender, sender_name, body, deleted, created_at_ms) in parts.newest {
+        newest.insert(
+            conversation,
+            LastMessage::new(
+                seq,
+                UserId(sender),
+                sender_name,
+                &body,
+                deleted,
+                created_at_ms,
+            ),
+        );
+    }
+    rows.iter()
+        .map(|row| {
+            let id: i64 = row.try_get("id")?;
+            let kind: String = row.try_get("kind")?;
+            let kind = ConversationKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("conversation kind {kind}")))?;
+            let member_names = members.remove(&id).unwrap_or_default();
+            let unread: i64 = row.try_get("unread")?;
+            let mentions: i64 = row.try_get("mentions")?;
+            Ok(crate::store::StoredConversation {
+                id: ConversationId(id),
+                kind,
+                slug: row.try_get("slug")?,
+                name: row.try_get("name")?,
+                named: row.try_get("named")?,
+                last_seq: row.try_get("last_seq")?,
+                audience: Audience {
+                    kind,
+                    organisations: organisations.remove(&id).unwrap_or_default(),
+                    members: member_names.iter().map(|(id, _)| *id).collect(),
+                    roles: roles.remove(&id).unwrap_or_default(),
+                    archived: row.try_get("archived")?,
+                },
+                member_names,
+                last_read_seq: row.try_get("last_read_seq")?,
+                unread: u32::try_from(unread).unwrap_or(u32::MAX),
+                mentions: u32::try_from(mentions).unwrap_or(u32::MAX),
+                last_message: newest.remove(&id),
+            })
+        })
+        .collect()
+}

@@ -2,9 +2,10 @@
 //! database, chosen by `DATABASE_URL=postgres://…`. Built section by section, each
 //! tested against a real PostgreSQL (`scripts/with-postgres`): so far the sections
 //! without events ([`accounts`], [`api_tokens`], [`attachments`], [`audit`],
-//! [`notifications`], [`orders`] with the settings). The sections with events
-//! (conversations, messages, events) and the group-commit writer come next; until they
-//! are built a PostgreSQL URL is not a [`Store`](super::Store) the server can run on.
+//! [`notifications`], [`orders`] with the settings) and the conversation listing reads
+//! ([`conversations`]). Messages, the event stream and the group-commit writer come
+//! next; until they are built a PostgreSQL URL is not a [`Store`](super::Store) the
+//! server can run on.
 //!
 //! The schema is `migrations/postgres/` (one reversible migration for everything SQLite
 //! reached through its own), with the invariants several writers need in the database
@@ -20,6 +21,7 @@ mod accounts;
 mod api_tokens;
 mod attachments;
 mod audit;
+mod conversations;
 mod notifications;
 mod orders;
 
@@ -44,6 +46,15 @@ impl Default for PostgresSettings {
         }
     }
 }
+
+/// The messages that count as unread for user `$1` in conversation `c`, after read
+/// position `r` (SQL over `messages m`): by others, after it, not deleted.
+pub(crate) const UNREAD_MESSAGES: &str =
+    "m.sender_id <> $1 AND m.deleted_at_ms IS NULL AND m.seq > COALESCE(r.last_read_seq, 0)";
+
+/// Of [`UNREAD_MESSAGES`], the ones that mention user `$1` (or everyone).
+pub(crate) const MENTIONING: &str = "(m.mentions_everyone OR EXISTS (SELECT 1 FROM mentions x \
+     WHERE x.user_id = $1 AND x.message_id = m.id))";
 
 pub struct PostgresStore {
     pool: PgPool,

@@ -1,18 +1,16 @@
 //! Conversations and who they admit. Opening a direct conversation or an order thread
 //! writes an event, so it goes through the writer (`writer/conversations.rs`).
 
-use std::collections::HashMap;
-
 use sqlx::Row;
 
-use app::model::{
-    Audience, ConversationId, ConversationKind, LastMessage, OrganisationId, Role, UserId,
-};
+use app::model::{Audience, ConversationId, OrganisationId, Role, UserId};
 use app::rules::Actor;
 
 use super::{MENTIONING, SqliteStore, UNREAD_MESSAGES};
-use crate::store::rows::id_list;
-use crate::store::{Conversations, StoreError, StoreResult, StoredConversation};
+use crate::store::rows::{
+    ConversationParts, conversation_parts_sql, conversations_from_rows, id_list,
+};
+use crate::store::{Conversations, StoreResult, StoredConversation};
 
 /// Which conversations a listing query returns.
 enum Filter<'a> {
@@ -22,27 +20,6 @@ enum Filter<'a> {
     Slug(&'a str),
     /// One conversation without anybody's read state: the cheap load for rule checks.
     Access(ConversationId),
-}
-
-/// An SQL condition true when `viewer` may see the conversation with id `column` (the
-/// rules of `app::rules::can_see`, in SQL). Only numbers and a role name are written
-/// into it.
-pub(super) fn visible_condition(viewer: &Actor, column: &str) -> String {
-    let (user, org, role) = (viewer.id.0, viewer.organisation_id.0, viewer.role.as_str());
-    let admin = i32::from(viewer.role == Role::Admin);
-    let internal = i32::from(viewer.role.is_internal());
-    format!(
-        "EXISTS (SELECT 1 FROM conversations vc WHERE vc.id = {column} AND CASE vc.kind \
-           WHEN 'channel' THEN {admin} OR (\
-             EXISTS (SELECT 1 FROM conversation_organisations vo \
-                     WHERE vo.conversation_id = vc.id AND vo.organisation_id = {org}) \
-             AND EXISTS (SELECT 1 FROM conversation_roles vr \
-                     WHERE vr.conversation_id = vc.id AND vr.role = '{role}')) \
-           WHEN 'order' THEN {internal} OR EXISTS (SELECT 1 FROM conversation_organisations vo \
-                     WHERE vo.conversation_id = vc.id AND vo.organisation_id = {org}) \
-           ELSE EXISTS (SELECT 1 FROM conversation_members vm \
-                     WHERE vm.conversation_id = vc.id AND vm.user_id = {user}) END)"
-    )
 }
 
 impl SqliteStore {
@@ -146,108 +123,17 @@ impl SqliteStore {
             .iter()
             .map(|r| r.try_get("id"))
             .collect::<Result<_, _>>()?;
-        let id_list = id_list(ids.iter().copied());
-        let mut organisations: HashMap<i64, Vec<OrganisationId>> = HashMap::new();
-        for row in sqlx::query(&format!(
-            "SELECT conversation_id, organisation_id FROM conversation_organisations \
-             WHERE conversation_id IN ({id_list}) ORDER BY organisation_id"
-        ))
-        .fetch_all(&self.reader)
-        .await?
-        {
-            organisations
-                .entry(row.try_get("conversation_id")?)
-                .or_default()
-                .push(OrganisationId(row.try_get("organisation_id")?));
-        }
-        let mut roles: HashMap<i64, Vec<Role>> = HashMap::new();
-        for row in sqlx::query(&format!(
-            "SELECT conversation_id, role FROM conversation_roles \
-             WHERE conversation_id IN ({id_list})"
-        ))
-        .fetch_all(&self.reader)
-        .await?
-        {
-            let role: String = row.try_get("role")?;
-            roles
-                .entry(row.try_get("conversation_id")?)
-                .or_default()
-                .push(
-                    Role::parse(&role)
-                        .ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
-                );
-        }
-        for admitted in roles.values_mut() {
-            admitted.sort_by_key(|r| Role::ALL.iter().position(|a| a == r));
-        }
-        let mut members: HashMap<i64, Vec<(UserId, String)>> = HashMap::new();
-        for row in sqlx::query(&format!(
-            "SELECT cm.conversation_id, u.id, u.display_name FROM conversation_members cm \
-             JOIN users u ON u.id = cm.user_id WHERE cm.conversation_id IN ({id_list}) ORDER BY u.id"
-        ))
-        .fetch_all(&self.reader)
-        .await?
-        {
-            members
-                .entry(row.try_get("conversation_id")?)
-                .or_default()
-                .push((UserId(row.try_get("id")?), row.try_get("display_name")?));
-        }
-        // Each newest message found through its (conversation, seq) key.
-        let mut newest: HashMap<i64, LastMessage> = HashMap::new();
-        for row in sqlx::query(&format!(
-            "SELECT m.conversation_id, m.seq, m.sender_id, u.display_name, m.body, \
-                    m.deleted_at_ms IS NOT NULL AS deleted, m.created_at_ms \
-             FROM conversations c JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
-             JOIN users u ON u.id = m.sender_id WHERE c.id IN ({id_list})"
-        ))
-        .fetch_all(&self.reader)
-        .await?
-        {
-            let body: String = row.try_get("body")?;
-            newest.insert(
-                row.try_get("conversation_id")?,
-                LastMessage::new(
-                    row.try_get("seq")?,
-                    UserId(row.try_get("sender_id")?),
-                    row.try_get("display_name")?,
-                    &body,
-                    row.try_get("deleted")?,
-                    row.try_get("created_at_ms")?,
-                ),
-            );
-        }
-        rows.iter()
-            .map(|row| {
-                let id: i64 = row.try_get("id")?;
-                let kind: String = row.try_get("kind")?;
-                let kind = ConversationKind::parse(&kind)
-                    .ok_or_else(|| StoreError::Corrupt(format!("conversation kind {kind}")))?;
-                let member_names = members.remove(&id).unwrap_or_default();
-                let unread: i64 = row.try_get("unread")?;
-                let mentions: i64 = row.try_get("mentions")?;
-                Ok(StoredConversation {
-                    id: ConversationId(id),
-                    kind,
-                    slug: row.try_get("slug")?,
-                    name: row.try_get("name")?,
-                    named: row.try_get("named")?,
-                    last_seq: row.try_get("last_seq")?,
-                    audience: Audience {
-                        kind,
-                        organisations: organisations.remove(&id).unwrap_or_default(),
-                        members: member_names.iter().map(|(id, _)| *id).collect(),
-                        roles: roles.remove(&id).unwrap_or_default(),
-                        archived: row.try_get("archived")?,
-                    },
-                    member_names,
-                    last_read_seq: row.try_get("last_read_seq")?,
-                    unread: u32::try_from(unread).unwrap_or(u32::MAX),
-                    mentions: u32::try_from(mentions).unwrap_or(u32::MAX),
-                    last_message: newest.remove(&id),
-                })
-            })
-            .collect()
+        let [organisations, roles, members, newest] =
+            conversation_parts_sql(&id_list(ids.iter().copied()));
+        let parts = ConversationParts {
+            organisations: sqlx::query_as(&organisations)
+                .fetch_all(&self.reader)
+                .await?,
+            roles: sqlx::query_as(&roles).fetch_all(&self.reader).await?,
+            members: sqlx::query_as(&members).fetch_all(&self.reader).await?,
+            newest: sqlx::query_as(&newest).fetch_all(&self.reader).await?,
+        };
+        conversations_from_rows(&rows, parts)
     }
 }
 

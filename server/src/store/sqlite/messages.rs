@@ -107,7 +107,7 @@ impl Messages for SqliteStore {
             return Ok(Vec::new());
         }
         let within = match &filter.visible_to {
-            Some(viewer) => super::conversations::visible_condition(viewer, "m.conversation_id"),
+            Some(viewer) => crate::store::rows::visible_condition(viewer, "m.conversation_id"),
             None => format!(
                 "m.conversation_id IN ({})",
                 id_list(filter.conversations.iter().map(|c| c.0))

@@ -277,7 +277,7 @@ mod tests {
             assert_eq!(listed, by_rules, "{}: visible_ids", user.username);
             let tested: Vec<i64> = sqlx::query_scalar(&format!(
                 "SELECT id FROM conversations WHERE {} ORDER BY id",
-                conversations::visible_condition(&actor, "conversations.id")
+                crate::store::rows::visible_condition(&actor, "conversations.id")
             ))
             .fetch_all(&store.reader)
             .await
