@@ -44,24 +44,29 @@ impl SearchQuery {
             && !self.has_file
     }
 
-    /// The terms as an SQLite FTS5 query: every word and phrase quoted (so nothing a
-    /// user types is FTS syntax), words also matching as prefixes.
+    /// The terms as an SQLite FTS5 query (see [`fts5`]).
     pub fn fts5(&self) -> Option<String> {
-        if self.terms.is_empty() {
-            return None;
-        }
-        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-        Some(
-            self.terms
-                .iter()
-                .map(|t| match t {
-                    Term::Word(w) => format!("{}*", quote(w)),
-                    Term::Phrase(p) => quote(p),
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
+        fts5(&self.terms)
     }
+}
+
+/// Terms as an SQLite FTS5 query: every word and phrase quoted (so nothing a user types
+/// is FTS syntax), words also matching as prefixes; `None` without terms.
+pub fn fts5(terms: &[Term]) -> Option<String> {
+    if terms.is_empty() {
+        return None;
+    }
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    Some(
+        terms
+            .iter()
+            .map(|t| match t {
+                Term::Word(w) => format!("{}*", quote(w)),
+                Term::Phrase(p) => quote(p),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 /// Longest search accepted, in characters.

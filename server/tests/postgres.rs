@@ -683,3 +683,347 @@ async fn conversations_follow_the_rules() {
     );
     store.close().await;
 }
+
+/// Runs one statement with `binds` on `pool`.
+async fn exec(pool: &sqlx::PgPool, sql: &str, binds: &[i64]) {
+    let mut query = sqlx::query(sql);
+    for bind in binds {
+        query = query.bind(*bind);
+    }
+    query.execute(pool).await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL"]
+async fn messages_search_and_events() {
+    use app::model::{Emoji, EventId, MessageId};
+    use app::search::Term;
+    use parley_server::store::{SNIPPET_END, SNIPPET_START, SearchFilter, StoredEventKind};
+
+    let (store, url) = fresh_store().await;
+    let axiom = store
+        .create_organisation("Axiom", OrganisationKind::Internal)
+        .await
+        .unwrap();
+    let ann = store
+        .create_user(user("ann", Role::Member, axiom, false))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(user("bob", Role::Member, axiom, false))
+        .await
+        .unwrap();
+    let general = store.create_channel("general", &[axiom], 1).await.unwrap();
+    let random = store.create_channel("random", &[axiom], 2).await.unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    // general: 1 ann, 2 bob (replying to 1, with a link), 3 ann (edited twice), 4 bob
+    // (deleted), 5 ann (a file); random: 1 bob.
+    let texts = [
+        (
+            general,
+            1,
+            ann,
+            "Pallet for order 1042 arrived damaged",
+            None,
+        ),
+        (general, 2, bob, "Photos at https://example.com/p", Some(1)),
+        (general, 3, ann, "third text now", None),
+        (general, 4, bob, "", None),
+        (general, 5, ann, "the invoice for shipment", None),
+        (random, 1, bob, "damaged goods again", None),
+    ];
+    for (conversation, seq, sender, body, reply) in texts {
+        sqlx::query(
+            "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at_ms, \
+                                   reply_to, deleted_at_ms) \
+             VALUES ($1, $2, $3, gen_random_uuid(), $4, $5, \
+                     (SELECT id FROM messages WHERE conversation_id = $1 AND seq = $6), \
+                     CASE WHEN $4 = '' THEN $5 END)",
+        )
+        .bind(conversation.0)
+        .bind(seq)
+        .bind(sender.0)
+        .bind(body)
+        .bind(1000 * seq)
+        .bind(reply)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let id_of = |conversation: ConversationId, seq: i64| {
+        let pool = pool.clone();
+        async move {
+            MessageId(
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT id FROM messages WHERE conversation_id = $1 AND seq = $2",
+                )
+                .bind(conversation.0)
+                .bind(seq)
+                .fetch_one(&pool)
+                .await
+                .unwrap(),
+            )
+        }
+    };
+    let (first, second, third, fifth) = (
+        id_of(general, 1).await,
+        id_of(general, 2).await,
+        id_of(general, 3).await,
+        id_of(general, 5).await,
+    );
+    exec(
+        &pool,
+        "INSERT INTO message_versions (message_id, version, body, created_at_ms) \
+         VALUES ($1, 1, 'first text zebra', 3000), ($1, 2, 'second text', 3100)",
+        &[third.0],
+    )
+    .await;
+    exec(
+        &pool,
+        "UPDATE messages SET version = 3, edited_at_ms = 3200 WHERE id = $1",
+        &[third.0],
+    )
+    .await;
+    exec(
+        &pool,
+        "INSERT INTO reactions (message_id, user_id, emoji, created_at_ms) \
+         VALUES ($1, $2, 'heart', 1), ($1, $3, 'heart', 2), ($1, $3, 'eyes', 3)",
+        &[first.0, ann.0, bob.0],
+    )
+    .await;
+    let file = store
+        .insert_attachment(NewAttachment {
+            conversation_id: general,
+            uploader_id: ann,
+            name: "invoice.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 10,
+            hash: hash(1),
+            thumbnail: None,
+            created_at_ms: 5000,
+        })
+        .await
+        .unwrap();
+    exec(
+        &pool,
+        "UPDATE attachments SET message_id = $1 WHERE id = $2",
+        &[fifth.0, file.id.0],
+    )
+    .await;
+    exec(
+        &pool,
+        "INSERT INTO read_state (user_id, conversation_id, last_read_seq) VALUES ($1, $3, 5), ($2, $3, 2)",
+        &[ann.0, bob.0, general.0],
+    )
+    .await;
+
+    // History, one message, the pages after a seq.
+    let page = store.history(general, None, 3).await.unwrap();
+    assert_eq!(page.iter().map(|m| m.seq).collect::<Vec<_>>(), [5, 4, 3]);
+    assert_eq!(page[0].attachments[0].name, "invoice.pdf");
+    assert!(page[1].deleted && page[1].body.is_empty());
+    assert_eq!(
+        (page[2].version, page[2].body.as_str()),
+        (3, "third text now")
+    );
+    let older = store.history(general, Some(3), 10).await.unwrap();
+    assert_eq!(older.iter().map(|m| m.seq).collect::<Vec<_>>(), [2, 1]);
+    let reply = older[0].reply_to.clone().unwrap();
+    assert_eq!(
+        (reply.id, reply.seq, reply.sender_name.as_str()),
+        (first, 1, "ann display")
+    );
+    let reacted = store.message(first).await.unwrap().unwrap();
+    let reactions: Vec<_> = reacted
+        .reactions
+        .iter()
+        .map(|r| (r.emoji, r.users.clone()))
+        .collect();
+    assert_eq!(
+        reactions,
+        [(Emoji::Heart, vec![ann, bob]), (Emoji::Eyes, vec![bob])]
+    );
+    assert_eq!(reacted.client_id.to_string().len(), 36);
+    assert!(store.message(MessageId(999)).await.unwrap().is_none());
+    let after = store.messages_after(general, 2, 2).await.unwrap();
+    assert_eq!(after.iter().map(|m| m.seq).collect::<Vec<_>>(), [3, 4]);
+
+    // Edit history and readers.
+    let versions = store.versions(third).await.unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| (v.version, v.body.as_str(), v.created_at_ms))
+            .collect::<Vec<_>>(),
+        [
+            (1, "first text zebra", 3000),
+            (2, "second text", 3100),
+            (3, "third text now", 3200)
+        ]
+    );
+    let readers = store.readers(general).await.unwrap();
+    assert_eq!(
+        readers
+            .iter()
+            .map(|r| (r.user_id, r.last_read_seq))
+            .collect::<Vec<_>>(),
+        [(ann, 5), (bob, 2)]
+    );
+
+    // Search: prefixes, phrases, operators, never a deleted or superseded text.
+    let base = |terms: Vec<Term>| SearchFilter {
+        conversations: vec![general, random],
+        terms,
+        limit: 10,
+        ..Default::default()
+    };
+    let word = |w: &str| Term::Word(w.into());
+    let phrase = |p: &str| Term::Phrase(p.into());
+    let hits = found(&store, base(vec![word("DAMAG")])).await;
+    assert_eq!(
+        seqs(&hits),
+        [(random, 1), (general, 1)],
+        "prefix, case-insensitive, newest first"
+    );
+    assert!(
+        hits[1]
+            .2
+            .contains(&format!("{SNIPPET_START}damaged{SNIPPET_END}")),
+        "{:?}",
+        hits[1].2
+    );
+    let count = |filter: SearchFilter| {
+        let store = &store;
+        async move { found(store, filter).await.len() }
+    };
+    assert_eq!(count(base(vec![word("damaged"), word("1042")])).await, 1);
+    assert_eq!(count(base(vec![phrase("order 1042 arrived")])).await, 1);
+    assert_eq!(count(base(vec![phrase("order arrived")])).await, 0);
+    assert_eq!(count(base(vec![word("zebra")])).await, 0, "superseded");
+    assert_eq!(count(base(vec![word("second")])).await, 0, "superseded");
+    assert_eq!(count(base(vec![word("third")])).await, 1);
+    assert_eq!(
+        count(base(vec![word("it's'); DROP TABLE messages; --")])).await,
+        0
+    );
+    assert_eq!(count(base(vec![word(":*|&!")])).await, 0);
+    let in_random = SearchFilter {
+        conversations: vec![random],
+        ..base(vec![word("damaged")])
+    };
+    assert_eq!(count(in_random).await, 1);
+    let has_link = SearchFilter {
+        has_link: true,
+        ..base(vec![])
+    };
+    assert_eq!(seqs(&found(&store, has_link).await), [(general, 2)]);
+    let has_file = SearchFilter {
+        has_file: true,
+        ..base(vec![])
+    };
+    assert_eq!(seqs(&found(&store, has_file).await), [(general, 5)]);
+    let from_bob = SearchFilter {
+        senders: Some(vec![bob]),
+        ..base(vec![])
+    };
+    assert_eq!(
+        seqs(&found(&store, from_bob).await),
+        [(random, 1), (general, 2)],
+        "deleted not found"
+    );
+    let between = SearchFilter {
+        after_ms: Some(2000),
+        before_ms: Some(5000),
+        ..base(vec![])
+    };
+    assert_eq!(
+        seqs(&found(&store, between).await),
+        [(general, 3), (general, 2)]
+    );
+    let everywhere = SearchFilter {
+        conversations: vec![],
+        visible_to: Some(app::rules::Actor {
+            id: ann,
+            role: Role::Member,
+            organisation_id: axiom,
+        }),
+        ..base(vec![word("damaged")])
+    };
+    assert_eq!(count(everywhere).await, 2);
+
+    // The event stream, and skipping the message events of some conversations.
+    assert_eq!(store.last_event_id().await.unwrap(), EventId(0));
+    let events = [
+        (1, "message", general, Some(first.0), None, None),
+        (2, "message", general, Some(second.0), None, None),
+        (3, "read", general, None, Some(bob.0), Some(2)),
+        (4, "message_changed", general, Some(first.0), None, None),
+        (5, "conversation", random, None, None, None),
+        (6, "membership", random, None, None, None),
+        (7, "mute", general, None, Some(ann.0), None),
+        (8, "message", general, Some(third.0), None, None),
+    ];
+    for (id, kind, conversation, message, user, seq) in events {
+        sqlx::query(
+            "INSERT INTO events (id, kind, conversation_id, message_id, user_id, seq, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0)",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(conversation.0)
+        .bind(message)
+        .bind(user)
+        .bind(seq)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    assert_eq!(store.last_event_id().await.unwrap(), EventId(8));
+    assert_eq!(
+        store
+            .message_events_between(EventId(1), EventId(8))
+            .await
+            .unwrap(),
+        [(general, 3)]
+    );
+    let all = store
+        .events_between(EventId(0), EventId(7), &[])
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 7);
+    assert!(matches!(&all[0].kind, StoredEventKind::Message(m) if m.id == first));
+    assert!(matches!(&all[2].kind,
+        StoredEventKind::Read { user_id, name, seq: 2 } if *user_id == bob && name == "bob display"));
+    assert!(matches!(&all[3].kind, StoredEventKind::MessageChanged(m) if m.reactions.len() == 2));
+    assert_eq!(all[4].kind, StoredEventKind::Conversation);
+    assert_eq!(all[5].kind, StoredEventKind::Membership { user_id: None });
+    assert_eq!(all[6].kind, StoredEventKind::Mute { user_id: ann });
+    let skipping = store
+        .events_between(EventId(0), EventId(8), &[general])
+        .await
+        .unwrap();
+    assert_eq!(
+        skipping.iter().map(|e| e.id.0).collect::<Vec<_>>(),
+        [3, 5, 6, 7]
+    );
+    pool.close().await;
+    store.close().await;
+}
+
+/// What a search finds: (conversation, seq, snippet), newest first.
+async fn found(
+    store: &PostgresStore,
+    filter: parley_server::store::SearchFilter,
+) -> Vec<(ConversationId, i64, String)> {
+    store
+        .search(&filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(m, snippet)| (m.conversation_id, m.seq, snippet))
+        .collect()
+}
+
+fn seqs(hits: &[(ConversationId, i64, String)]) -> Vec<(ConversationId, i64)> {
+    hits.iter().map(|h| (h.0, h.1)).collect()
+}

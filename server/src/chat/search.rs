@@ -81,7 +81,7 @@ impl Chat {
             visible_to: everything_visible.then_some(actor),
             conversations,
             senders,
-            text: query.fts5(),
+            terms: query.terms.clone(),
             before_ms: query.before_ms,
             after_ms: query.after_ms,
             has_link: query.has_link,

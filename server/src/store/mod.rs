@@ -12,6 +12,7 @@ use app::model::{
 };
 
 pub mod postgres;
+pub(crate) mod reads;
 pub(crate) mod rows;
 pub mod sqlite;
 
@@ -411,8 +412,9 @@ pub struct SearchFilter {
     pub visible_to: Option<app::rules::Actor>,
     /// Only messages by these people (`from:`), when given.
     pub senders: Option<Vec<UserId>>,
-    /// An FTS5 query over the text, when there are words to find.
-    pub text: Option<String>,
+    /// Words and phrases that must all occur (each engine makes its own full-text
+    /// query of them: FTS5 on SQLite, `tsquery` on PostgreSQL).
+    pub terms: Vec<app::search::Term>,
     pub before_ms: Option<i64>,
     pub after_ms: Option<i64>,
     pub has_link: bool,

@@ -36,7 +36,8 @@ where
 
 /// The columns of a message, its sender's name and the message it replies to, in the
 /// order [`MessageRow`] reads them. Follow with a `FROM` that names `m`, `u`, `r`, `ru`.
-pub(crate) const MESSAGE_SELECT: &str = "m.id, m.conversation_id, m.seq, m.sender_id, m.client_id, \
+pub(crate) const MESSAGE_SELECT: &str = "m.id, m.conversation_id, m.seq, m.sender_id, \
+     CAST(m.client_id AS TEXT) AS client_id, \
      m.body, m.created_at_ms, m.version, m.deleted_at_ms IS NOT NULL AS deleted, \
      u.display_name AS sender_name, m.reply_to, r.seq AS reply_seq, r.body AS reply_body, \
      r.deleted_at_ms IS NOT NULL AS reply_deleted, ru.display_name AS reply_sender";

@@ -2,10 +2,11 @@
 //! database, chosen by `DATABASE_URL=postgres://…`. Built section by section, each
 //! tested against a real PostgreSQL (`scripts/with-postgres`): so far the sections
 //! without events ([`accounts`], [`api_tokens`], [`attachments`], [`audit`],
-//! [`notifications`], [`orders`] with the settings) and the conversation listing reads
-//! ([`conversations`]). Messages, the event stream and the group-commit writer come
-//! next; until they are built a PostgreSQL URL is not a [`Store`](super::Store) the
-//! server can run on.
+//! [`notifications`], [`orders`] with the settings), the conversation listing reads
+//! ([`conversations`]), and the message and event-stream reads ([`messages`] with
+//! `tsvector` search, [`events`]; their SQL is shared with SQLite in `store/reads.rs`).
+//! The group-commit writer comes next; until it is built a PostgreSQL URL is not a
+//! [`Store`](super::Store) the server can run on.
 //!
 //! The schema is `migrations/postgres/` (one reversible migration for everything SQLite
 //! reached through its own), with the invariants several writers need in the database
@@ -22,6 +23,8 @@ mod api_tokens;
 mod attachments;
 mod audit;
 mod conversations;
+mod events;
+mod messages;
 mod notifications;
 mod orders;
 

@@ -374,7 +374,7 @@ mod tests {
                 store
                     .search(&SearchFilter {
                         conversations: vec![internal],
-                        text: Some(word.into()),
+                        terms: vec![app::search::Term::Word(word.into())],
                         limit: 10,
                         ..Default::default()
                     })
