@@ -57,7 +57,10 @@ pub struct Copied {
 pub fn backup(data_dir: &Path, to: &Path) -> anyhow::Result<Copied> {
     let source = data_dir.join(DATABASE);
     if !source.is_file() {
-        bail!("no database at {}", source.display());
+        bail!(
+            "no database at {} (on PostgreSQL, back up with pg_dump)",
+            source.display()
+        );
     }
     fs::create_dir_all(to).with_context(|| format!("could not make {}", to.display()))?;
     let target = to.join(DATABASE);

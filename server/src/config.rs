@@ -94,9 +94,16 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "PARLEY_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
-    /// Folder for the SQLite database (`parley.db`).
+    /// Folder for the SQLite database (`parley.db`) and the attachments.
     #[arg(long, env = "PARLEY_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// PostgreSQL instead of SQLite, for several nodes on one database:
+    /// `postgres://user:password@host:port/database`. Unset: SQLite in the data folder.
+    #[arg(long, env = "DATABASE_URL", value_parser = parse_database_url)]
+    pub database_url: Option<Secret>,
+    /// With PostgreSQL: the most connections this node keeps open to it.
+    #[arg(long, env = "PARLEY_DATABASE_POOL", default_value_t = 16)]
+    pub database_pool: u32,
     /// Seed the demo world of SPEC.md §8 (once per database).
     #[arg(long)]
     pub demo: bool,
@@ -294,6 +301,14 @@ fn parse_secret(s: &str) -> Result<Secret, String> {
 }
 
 /// A secret of any length (an SMTP address may carry a password, or none).
+fn parse_database_url(s: &str) -> Result<Secret, String> {
+    if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+        Ok(Secret(s.to_string()))
+    } else {
+        Err("expected postgres://… (without it, Parley uses SQLite in the data folder)".into())
+    }
+}
+
 fn parse_any_secret(s: &str) -> Result<Secret, String> {
     Ok(Secret(s.to_string()))
 }

@@ -37,7 +37,6 @@ pub mod web;
 use chat::{Chat, Limits};
 use config::Config;
 use hub::Hub;
-use store::sqlite::{SqliteSettings, SqliteStore};
 use web::AppState;
 
 /// Opens storage, seeds it if needed, and serves on `listener` until `shutdown` is
@@ -50,8 +49,13 @@ pub async fn start(
     // One server per data folder; `parley restore` waits for it to stop.
     let _lock = backup::lock_data_dir(&config.data_dir)?;
     let path = config.data_dir.join(backup::DATABASE);
-    let sqlite = Arc::new(SqliteStore::open(&path, &SqliteSettings::default()).await?);
-    let store: Arc<dyn store::Store> = sqlite.clone();
+    let engine = store::Engine::open(
+        config.database_url.as_ref().map(|url| url.expose_str()),
+        config.database_pool,
+        &path,
+    )
+    .await?;
+    let store = engine.store();
     demo::first_run(store.as_ref(), config.demo).await?;
 
     let hub = Hub::new(config.outgoing_queue, app::rules::can_see_user);
@@ -168,7 +172,7 @@ pub async fn start(
     )
     .with_graceful_shutdown(shutdown.cancelled_owned())
     .await?;
-    sqlite.close().await;
+    engine.close().await;
     Ok(())
 }
 

@@ -59,7 +59,11 @@ struct Process {
 
 impl Process {
     async fn start(addr: SocketAddr, dir: &Path) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_parley"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
+        if let Some(url) = common::database_for(dir).await {
+            command.env("DATABASE_URL", url);
+        }
+        let child = command
             .args(["serve", "--demo", "--addr", &addr.to_string(), "--data-dir"])
             .arg(dir)
             .env("PARLEY_LOG", "warn")

@@ -322,18 +322,13 @@ async fn a_deleted_message_loses_its_text_everywhere_and_is_audited() {
     );
 
     // The audit log says who deleted what, and when.
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        server.data_dir.join("parley.db").display()
-    ))
-    .await
-    .unwrap();
-    let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(
-        "SELECT actor_id, action, message_id, subject_id FROM audit_log ORDER BY id",
-    )
-    .fetch_all(&db)
-    .await
-    .unwrap();
+    let db = common::Database::of(&server.data_dir).await;
+    let rows: Vec<(i64, String, i64, i64)> = db
+        .fetch_all(
+            "SELECT actor_id, action, message_id, subject_id FROM audit_log ORDER BY id",
+            &[],
+        )
+        .await;
     let alice_id = server.bootstrap(&alice_cookie).await.me.id.0;
     let bob_id = server.bootstrap(&bob_cookie).await.me.id.0;
     let carol_id = server.bootstrap(&carol_cookie).await.me.id.0;
@@ -349,13 +344,13 @@ async fn a_deleted_message_loses_its_text_everywhere_and_is_audited() {
             ),
         ]
     );
-    let leftover: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM message_versions WHERE message_id = ?")
-            .bind(sent.id.0)
-            .fetch_one(&db)
-            .await
-            .unwrap();
-    assert_eq!(leftover, 0, "no earlier text is kept either");
+    let leftover: Vec<(i64,)> = db
+        .fetch_all(
+            "SELECT COUNT(*) FROM message_versions WHERE message_id = $1",
+            &[sent.id.0],
+        )
+        .await;
+    assert_eq!(leftover, [(0,)], "no earlier text is kept either");
     db.close().await;
     server.stop().await;
 }

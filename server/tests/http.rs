@@ -200,12 +200,18 @@ async fn cross_site_posts_sockets_and_event_streams_are_refused() {
 async fn the_admins_one_time_password_must_be_replaced_first() {
     let dir = tempfile::tempdir().unwrap();
     let one_time = {
-        use parley_server::store::sqlite::{SqliteSettings, SqliteStore};
-        let store = SqliteStore::open(&dir.path().join("parley.db"), &SqliteSettings::default())
+        let database = common::database_for(dir.path()).await;
+        let engine = parley_server::store::Engine::open(
+            database.as_deref(),
+            2,
+            &dir.path().join("parley.db"),
+        )
+        .await
+        .unwrap();
+        let password = parley_server::demo::first_run(engine.store().as_ref(), false)
             .await
             .unwrap();
-        let password = parley_server::demo::first_run(&store, false).await.unwrap();
-        store.close().await;
+        engine.close().await;
         password.expect("an empty database gets an admin")
     };
     let server = TestServer::start_with(dir.path(), |c| c.demo = false).await;
@@ -322,17 +328,16 @@ async fn a_failing_session_lookup_is_an_error_not_a_sign_out() {
     };
     assert_eq!(page(&client).await.unwrap().status(), 200);
 
-    let db = rusqlite::Connection::open(dir.path().join("parley.db")).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    db.execute_batch("ALTER TABLE sessions RENAME TO sessions_away")
-        .unwrap();
+    let db = common::Database::of(dir.path()).await;
+    db.execute("ALTER TABLE sessions RENAME TO sessions_away", &[])
+        .await;
     let failing = page(&client).await.unwrap();
     assert_eq!(failing.status(), 500, "not a redirect to /login");
     let error: app::error::ApiError = failing.json().await.unwrap();
     assert_eq!(error.code, app::error::ErrorCode::Internal);
 
-    db.execute_batch("ALTER TABLE sessions_away RENAME TO sessions")
-        .unwrap();
+    db.execute("ALTER TABLE sessions_away RENAME TO sessions", &[])
+        .await;
     assert_eq!(
         page(&client).await.unwrap().status(),
         200,

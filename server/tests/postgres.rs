@@ -1027,3 +1027,146 @@ async fn found(
 fn seqs(hits: &[(ConversationId, i64, String)]) -> Vec<(ConversationId, i64)> {
     hits.iter().map(|h| (h.0, h.1)).collect()
 }
+
+/// An append as the chat layer submits it.
+fn append(
+    conversation: ConversationId,
+    sender: app::model::UserId,
+    client_id: uuid::Uuid,
+    body: &str,
+) -> parley_server::store::Write {
+    parley_server::store::Write::Append(parley_server::store::NewMessage {
+        conversation_id: conversation,
+        sender_id: sender,
+        sender_name: "sender".into(),
+        client_id,
+        body: body.into(),
+        created_at_ms: 1,
+        reply_to: None,
+        attachments: vec![],
+    })
+}
+
+fn appended(written: parley_server::store::Written) -> parley_server::store::Appended {
+    match written {
+        parley_server::store::Written::Appended(appended) => appended,
+        other => panic!("not an append: {other:?}"),
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL"]
+async fn two_nodes_append_into_one_conversation_gap_free_and_once() {
+    use app::model::EventId;
+    use parley_server::store::StoredEventKind;
+
+    let (node_a, url) = fresh_store().await;
+    let node_b = PostgresStore::open(&url, &PostgresSettings::default())
+        .await
+        .unwrap();
+    let axiom = node_a
+        .create_organisation("Axiom", OrganisationKind::Internal)
+        .await
+        .unwrap();
+    let ann = node_a
+        .create_user(user("ann", Role::Member, axiom, false))
+        .await
+        .unwrap();
+    let bob = node_a
+        .create_user(user("bob", Role::Member, axiom, false))
+        .await
+        .unwrap();
+    let general = node_a.create_channel("general", &[axiom], 1).await.unwrap();
+    let random = node_a.create_channel("random", &[axiom], 2).await.unwrap();
+
+    // A resend queued behind its first copy (one batch) and one of a stored message are
+    // answered with the stored message and no event.
+    let id = uuid::Uuid::new_v4();
+    let first = node_a
+        .submit(append(general, ann, id, "hello"), Box::new(|_| {}))
+        .await
+        .unwrap();
+    let again = node_a
+        .submit(append(general, ann, id, "hello"), Box::new(|_| {}))
+        .await
+        .unwrap();
+    let (first, again) = (
+        appended(first.await.unwrap()),
+        appended(again.await.unwrap()),
+    );
+    assert_eq!((first.message.seq, again.message.id), (1, first.message.id));
+    assert!(first.event_id.is_some() && again.event_id.is_none());
+    let later = appended(
+        node_b
+            .write(append(general, ann, id, "hello"), Box::new(|_| {}))
+            .await
+            .unwrap(),
+    );
+    assert_eq!((later.message.id, later.event_id), (first.message.id, None));
+
+    // Two nodes, two senders each, into two conversations at once.
+    let per_sender = 150;
+    let mut pending = Vec::new();
+    for n in 0..per_sender {
+        for (node, sender, conversation) in [
+            (&node_a, ann, general),
+            (&node_b, bob, general),
+            (&node_a, bob, random),
+            (&node_b, ann, random),
+        ] {
+            let body = format!("{n} from {sender:?}");
+            pending.push(
+                node.submit(
+                    append(conversation, sender, uuid::Uuid::new_v4(), &body),
+                    Box::new(|_| {}),
+                )
+                .await
+                .unwrap(),
+            );
+        }
+    }
+    let mut events = Vec::new();
+    for write in pending {
+        let done = appended(write.await.unwrap());
+        events.push((
+            done.event_id.unwrap(),
+            done.message.conversation_id,
+            done.message.seq,
+        ));
+    }
+    // Seqs are gap-free per conversation, and event ids follow them.
+    for conversation in [general, random] {
+        let mut mine: Vec<_> = events.iter().filter(|e| e.1 == conversation).collect();
+        mine.sort_by_key(|e| e.0);
+        let seqs: Vec<i64> = mine.iter().map(|e| e.2).collect();
+        let start = seqs[0];
+        assert_eq!(
+            seqs,
+            (start..start + seqs.len() as i64).collect::<Vec<_>>(),
+            "seq gap-free, in event order"
+        );
+    }
+    // The stream has every event once, with consecutive ids; the messages are the ones
+    // the writers answered with.
+    let last = node_b.last_event_id().await.unwrap();
+    let stream = node_b.events_between(EventId(0), last, &[]).await.unwrap();
+    assert_eq!(stream.len() as i64, last.0);
+    assert!(stream.iter().zip(1..).all(|(e, id)| e.id.0 == id));
+    let replayed: Vec<_> = stream
+        .iter()
+        .filter_map(|e| match &e.kind {
+            StoredEventKind::Message(m) if m.seq > 1 || m.conversation_id == random => {
+                Some((e.id, m.conversation_id, m.seq))
+            }
+            _ => None,
+        })
+        .collect();
+    events.sort();
+    assert_eq!(replayed, events);
+    // And the senders read their own messages.
+    let readers = node_a.readers(general).await.unwrap();
+    assert_eq!(readers.len(), 2);
+    assert!(readers.iter().all(|r| r.last_read_seq >= per_sender as i64));
+    node_a.close().await;
+    node_b.close().await;
+}

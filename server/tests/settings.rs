@@ -203,22 +203,19 @@ async fn retention_deletes_old_messages_for_good_with_their_files() {
     assert!(reply.reply_to.is_some());
 
     // Forty days pass for the first message (and its file).
-    let db = dir.path().join("parley.db");
     let hash: String = {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        let db = common::Database::of(dir.path()).await;
         let forty_days_ago = app_now_ms() - 40 * 24 * 3600 * 1000;
-        conn.execute(
-            "UPDATE messages SET created_at_ms = ? WHERE id = ?",
-            rusqlite::params![forty_days_ago, old.id.0],
+        db.execute(
+            "UPDATE messages SET created_at_ms = $1 WHERE id = $2",
+            &[forty_days_ago, old.id.0],
         )
-        .unwrap();
-        conn.query_row(
-            "SELECT hash FROM attachments WHERE id = ?",
-            [file.id.0],
-            |r| r.get(0),
-        )
-        .unwrap()
+        .await;
+        let hashes: Vec<(String,)> = db
+            .fetch_all("SELECT hash FROM attachments WHERE id = $1", &[file.id.0])
+            .await;
+        db.close().await;
+        hashes[0].0.clone()
     };
     let blob = dir.path().join("attachments").join(&hash[..2]).join(&hash);
     std::fs::File::options()

@@ -12,6 +12,7 @@ use app::model::{
 };
 
 pub mod postgres;
+pub(crate) mod queue;
 pub(crate) mod reads;
 pub(crate) mod rows;
 pub mod sqlite;
@@ -466,6 +467,51 @@ impl<
         + Writes,
 > Store for T
 {
+}
+
+/// The engine a server runs on: SQLite in its data folder, or PostgreSQL.
+pub enum Engine {
+    Sqlite(std::sync::Arc<sqlite::SqliteStore>),
+    Postgres(std::sync::Arc<postgres::PostgresStore>),
+}
+
+impl Engine {
+    /// Opens (and migrates) PostgreSQL at `database_url` when given, otherwise the SQLite
+    /// file at `sqlite_path`.
+    pub async fn open(
+        database_url: Option<&str>,
+        pool: u32,
+        sqlite_path: &std::path::Path,
+    ) -> StoreResult<Self> {
+        Ok(match database_url {
+            Some(url) => {
+                let settings = postgres::PostgresSettings {
+                    max_connections: pool,
+                    ..Default::default()
+                };
+                Self::Postgres(std::sync::Arc::new(
+                    postgres::PostgresStore::open(url, &settings).await?,
+                ))
+            }
+            None => Self::Sqlite(std::sync::Arc::new(
+                sqlite::SqliteStore::open(sqlite_path, &sqlite::SqliteSettings::default()).await?,
+            )),
+        })
+    }
+
+    pub fn store(&self) -> std::sync::Arc<dyn Store> {
+        match self {
+            Self::Sqlite(store) => store.clone(),
+            Self::Postgres(store) => store.clone(),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(store) => store.close().await,
+            Self::Postgres(store) => store.close().await,
+        }
+    }
 }
 
 /// The section traits, for callers of a [`Store`].

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
+use sqlx::{ColumnIndex, Connection, Database, Decode, Encode, Executor, IntoArguments, Row, Type};
 
 use app::model::{
     Attachment, ConversationId, EventId, Message, MessageId, MessageVersion, Seq, UserId,
@@ -17,8 +17,9 @@ use super::rows::{
 };
 use super::{Reader, StoreError, StoreResult, StoredEvent, StoredEventKind};
 
-/// The shared reads over one engine's pool.
-pub(crate) struct SharedReads<'p, DB: Database>(pub &'p Pool<DB>);
+/// The shared reads on one connection of either engine: one taken from a pool for a
+/// read, or a writer's inside its transaction (which sees what the transaction wrote).
+pub(crate) struct SharedReads<'c, C>(pub &'c mut C);
 
 /// An event row before its message (if any) is complete. Short-lived, one per row.
 #[allow(clippy::large_enum_variant)]
@@ -30,10 +31,11 @@ enum Shape {
     Ready(StoredEventKind),
 }
 
-impl<DB> SharedReads<'_, DB>
+impl<C, DB> SharedReads<'_, C>
 where
+    C: Connection<Database = DB>,
     DB: Database,
-    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    for<'e> &'e mut C: Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> bool: Decode<'q, DB> + Type<DB>,
@@ -43,7 +45,7 @@ where
     /// Messages matching `condition` (over `messages m`, binding `binds` as `$1…`), in
     /// `order`, complete.
     pub async fn messages(
-        &self,
+        &mut self,
         condition: &str,
         order: &str,
         binds: &[i64],
@@ -56,7 +58,7 @@ where
             query = query.bind(*bind);
         }
         let rows = query
-            .fetch_all(self.0)
+            .fetch_all(&mut *self.0)
             .await?
             .iter()
             .map(MessageRow::from_sqlx)
@@ -66,7 +68,7 @@ where
 
     /// Up to `limit` messages with `seq < before` (all when `None`), newest first.
     pub async fn history(
-        &self,
+        &mut self,
         conversation: ConversationId,
         before: Option<Seq>,
         limit: u32,
@@ -79,13 +81,13 @@ where
         .await
     }
 
-    pub async fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
+    pub async fn message(&mut self, id: MessageId) -> StoreResult<Option<Message>> {
         Ok(self.messages("m.id = $1", "", &[id.0]).await?.pop())
     }
 
     /// Up to `limit` messages with `seq > after`, oldest first.
     pub async fn messages_after(
-        &self,
+        &mut self,
         conversation: ConversationId,
         after: Seq,
         limit: u32,
@@ -100,13 +102,13 @@ where
 
     /// Completes message rows with their reactions and attachments (one query each for
     /// all of them). One message may come several times (a replay of its events).
-    pub async fn complete(&self, rows: Vec<MessageRow>) -> StoreResult<Vec<Message>> {
+    pub async fn complete(&mut self, rows: Vec<MessageRow>) -> StoreResult<Vec<Message>> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
         let ids = id_list(rows.iter().map(|r| r.id));
         let reaction_rows = sqlx::query(&reactions_sql(&ids))
-            .fetch_all(self.0)
+            .fetch_all(&mut *self.0)
             .await?
             .iter()
             .map(|row| {
@@ -120,7 +122,7 @@ where
         let reactions = group_reactions(reaction_rows)?;
         let mut files: HashMap<i64, Vec<Attachment>> = HashMap::new();
         for row in sqlx::query(&attachments_sql(&ids))
-            .fetch_all(self.0)
+            .fetch_all(&mut *self.0)
             .await?
         {
             let message: i64 = row.try_get("message_id")?;
@@ -139,7 +141,7 @@ where
     }
 
     /// A message's texts, oldest first, the current one last; empty once deleted.
-    pub async fn versions(&self, id: MessageId) -> StoreResult<Vec<MessageVersion>> {
+    pub async fn versions(&mut self, id: MessageId) -> StoreResult<Vec<MessageVersion>> {
         let rows = sqlx::query(
             "SELECT version, body, created_at_ms FROM message_versions WHERE message_id = $1 \
              UNION ALL \
@@ -148,7 +150,7 @@ where
              ORDER BY version",
         )
         .bind(id.0)
-        .fetch_all(self.0)
+        .fetch_all(&mut *self.0)
         .await?;
         rows.iter()
             .map(|row| {
@@ -163,14 +165,14 @@ where
     }
 
     /// Everyone's read position in a conversation, furthest first.
-    pub async fn readers(&self, conversation: ConversationId) -> StoreResult<Vec<Reader>> {
+    pub async fn readers(&mut self, conversation: ConversationId) -> StoreResult<Vec<Reader>> {
         sqlx::query(
             "SELECT r.user_id, u.display_name, r.last_read_seq FROM read_state r \
              JOIN users u ON u.id = r.user_id WHERE r.conversation_id = $1 \
              ORDER BY r.last_read_seq DESC, u.display_name",
         )
         .bind(conversation.0)
-        .fetch_all(self.0)
+        .fetch_all(&mut *self.0)
         .await?
         .iter()
         .map(|row| {
@@ -184,16 +186,16 @@ where
     }
 
     /// The newest event's id (0 when there is none).
-    pub async fn last_event_id(&self) -> StoreResult<EventId> {
+    pub async fn last_event_id(&mut self) -> StoreResult<EventId> {
         let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS id FROM events")
-            .fetch_one(self.0)
+            .fetch_one(&mut *self.0)
             .await?;
         Ok(EventId(row.try_get("id")?))
     }
 
     /// How many message events each conversation has in `(after, upto]`.
     pub async fn message_events_between(
-        &self,
+        &mut self,
         after: EventId,
         upto: EventId,
     ) -> StoreResult<Vec<(ConversationId, u64)>> {
@@ -204,7 +206,7 @@ where
         )
         .bind(after.0)
         .bind(upto.0)
-        .fetch_all(self.0)
+        .fetch_all(&mut *self.0)
         .await?
         .iter()
         .map(|row| {
@@ -220,7 +222,7 @@ where
     /// The events in `(after, upto]`, oldest first, leaving out the message events of
     /// `skip` conversations.
     pub async fn events_between(
-        &self,
+        &mut self,
         after: EventId,
         upto: EventId,
         skip: &[ConversationId],
@@ -248,7 +250,7 @@ where
         let rows = sqlx::query(&sql)
             .bind(after.0)
             .bind(upto.0)
-            .fetch_all(self.0)
+            .fetch_all(&mut *self.0)
             .await?;
         // Message events are completed with their reactions in one query afterwards.
         let mut shapes = Vec::with_capacity(rows.len());

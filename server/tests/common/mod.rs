@@ -1,5 +1,6 @@
-//! Test harness: a real Parley server on a free loopback port with a fresh SQLite file,
-//! real HTTP sign-in, real WebSockets (tokio-tungstenite), and the real server-function
+//! Test harness: a real Parley server on a free loopback port with a fresh SQLite file
+//! (or, with `DATABASE_URL` set, a fresh PostgreSQL database: [`database_for`]), real
+//! HTTP sign-in, real WebSockets (tokio-tungstenite), and the real server-function
 //! endpoints.
 
 #![allow(dead_code)]
@@ -59,6 +60,9 @@ impl TestServer {
 
     pub async fn start_with(data_dir: &Path, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_tests(data_dir.to_path_buf());
+        config.database_url = database_for(data_dir)
+            .await
+            .map(parley_server::config::Secret::new);
         config.demo = true;
         config.metrics_token = Some(parley_server::config::Secret::new(METRICS_TOKEN));
         // The demo host dashboard on a port of its own choosing, out of every test's way.
@@ -82,6 +86,112 @@ impl TestServer {
     pub async fn stop(self) {
         self.shutdown.cancel();
         self.task.await.unwrap().unwrap();
+    }
+}
+
+/// Whether the servers tests start run on PostgreSQL ([`database_for`]).
+pub fn on_postgres() -> bool {
+    std::env::var_os("DATABASE_URL").is_some()
+}
+
+/// With `DATABASE_URL` set (`scripts/with-postgres cargo test -p server`), the servers
+/// tests start run on PostgreSQL: on a database of each data folder's own, made on that
+/// server when missing, so a server restarted on the same folder finds its data.
+pub async fn database_for(data_dir: &Path) -> Option<String> {
+    use std::hash::{Hash, Hasher};
+    let server = std::env::var("DATABASE_URL").ok()?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data_dir.hash(&mut hasher);
+    let name = format!("parley_t_{:016x}", hasher.finish());
+    let admin = sqlx::PgPool::connect(&server).await.unwrap();
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&admin)
+        .await
+        .unwrap();
+    if exists.is_none() {
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    admin.close().await;
+    let (base, _) = server.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+/// The database of the server on `data_dir`, for a test that looks inside it or changes it
+/// behind the server's back: SQL in the subset both engines read alike, with `$n`
+/// parameters.
+pub enum Database {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Database {
+    pub async fn of(data_dir: &Path) -> Self {
+        match database_for(data_dir).await {
+            Some(url) => Self::Postgres(sqlx::PgPool::connect(&url).await.unwrap()),
+            None => Self::Sqlite(
+                sqlx::SqlitePool::connect(&format!(
+                    "sqlite://{}",
+                    data_dir.join("parley.db").display()
+                ))
+                .await
+                .unwrap(),
+            ),
+        }
+    }
+
+    pub async fn execute(&self, sql: &str, binds: &[i64]) {
+        match self {
+            Self::Sqlite(pool) => {
+                let mut query = sqlx::query(sql);
+                for bind in binds {
+                    query = query.bind(*bind);
+                }
+                query.execute(pool).await.unwrap();
+            }
+            Self::Postgres(pool) => {
+                let mut query = sqlx::query(sql);
+                for bind in binds {
+                    query = query.bind(*bind);
+                }
+                query.execute(pool).await.unwrap();
+            }
+        }
+    }
+
+    pub async fn fetch_all<T>(&self, sql: &str, binds: &[i64]) -> Vec<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        match self {
+            Self::Sqlite(pool) => {
+                let mut query = sqlx::query_as(sql);
+                for bind in binds {
+                    query = query.bind(*bind);
+                }
+                query.fetch_all(pool).await.unwrap()
+            }
+            Self::Postgres(pool) => {
+                let mut query = sqlx::query_as(sql);
+                for bind in binds {
+                    query = query.bind(*bind);
+                }
+                query.fetch_all(pool).await.unwrap()
+            }
+        }
+    }
+
+    pub async fn close(self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
     }
 }
 

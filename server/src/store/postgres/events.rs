@@ -11,7 +11,9 @@ use crate::store::{Events, StoreResult, StoredEvent};
 #[async_trait::async_trait]
 impl Events for PostgresStore {
     async fn last_event_id(&self) -> StoreResult<EventId> {
-        SharedReads(&self.pool).last_event_id().await
+        SharedReads(&mut *self.pool.acquire().await?)
+            .last_event_id()
+            .await
     }
 
     async fn message_events_between(
@@ -19,7 +21,7 @@ impl Events for PostgresStore {
         after: EventId,
         upto: EventId,
     ) -> StoreResult<Vec<(ConversationId, u64)>> {
-        SharedReads(&self.pool)
+        SharedReads(&mut *self.pool.acquire().await?)
             .message_events_between(after, upto)
             .await
     }
@@ -30,7 +32,7 @@ impl Events for PostgresStore {
         upto: EventId,
         skip: &[ConversationId],
     ) -> StoreResult<Vec<StoredEvent>> {
-        SharedReads(&self.pool)
+        SharedReads(&mut *self.pool.acquire().await?)
             .events_between(after, upto, skip)
             .await
     }

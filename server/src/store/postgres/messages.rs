@@ -45,13 +45,15 @@ impl Messages for PostgresStore {
         before: Option<Seq>,
         limit: u32,
     ) -> StoreResult<Vec<Message>> {
-        SharedReads(&self.pool)
+        SharedReads(&mut *self.pool.acquire().await?)
             .history(conversation, before, limit)
             .await
     }
 
     async fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
-        SharedReads(&self.pool).message(id).await
+        SharedReads(&mut *self.pool.acquire().await?)
+            .message(id)
+            .await
     }
 
     async fn search(&self, filter: &SearchFilter) -> StoreResult<Vec<(Message, String)>> {
@@ -117,7 +119,7 @@ impl Messages for PostgresStore {
             .iter()
             .map(|row| row.try_get::<String, _>("snippet"))
             .collect::<Result<Vec<_>, _>>()?;
-        let messages = SharedReads(&self.pool)
+        let messages = SharedReads(&mut *self.pool.acquire().await?)
             .complete(
                 rows.iter()
                     .map(MessageRow::from_sqlx)
@@ -128,11 +130,15 @@ impl Messages for PostgresStore {
     }
 
     async fn versions(&self, id: MessageId) -> StoreResult<Vec<MessageVersion>> {
-        SharedReads(&self.pool).versions(id).await
+        SharedReads(&mut *self.pool.acquire().await?)
+            .versions(id)
+            .await
     }
 
     async fn readers(&self, conversation: ConversationId) -> StoreResult<Vec<Reader>> {
-        SharedReads(&self.pool).readers(conversation).await
+        SharedReads(&mut *self.pool.acquire().await?)
+            .readers(conversation)
+            .await
     }
 
     async fn messages_after(
@@ -141,7 +147,7 @@ impl Messages for PostgresStore {
         after: Seq,
         limit: u32,
     ) -> StoreResult<Vec<Message>> {
-        SharedReads(&self.pool)
+        SharedReads(&mut *self.pool.acquire().await?)
             .messages_after(conversation, after, limit)
             .await
     }

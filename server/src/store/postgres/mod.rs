@@ -1,12 +1,9 @@
 //! The storage sections on PostgreSQL (issue 10), for several Parley nodes on one
-//! database, chosen by `DATABASE_URL=postgres://…`. Built section by section, each
-//! tested against a real PostgreSQL (`scripts/with-postgres`): so far the sections
-//! without events ([`accounts`], [`api_tokens`], [`attachments`], [`audit`],
-//! [`notifications`], [`orders`] with the settings), the conversation listing reads
-//! ([`conversations`]), and the message and event-stream reads ([`messages`] with
-//! `tsvector` search, [`events`]; their SQL is shared with SQLite in `store/reads.rs`).
-//! The group-commit writer comes next; until it is built a PostgreSQL URL is not a
-//! [`Store`](super::Store) the server can run on.
+//! database, chosen by `DATABASE_URL=postgres://…`: the same sections as SQLite's
+//! ([`accounts`], [`api_tokens`], [`attachments`], [`audit`], [`conversations`],
+//! [`events`], [`messages`] with `tsvector` search, [`notifications`], [`orders`] with
+//! the settings; the reads both engines phrase alike are in `store/reads.rs`), and the
+//! group-commit [`writer`] that every change with an event goes through.
 //!
 //! The schema is `migrations/postgres/` (one reversible migration for everything SQLite
 //! reached through its own), with the invariants several writers need in the database
@@ -16,7 +13,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::StoreResult;
+use super::{AfterCommit, PendingWrite, StoreResult, Write, Writes};
 
 mod accounts;
 mod api_tokens;
@@ -27,6 +24,7 @@ mod events;
 mod messages;
 mod notifications;
 mod orders;
+mod writer;
 
 /// The migrations for this engine, embedded in the binary and applied at start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -39,6 +37,8 @@ pub struct PostgresSettings {
     pub max_connections: u32,
     /// How long a query waits for a free connection before failing.
     pub acquire_timeout: Duration,
+    /// Most writes committed together (group commit).
+    pub max_batch: usize,
 }
 
 impl Default for PostgresSettings {
@@ -46,6 +46,7 @@ impl Default for PostgresSettings {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(10),
+            max_batch: 256,
         }
     }
 }
@@ -61,6 +62,7 @@ pub(crate) const MENTIONING: &str = "(m.mentions_everyone OR EXISTS (SELECT 1 FR
 
 pub struct PostgresStore {
     pool: PgPool,
+    ordered: writer::Writer,
 }
 
 impl PostgresStore {
@@ -73,10 +75,22 @@ impl PostgresStore {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        let ordered = writer::Writer::start(pool.clone(), settings.max_batch);
+        Ok(Self { pool, ordered })
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[async_trait::async_trait]
+impl Writes for PostgresStore {
+    async fn submit(&self, write: Write, after_commit: AfterCommit) -> StoreResult<PendingWrite> {
+        self.ordered.submit(write, after_commit).await
+    }
+
+    fn queued_writes(&self) -> usize {
+        self.ordered.queued()
     }
 }

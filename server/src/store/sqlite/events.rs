@@ -10,7 +10,9 @@ use crate::store::{Events, StoreResult, StoredEvent};
 #[async_trait::async_trait]
 impl Events for SqliteStore {
     async fn last_event_id(&self) -> StoreResult<EventId> {
-        SharedReads(&self.reader).last_event_id().await
+        SharedReads(&mut *self.reader.acquire().await?)
+            .last_event_id()
+            .await
     }
 
     async fn message_events_between(
@@ -18,7 +20,7 @@ impl Events for SqliteStore {
         after: EventId,
         upto: EventId,
     ) -> StoreResult<Vec<(ConversationId, u64)>> {
-        SharedReads(&self.reader)
+        SharedReads(&mut *self.reader.acquire().await?)
             .message_events_between(after, upto)
             .await
     }
@@ -29,7 +31,7 @@ impl Events for SqliteStore {
         upto: EventId,
         skip: &[ConversationId],
     ) -> StoreResult<Vec<StoredEvent>> {
-        SharedReads(&self.reader)
+        SharedReads(&mut *self.reader.acquire().await?)
             .events_between(after, upto, skip)
             .await
     }

@@ -19,13 +19,15 @@ impl Messages for SqliteStore {
         before: Option<Seq>,
         limit: u32,
     ) -> StoreResult<Vec<Message>> {
-        SharedReads(&self.reader)
+        SharedReads(&mut *self.reader.acquire().await?)
             .history(conversation, before, limit)
             .await
     }
 
     async fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
-        SharedReads(&self.reader).message(id).await
+        SharedReads(&mut *self.reader.acquire().await?)
+            .message(id)
+            .await
     }
 
     async fn search(&self, filter: &SearchFilter) -> StoreResult<Vec<(Message, String)>> {
@@ -98,7 +100,7 @@ impl Messages for SqliteStore {
             .iter()
             .map(|row| row.try_get::<String, _>("snippet"))
             .collect::<Result<Vec<_>, _>>()?;
-        let messages = SharedReads(&self.reader)
+        let messages = SharedReads(&mut *self.reader.acquire().await?)
             .complete(
                 rows.iter()
                     .map(MessageRow::from_sqlx)
@@ -109,11 +111,15 @@ impl Messages for SqliteStore {
     }
 
     async fn versions(&self, id: MessageId) -> StoreResult<Vec<MessageVersion>> {
-        SharedReads(&self.reader).versions(id).await
+        SharedReads(&mut *self.reader.acquire().await?)
+            .versions(id)
+            .await
     }
 
     async fn readers(&self, conversation: ConversationId) -> StoreResult<Vec<Reader>> {
-        SharedReads(&self.reader).readers(conversation).await
+        SharedReads(&mut *self.reader.acquire().await?)
+            .readers(conversation)
+            .await
     }
 
     async fn messages_after(
@@ -122,7 +128,7 @@ impl Messages for SqliteStore {
         after: Seq,
         limit: u32,
     ) -> StoreResult<Vec<Message>> {
-        SharedReads(&self.reader)
+        SharedReads(&mut *self.reader.acquire().await?)
             .messages_after(conversation, after, limit)
             .await
     }

@@ -19,10 +19,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior, params};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use app::model::{ConversationId, EventId, UserId};
 
+use crate::store::queue::{Job, WriteQueue, answer};
 use crate::store::{AfterCommit, PendingWrite, StoreError, StoreResult, Write, Written};
 
 mod channels;
@@ -33,16 +34,10 @@ mod reads;
 /// Writes waiting for the writer before callers wait to queue.
 const QUEUE: usize = 4_096;
 
-struct Job {
-    write: Write,
-    after_commit: AfterCommit,
-    reply: oneshot::Sender<StoreResult<Written>>,
-}
-
 /// The handle the store keeps; cloning it is cheap.
 #[derive(Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    queue: WriteQueue,
 }
 
 /// How much of the database file the writer reads through a memory map.
@@ -66,40 +61,26 @@ impl Writer {
         // page cache was tried too: SQLite then spends a tenth of the writer's time
         // walking it at the end of every transaction).
         conn.pragma_update(None, "mmap_size", WRITER_MMAP_BYTES)?;
-        let (jobs, rx) = mpsc::channel(QUEUE);
+        let (queue, rx) = WriteQueue::new(QUEUE);
         std::thread::Builder::new()
             .name("parley-writer".into())
             .spawn(move || run(conn, rx, max_batch.max(1), indexing))
             .map_err(|e| StoreError::Corrupt(format!("could not start the writer: {e}")))?;
-        Ok(Self { jobs })
+        Ok(Self { queue })
     }
 
     /// Writes submitted and not yet taken by the writer thread.
     pub fn queued(&self) -> usize {
-        self.jobs.max_capacity() - self.jobs.capacity()
+        self.queue.queued()
     }
 
-    /// Queues a write (waiting only for room in the queue); the returned future resolves
-    /// when it is committed.
+    /// Queues a write; the returned future resolves when it is committed.
     pub async fn submit(
         &self,
         write: Write,
         after_commit: AfterCommit,
     ) -> StoreResult<PendingWrite> {
-        let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job {
-                write,
-                after_commit,
-                reply,
-            })
-            .await
-            .map_err(|_| StoreError::Corrupt("the writer has stopped".into()))?;
-        Ok(Box::pin(async move {
-            answer
-                .await
-                .map_err(|_| StoreError::Corrupt("the writer dropped a write".into()))?
-        }))
+        self.queue.submit(write, after_commit).await
     }
 }
 
@@ -167,15 +148,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
                 .collect()
         }
     };
-    for (job, result) in batch.drain(..).zip(results) {
-        // The caller hears first, so the sender's connection can ack before the fan-out
-        // reaches it; the fan-out still runs here, in commit order.
-        let written = result.as_ref().ok().cloned();
-        let _ = job.reply.send(result);
-        if let Some(written) = written {
-            (job.after_commit)(&written);
-        }
-    }
+    answer(batch, results);
 }
 
 /// Every write of the batch in one transaction, one commit.
