@@ -34,6 +34,9 @@ pub enum ErrorCode {
     EditWindowClosed,
     /// Too many requests; try again later.
     RateLimited,
+    /// The database cannot be reached just now; nothing was written. Try again later
+    /// (`retry_after_ms`): a browser keeps the message in its outbox and resends it.
+    Unavailable,
     /// Something failed on the server; details are in its log.
     Internal,
 }
@@ -53,6 +56,7 @@ impl ErrorCode {
             ErrorCode::FrameTooLarge => 413,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
+            ErrorCode::Unavailable => 503,
         }
     }
 
@@ -71,6 +75,7 @@ impl ErrorCode {
             ErrorCode::EditWindowClosed => "edit_window_closed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unavailable => "unavailable",
         }
     }
 }
@@ -87,7 +92,7 @@ impl std::fmt::Display for ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
-    /// With `rate_limited`: how long to wait before trying again, in milliseconds (over
+    /// With `rate_limited` and `unavailable`: how long to wait before trying again, in milliseconds (over
     /// HTTP also as a `Retry-After` header, in whole seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
@@ -130,6 +135,17 @@ impl ApiError {
     }
 
     /// The only message a client ever sees for a server-side failure.
+    /// The database cannot be reached; try again after `wait`.
+    pub fn unavailable(wait: std::time::Duration) -> Self {
+        Self {
+            code: ErrorCode::Unavailable,
+            message: "The server cannot reach its database just now. Nothing was lost; \
+                      trying again shortly."
+                .into(),
+            retry_after_ms: Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1)),
+        }
+    }
+
     pub fn internal() -> Self {
         Self::new(
             ErrorCode::Internal,

@@ -104,6 +104,10 @@ pub struct Config {
     /// With PostgreSQL: the most connections this node keeps open to it.
     #[arg(long, env = "PARLEY_DATABASE_POOL", default_value_t = 16)]
     pub database_pool: u32,
+    /// With PostgreSQL: how long a request waits for a connection before it is answered
+    /// `unavailable` (the database is down or every connection is busy).
+    #[arg(long, env = "PARLEY_DATABASE_TIMEOUT_MS", default_value_t = 5_000)]
+    pub database_timeout_ms: u64,
     /// Seed the demo world of SPEC.md §8 (once per database).
     #[arg(long)]
     pub demo: bool,

@@ -51,7 +51,11 @@ pub async fn start(
     let path = config.data_dir.join(backup::DATABASE);
     let engine = store::Engine::open(
         config.database_url.as_ref().map(|url| url.expose_str()),
-        config.database_pool,
+        store::postgres::PostgresSettings {
+            max_connections: config.database_pool,
+            acquire_timeout: std::time::Duration::from_millis(config.database_timeout_ms.max(1)),
+            ..Default::default()
+        },
         &path,
     )
     .await?;

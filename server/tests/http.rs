@@ -203,7 +203,7 @@ async fn the_admins_one_time_password_must_be_replaced_first() {
         let database = common::database_for(dir.path()).await;
         let engine = parley_server::store::Engine::open(
             database.as_deref(),
-            2,
+            Default::default(),
             &dir.path().join("parley.db"),
         )
         .await

@@ -98,7 +98,13 @@ impl ChatState {
                 });
             }
             ServerFrame::Error { client_id, error } => match client_id {
-                Some(_) if error.code == crate::error::ErrorCode::RateLimited => {
+                // Refused for now, not for good: the outbox keeps it and resends.
+                Some(_)
+                    if matches!(
+                        error.code,
+                        crate::error::ErrorCode::RateLimited | crate::error::ErrorCode::Unavailable
+                    ) =>
+                {
                     self.resend_after(error.retry_after_ms.unwrap_or(1_000));
                 }
                 Some(client_id) => self.mark_failed(client_id, error),

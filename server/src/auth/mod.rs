@@ -119,10 +119,7 @@ pub async fn open_session(
     store
         .create_session(&token.hash(), user.id, now, now + ttl.as_millis() as i64)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not store a session");
-            ApiError::internal()
-        })?;
+        .map_err(|e| e.to_api("could not store a session"))?;
     let scope = match (state.config.secure_cookies, embedded) {
         (true, true) => "SameSite=None; Secure; Partitioned",
         (true, false) => "SameSite=Lax; Secure",
@@ -169,10 +166,7 @@ pub async fn session_user(
     store
         .session_user(&hash_token(&token), now_ms())
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not read a session");
-            ApiError::internal()
-        })
+        .map_err(|e| e.to_api("could not read a session"))
 }
 
 #[derive(Deserialize)]
@@ -198,10 +192,7 @@ pub async fn login(
     }
     let found = match state.store.credentials(form.username.trim()).await {
         Ok(found) => found,
-        Err(e) => {
-            tracing::error!(error = %e, "could not read credentials");
-            return error_response(ApiError::internal());
-        }
+        Err(e) => return error_response(e.to_api("could not read credentials")),
     };
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
@@ -384,10 +375,7 @@ pub async fn change_password(
                 state.chat.hub().end_session(session);
             }
         }
-        Err(e) => {
-            tracing::error!(error = %e, "could not store a new password");
-            return error_response(ApiError::internal());
-        }
+        Err(e) => return error_response(e.to_api("could not store a new password")),
     }
     tracing::info!(user = %user.username, "chose a new password");
     Redirect::to(&next).into_response()

@@ -256,10 +256,7 @@ async fn open_embedded(
             .store
             .sso_user(&claims.identity.subject)
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "could not read a single sign-on identity");
-                ApiError::internal()
-            })?;
+            .map_err(|e| e.to_api("could not read a single sign-on identity"))?;
         if same == Some(user.id) {
             return Ok((None, target));
         }

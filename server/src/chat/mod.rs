@@ -126,10 +126,10 @@ fn evict(access: &Mutex<HashMap<ConversationId, Arc<Audience>>>, id: Conversatio
         .remove(&id);
 }
 
-/// Logs a storage failure and turns it into the generic `internal` error.
+/// Logs a storage failure and turns it into `unavailable` (the database cannot be
+/// reached: try again) or the generic `internal` error.
 fn internal(error: StoreError) -> ApiError {
-    tracing::error!(%error, "storage failure");
-    ApiError::internal()
+    error.to_api("storage failure")
 }
 
 impl Chat {

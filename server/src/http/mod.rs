@@ -342,13 +342,11 @@ async fn export(
     }
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers; `unavailable` (503) when it cannot be reached, so
+/// a load balancer sends users elsewhere.
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.user_count().await {
         Ok(_) => "ready".into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "not ready");
-            error_response(ApiError::internal())
-        }
+        Err(e) => error_response(e.to_api("not ready")),
     }
 }

@@ -38,10 +38,11 @@ pub async fn opening(
     ];
     let after = match after {
         Some(after) => after,
-        None => chat.store().last_event_id().await.map_err(|e| {
-            tracing::error!(error = %e, "storage failure");
-            ApiError::internal()
-        })?,
+        None => chat
+            .store()
+            .last_event_id()
+            .await
+            .map_err(|e| e.to_api("storage failure"))?,
     };
     let catch_up = chat.catch_up(user, after).await?;
     frames.extend(catch_up.frames);

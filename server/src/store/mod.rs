@@ -33,6 +33,47 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// How long a client waits before retrying when the database cannot be reached.
+pub const UNAVAILABLE_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl StoreError {
+    /// The database could not be reached (or is shutting down, or has no connection to
+    /// spare), as opposed to a query that failed: nothing was written, and the same
+    /// request may well succeed in a moment.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(error) => match error {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                // PostgreSQL's connection exceptions (class 08), an administrator's
+                // shutdown or a server still starting (57P01–57P03), and no
+                // connection slots left (53300).
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    code.starts_with("08")
+                        || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// What a client is told: `unavailable` (try again shortly) or `internal`. The
+    /// details go to the log.
+    pub fn to_api(&self, context: &str) -> app::error::ApiError {
+        if self.is_unavailable() {
+            tracing::warn!(error = %self, "{context}: the database is unavailable");
+            app::error::ApiError::unavailable(UNAVAILABLE_RETRY)
+        } else {
+            tracing::error!(error = %self, "{context}");
+            app::error::ApiError::internal()
+        }
+    }
+}
+
 /// The kinds of organisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrganisationKind {
@@ -480,19 +521,13 @@ impl Engine {
     /// file at `sqlite_path`.
     pub async fn open(
         database_url: Option<&str>,
-        pool: u32,
+        settings: postgres::PostgresSettings,
         sqlite_path: &std::path::Path,
     ) -> StoreResult<Self> {
         Ok(match database_url {
-            Some(url) => {
-                let settings = postgres::PostgresSettings {
-                    max_connections: pool,
-                    ..Default::default()
-                };
-                Self::Postgres(std::sync::Arc::new(
-                    postgres::PostgresStore::open(url, &settings).await?,
-                ))
-            }
+            Some(url) => Self::Postgres(std::sync::Arc::new(
+                postgres::PostgresStore::open(url, &settings).await?,
+            )),
             None => Self::Sqlite(std::sync::Arc::new(
                 sqlite::SqliteStore::open(sqlite_path, &sqlite::SqliteSettings::default()).await?,
             )),
