@@ -108,6 +108,28 @@ pub struct Config {
     /// `unavailable` (the database is down or every connection is busy).
     #[arg(long, env = "PARLEY_DATABASE_TIMEOUT_MS", default_value_t = 5_000)]
     pub database_timeout_ms: u64,
+    /// NATS, for several nodes on one PostgreSQL to deliver each other's events:
+    /// `nats://host:port` (needs `DATABASE_URL`). Unset: a single node.
+    #[arg(long, env = "NATS_URL", value_parser = parse_any_secret)]
+    pub nats_url: Option<Secret>,
+    /// With NATS: the subject prefix the nodes of one cluster share (`{prefix}.bus`).
+    #[arg(long, env = "PARLEY_NATS_SUBJECT", default_value = "parley")]
+    pub nats_subject: String,
+    /// With NATS: how often a node tells the others who is connected to it (milliseconds).
+    #[arg(long, env = "PARLEY_CLUSTER_HEARTBEAT_MS", default_value_t = 1_000)]
+    pub cluster_heartbeat_ms: u64,
+    /// With NATS: a node not heard from for this long counts as gone, and its users as
+    /// offline (milliseconds).
+    #[arg(long, env = "PARLEY_CLUSTER_NODE_EXPIRY_MS", default_value_t = 6_000)]
+    pub cluster_node_expiry_ms: u64,
+    /// With NATS: how long a node waits for a missing event from another node before its
+    /// connections reconnect and catch up from the database (milliseconds).
+    #[arg(long, env = "PARLEY_CLUSTER_GAP_WAIT_MS", default_value_t = 1_000)]
+    pub cluster_gap_wait_ms: u64,
+    /// With NATS: messages waiting to go to the other nodes before new ones are dropped
+    /// (the others then notice the gap and catch up from the database).
+    #[arg(long, env = "PARLEY_CLUSTER_QUEUE", default_value_t = 16_384)]
+    pub cluster_queue: usize,
     /// Seed the demo world of SPEC.md §8 (once per database).
     #[arg(long)]
     pub demo: bool,

@@ -22,6 +22,7 @@ pub mod backup;
 pub mod bench_seed;
 pub mod chat;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod demo_host;
@@ -91,6 +92,32 @@ pub async fn start(
         Arc::new(files::DirBlobs::new(config.data_dir.join("attachments"))),
         rate_limits.clone(),
     ));
+    if let Some(url) = config.nats_url.as_ref() {
+        let store::Engine::Postgres(postgres) = &engine else {
+            anyhow::bail!("NATS_URL joins nodes that share one database: set DATABASE_URL too");
+        };
+        let hub = chat.hub().clone();
+        postgres.on_committed(Box::new(move |ranges| hub.committed(ranges)));
+        let settings = cluster::ClusterSettings {
+            url: url.expose_str().to_owned(),
+            prefix: config.nats_subject.clone(),
+            heartbeat: std::time::Duration::from_millis(config.cluster_heartbeat_ms.max(10)),
+            timing: hub::cluster::Timing {
+                gap_wait: std::time::Duration::from_millis(config.cluster_gap_wait_ms.max(1)),
+                node_expiry: std::time::Duration::from_millis(
+                    config
+                        .cluster_node_expiry_ms
+                        .max(config.cluster_heartbeat_ms * 2),
+                ),
+            },
+            queue: config.cluster_queue,
+        };
+        let last_event = {
+            let store = store.clone();
+            move || async move { Ok(store.last_event_id().await?) }
+        };
+        cluster::join(settings, chat.hub().clone(), last_event, shutdown.clone()).await?;
+    }
     // Sessions end on time for live connections too, not only for the next request.
     tokio::spawn(auth::sweep_sessions(
         store.clone(),

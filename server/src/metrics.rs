@@ -19,6 +19,9 @@ pub struct Metrics {
     queued_frames: Gauge,
     deepest_queue: Gauge,
     queued_writes: Gauge,
+    cluster_nodes: Gauge,
+    cluster_waiting: Gauge,
+    cluster_resyncs: Gauge,
     /// Seconds from a `send` frame read to its ack (the commit included).
     pub send_ack_seconds: Histogram,
     /// Messages stored (not counting idempotent resends).
@@ -43,6 +46,24 @@ impl Metrics {
         let queued_frames = Gauge::default();
         let deepest_queue = Gauge::default();
         let queued_writes = Gauge::default();
+        let cluster_nodes = Gauge::default();
+        let cluster_waiting = Gauge::default();
+        let cluster_resyncs = Gauge::default();
+        registry.register(
+            "cluster_other_nodes",
+            "Other nodes heard from lately (NATS_URL set)",
+            cluster_nodes.clone(),
+        );
+        registry.register(
+            "cluster_waiting_transactions",
+            "Committed transactions waiting for a lower event id from another node",
+            cluster_waiting.clone(),
+        );
+        registry.register(
+            "cluster_resyncs",
+            "Times events from another node went missing and connections caught up from the database, since start",
+            cluster_resyncs.clone(),
+        );
         // 0.25 ms to ~4 s.
         let send_ack_seconds = Histogram::new(exponential_buckets(0.000_25, 2.0, 15));
         let messages_stored = Counter::default();
@@ -124,6 +145,9 @@ impl Metrics {
             queued_frames,
             deepest_queue,
             queued_writes,
+            cluster_nodes,
+            cluster_waiting,
+            cluster_resyncs,
             send_ack_seconds,
             messages_stored,
             connections_opened,
@@ -143,6 +167,10 @@ impl Metrics {
         self.connections.set(stats.connections as i64);
         self.users.set(stats.users as i64);
         self.slow_consumers.set(stats.slow_consumers as i64);
+        let cluster = hub.cluster_stats();
+        self.cluster_nodes.set(cluster.nodes as i64);
+        self.cluster_waiting.set(cluster.waiting as i64);
+        self.cluster_resyncs.set(cluster.resyncs as i64);
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             tracing::error!("could not encode metrics");

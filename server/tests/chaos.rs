@@ -52,6 +52,13 @@ impl Params {
     }
 }
 
+/// How a node reaches the others: the database they share and NATS.
+#[derive(Clone)]
+struct Shared {
+    database_url: String,
+    nats_url: String,
+}
+
 /// The `parley` binary as a child process.
 struct Process {
     child: Child,
@@ -59,14 +66,32 @@ struct Process {
 
 impl Process {
     async fn start(addr: SocketAddr, dir: &Path) -> Self {
+        let database = common::database_for(dir).await;
+        Self::start_node(addr, dir, database, None).await
+    }
+
+    /// One node: alone on `database` (or SQLite), or in a cluster.
+    async fn start_node(
+        addr: SocketAddr,
+        dir: &Path,
+        database: Option<String>,
+        nats: Option<&str>,
+    ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
-        if let Some(url) = common::database_for(dir).await {
+        if let Some(url) = database {
             command.env("DATABASE_URL", url);
+        }
+        if let Some(url) = nats {
+            command
+                .env("NATS_URL", url)
+                .env("PARLEY_CLUSTER_HEARTBEAT_MS", "500")
+                .env("PARLEY_CLUSTER_NODE_EXPIRY_MS", "3000");
         }
         let child = command
             .args(["serve", "--demo", "--addr", &addr.to_string(), "--data-dir"])
             .arg(dir)
             .env("PARLEY_LOG", "warn")
+            .env("PARLEY_METRICS_TOKEN", common::METRICS_TOKEN)
             .env("PARLEY_RESUME_MAX_PER_CONVERSATION", "1000000")
             .stdout(Stdio::null())
             .spawn()
@@ -141,7 +166,7 @@ impl Tab {
 /// connection drops (at random, or because the server died), and again, until
 /// `write_until`; then keep reconnecting until everything written is acked.
 async fn run_tab(
-    endpoint: Endpoint,
+    endpoints: Vec<Endpoint>,
     cookie: String,
     conversations: Vec<ConversationId>,
     write_until: Instant,
@@ -156,6 +181,8 @@ async fn run_tab(
         if !writing && tab.outbox.is_empty() && tab.connections > 0 {
             return tab;
         }
+        // Any node will do (a load balancer's choice).
+        let endpoint = endpoints[rand::thread_rng().gen_range(0..endpoints.len())];
         let Some(mut socket) = connect(endpoint, &cookie, tab.last_event).await else {
             tab.failed_connects += 1;
             let backoff = rand::thread_rng().gen_range(50..300);
@@ -271,16 +298,101 @@ async fn send(
         .is_ok()
 }
 
+fn free_addr() -> SocketAddr {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_every_acked_message_reaches_every_member_exactly_once_in_order() {
-    let params = Params::from_env();
-    let dir = tempfile::tempdir().unwrap();
-    let addr = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap()
+    chaos(Nodes::start(1, None).await, None).await;
+}
+
+/// The same on a cluster: three nodes on one PostgreSQL and one NATS
+/// (`scripts/with-postgres scripts/with-nats cargo test -p server --test chaos -- --include-ignored`).
+/// Each connection goes to any node, so clients of one conversation are spread across
+/// nodes; nodes are SIGKILLed and restarted, and NATS is restarted, mid-run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and NATS: scripts/with-postgres scripts/with-nats"]
+async fn cluster_chaos_every_acked_message_reaches_every_member_exactly_once_in_order() {
+    let Some(shared) = cluster_setup().await else {
+        return;
     };
-    let endpoint = Endpoint { addr };
-    let mut process = Process::start(addr, dir.path()).await;
+    let nodes = Nodes::start(3, Some(shared)).await;
+    chaos(nodes, std::env::var("PARLEY_TEST_NATS_CTL").ok()).await;
+}
+
+/// The database and NATS a cluster test shares, or `None` (with a note) without them.
+async fn cluster_setup() -> Option<Shared> {
+    let (Ok(_), Ok(nats_url)) = (
+        std::env::var("DATABASE_URL"),
+        std::env::var("PARLEY_TEST_NATS_URL"),
+    ) else {
+        eprintln!(
+            "skipped: needs DATABASE_URL and PARLEY_TEST_NATS_URL (scripts/with-postgres scripts/with-nats)"
+        );
+        return None;
+    };
+    let anchor = tempfile::tempdir().unwrap();
+    let database_url = common::database_for(anchor.path()).await.unwrap();
+    Some(Shared {
+        database_url,
+        nats_url,
+    })
+}
+
+/// One node, or several sharing a database and NATS, each on its own port and folder.
+struct Nodes {
+    shared: Option<Shared>,
+    dirs: Vec<tempfile::TempDir>,
+    endpoints: Vec<Endpoint>,
+    processes: Vec<Option<Process>>,
+}
+
+impl Nodes {
+    async fn start(count: usize, shared: Option<Shared>) -> Self {
+        let mut nodes = Nodes {
+            shared,
+            dirs: Vec::new(),
+            endpoints: Vec::new(),
+            processes: Vec::new(),
+        };
+        for n in 0..count {
+            nodes.dirs.push(tempfile::tempdir().unwrap());
+            nodes.endpoints.push(Endpoint { addr: free_addr() });
+            nodes.processes.push(None);
+            // One after another: the first seeds the demo world.
+            nodes.restart(n).await;
+        }
+        nodes
+    }
+
+    async fn restart(&mut self, n: usize) {
+        let (addr, dir) = (self.endpoints[n].addr, self.dirs[n].path());
+        self.processes[n] = Some(match &self.shared {
+            None => Process::start(addr, dir).await,
+            Some(shared) => {
+                Process::start_node(
+                    addr,
+                    dir,
+                    Some(shared.database_url.clone()),
+                    Some(&shared.nats_url),
+                )
+                .await
+            }
+        });
+    }
+
+    fn kill(&mut self, n: usize) {
+        if let Some(mut process) = self.processes[n].take() {
+            process.kill();
+        }
+    }
+}
+
+async fn chaos(mut nodes: Nodes, nats_ctl: Option<String>) {
+    let params = Params::from_env();
+    let endpoint = nodes.endpoints[0];
 
     let users = ["alice", "bob", "carol", "dave"];
     let mut cookies = HashMap::new();
@@ -320,7 +432,7 @@ async fn chaos_every_acked_message_reaches_every_member_exactly_once_in_order() 
         tasks.push((
             user,
             tokio::spawn(run_tab(
-                endpoint,
+                nodes.endpoints.clone(),
                 cookies[user].clone(),
                 visible[user].clone(),
                 write_until,
@@ -330,14 +442,29 @@ async fn chaos_every_acked_message_reaches_every_member_exactly_once_in_order() 
         ));
     }
     let mut kills = 0;
-    for k in 1..=params.kills {
-        let at =
-            started + Duration::from_secs(params.seconds) * k as u32 / (params.kills as u32 + 1);
+    // With a cluster, NATS goes away once too, between the kills.
+    let faults = params.kills + u64::from(nats_ctl.is_some());
+    for k in 1..=faults {
+        let at = started + Duration::from_secs(params.seconds) * k as u32 / (faults as u32 + 1);
         tokio::time::sleep_until(at.into()).await;
-        process.kill();
+        if let Some(ctl) = nats_ctl.as_deref().filter(|_| k == 1) {
+            let run = |what: &str| {
+                let status = Command::new(ctl)
+                    .arg(what)
+                    .status()
+                    .expect("run the NATS control script");
+                assert!(status.success(), "NATS {what}");
+            };
+            run("stop");
+            tokio::time::sleep(Duration::from_millis(1_000)).await;
+            run("start");
+            continue;
+        }
+        let victim = rand::thread_rng().gen_range(0..nodes.endpoints.len());
+        nodes.kill(victim);
         kills += 1;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        process = Process::start(addr, dir.path()).await;
+        nodes.restart(victim).await;
     }
     let mut tabs = Vec::new();
     for (user, task) in tasks {
@@ -351,6 +478,10 @@ async fn chaos_every_acked_message_reaches_every_member_exactly_once_in_order() 
         final_catch_up(endpoint, &cookies[*user], tab).await;
     }
     let elapsed = started.elapsed();
+    let mut resyncs = 0.0;
+    for node in &nodes.endpoints {
+        resyncs += node.metric("parley_cluster_resyncs").await;
+    }
 
     // What the database holds, conversation by conversation.
     let mut stored: BTreeMap<ConversationId, Vec<app::model::Message>> = BTreeMap::new();
@@ -415,11 +546,112 @@ async fn chaos_every_acked_message_reaches_every_member_exactly_once_in_order() 
         failed += tab.failed_connects;
     }
     println!(
-        "chaos: {} tabs, {:.1} s, {kills} SIGKILL restarts, {written} messages written, {acked} acked, \
+        "chaos: {} node(s), {} tabs, {:.1} s, {kills} SIGKILL restart(s){}, {written} messages written, {acked} acked, \
          {deliveries} deliveries ({:.0}/s), {connections} connections, {failed} refused while down, 0 lost, 0 duplicated",
+        nodes.endpoints.len(),
         params.tabs,
         elapsed.as_secs_f64(),
+        if nats_ctl.is_some() {
+            format!(", 1 NATS restart, {resyncs} catch-ups from the database after missed events")
+        } else {
+            String::new()
+        },
         deliveries as f64 / elapsed.as_secs_f64()
     );
-    drop(process);
+    drop(nodes);
+}
+
+/// Live across nodes, on one socket each (no reconnect, no catch-up to hide a loss):
+/// messages and typing from a user on one node reach users on the others at once and in
+/// order, presence crosses nodes, and a user whose only node is SIGKILLed turns offline
+/// for the others within the node expiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and NATS: scripts/with-postgres scripts/with-nats"]
+async fn cluster_delivers_live_across_nodes_and_forgets_a_dead_node() {
+    let Some(shared) = cluster_setup().await else {
+        return;
+    };
+    let mut nodes = Nodes::start(3, Some(shared)).await;
+    let [a, b, c] = [nodes.endpoints[0], nodes.endpoints[1], nodes.endpoints[2]];
+    let alice_cookie = a.login("alice").await;
+    let bob_cookie = a.login("bob").await;
+    let bob_id = a.bootstrap(&bob_cookie).await.me.id;
+    let internal = a.channel(&alice_cookie, "internal").await;
+
+    // Alice on node A and on node C, Bob on node B.
+    let mut alice = a.connect(&alice_cookie).await;
+    let mut alice_elsewhere = c.connect(&alice_cookie).await;
+    let mut bob = b.connect(&bob_cookie).await;
+    alice
+        .until(|f| match f {
+            ServerFrame::Presence { users } => users
+                .contains(&(bob_id, app::model::Presence::Online))
+                .then_some(()),
+            _ => None,
+        })
+        .await;
+
+    let mut sent = Vec::new();
+    for n in 0..20 {
+        sent.push(
+            bob.send_acked(internal.id, &format!("from node B #{n}"))
+                .await
+                .1,
+        );
+    }
+    for tab in [&mut alice, &mut alice_elsewhere] {
+        let mut got = Vec::new();
+        while got.len() < sent.len() {
+            let message = tab.next_message().await;
+            assert_eq!(message.conversation_id, internal.id);
+            got.push(message.seq);
+        }
+        assert_eq!(got, sent, "every message once, in order, live");
+    }
+    // Alice answers from node C; Bob on node B hears it.
+    let (_, seq) = alice_elsewhere.send_acked(internal.id, "from node C").await;
+    // (Bob's own messages come back to his tab too, some still unread: skip them.)
+    bob.until(|f| match f {
+        ServerFrame::Message { message, .. } if message.seq == seq => Some(()),
+        _ => None,
+    })
+    .await;
+
+    bob.send_frame(&ClientFrame::Typing {
+        conversation_id: internal.id,
+    })
+    .await;
+    alice
+        .until(|f| match f {
+            ServerFrame::Typing { user_id, .. } if user_id == bob_id => Some(()),
+            _ => None,
+        })
+        .await;
+
+    // All of it live: nothing went missing between the nodes.
+    for node in [a, b, c] {
+        assert_eq!(node.metric("parley_cluster_resyncs").await, 0.0);
+        assert_eq!(node.metric("parley_cluster_other_nodes").await, 2.0);
+    }
+
+    // Bob's node dies: the others stop hearing from it and show him offline.
+    let killed = Instant::now();
+    nodes.kill(1);
+    alice
+        .until(|f| match f {
+            ServerFrame::Presence { users } => users
+                .contains(&(bob_id, app::model::Presence::Offline))
+                .then_some(()),
+            _ => None,
+        })
+        .await;
+    let after = killed.elapsed();
+    assert!(
+        after < Duration::from_secs(10),
+        "offline within the node expiry, not {after:?}"
+    );
+    println!("cluster: 20 messages live across nodes; a dead node's user offline after {after:?}");
+    drop(alice_elsewhere);
+    drop(alice);
+    drop(nodes);
 }

@@ -11,9 +11,9 @@ use app::model::{
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
 
-use super::{Chat, evict, internal, publish_to_audience};
+use super::{Chat, internal, publish_to_audience};
 use crate::clock::now_ms;
-use crate::hub::Recipients;
+use crate::hub::{Invalidation, Recipients};
 use crate::store::{AfterCommit, Opened, SsoIdentity, SsoSignIn, Write, Written};
 
 /// Audit entries `/admin` shows.
@@ -396,7 +396,6 @@ impl Chat {
             )
             .await?;
         let hub = self.hub.clone();
-        let access = self.access.clone();
         let publish: AfterCommit = Box::new(move |written: &Written| {
             let Written::ChannelChanged(changed) = written else {
                 return;
@@ -404,7 +403,7 @@ impl Chat {
             let Some(event_id) = changed.event_id else {
                 return;
             };
-            evict(&access, conversation);
+            hub.invalidate(Invalidation::Conversation(conversation));
             let mut summary = Chat::fresh_summary(
                 conversation,
                 changed.slug.clone(),

@@ -11,9 +11,9 @@ use app::model::{Audience, ConversationId, ConversationKind, ConversationSummary
 use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
 
-use super::{Chat, evict, internal};
+use super::{Chat, internal};
 use crate::clock::now_ms;
-use crate::hub::{Hub, Recipients};
+use crate::hub::{Hub, Invalidation, Recipients};
 use crate::store::{AfterCommit, Opened, StoredConversation, Write, Written};
 
 /// Longest group name, in characters.
@@ -140,7 +140,6 @@ impl Chat {
             .map(|u| (u.id, u))
             .collect();
         let hub = self.hub.clone();
-        let access = self.access.clone();
         let publish: AfterCommit = Box::new(move |written: &Written| {
             let Written::Membership { changes, members } = written else {
                 return;
@@ -148,7 +147,7 @@ impl Chat {
             let Some(&(_, event_id)) = changes.last() else {
                 return;
             };
-            evict(&access, conversation);
+            hub.invalidate(Invalidation::Conversation(conversation));
             let now: Vec<User> = members
                 .iter()
                 .filter_map(|id| users.get(id).cloned())

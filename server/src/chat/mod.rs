@@ -26,7 +26,7 @@ use app::protocol::ServerFrame;
 use app::rules::{self, Action, Actor};
 
 use crate::files::BlobStore;
-use crate::hub::{Hub, Recipients};
+use crate::hub::{Hub, Invalidation, Recipients};
 use crate::metrics::Metrics;
 use crate::store::prelude::*;
 use crate::store::{AfterCommit, Opened, StoreError, StoredConversation, Write, Written};
@@ -80,7 +80,7 @@ pub struct Chat {
     /// of who is in a conversation evicts its entry, right after its commit.
     access: Arc<Mutex<HashMap<ConversationId, Arc<Audience>>>>,
     /// The admin's settings, once read (see [`settings`]).
-    settings: Mutex<Option<app::model::AdminSettings>>,
+    settings: Arc<Mutex<Option<app::model::AdminSettings>>>,
     rate_limits: Arc<crate::rate::RateLimits>,
 }
 
@@ -141,14 +141,28 @@ impl Chat {
         blobs: Arc<dyn BlobStore>,
         rate_limits: Arc<crate::rate::RateLimits>,
     ) -> Self {
+        let access: Arc<Mutex<HashMap<ConversationId, Arc<Audience>>>> = Arc::default();
+        let settings: Arc<Mutex<Option<app::model::AdminSettings>>> = Arc::default();
+        // A change on this node or another one makes what is cached here stale.
+        hub.on_invalidate({
+            let (access, settings) = (access.clone(), settings.clone());
+            Box::new(move |what| match what {
+                Invalidation::Conversation(id) => evict(&access, id),
+                Invalidation::Settings => {
+                    *settings
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+                }
+            })
+        });
         Self {
             store,
             blobs,
             hub,
             metrics,
             limits,
-            access: Arc::new(Mutex::new(HashMap::new())),
-            settings: Mutex::new(None),
+            access,
+            settings,
             rate_limits,
         }
     }

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Chat, internal};
 use crate::clock::now_ms;
+use crate::hub::Invalidation;
 use crate::store::{Write, Written};
 
 /// The `meta` key of the admin's connection-mode choice.
@@ -128,6 +129,8 @@ impl Chat {
             .set_meta(SETTINGS, &json)
             .await
             .map_err(internal)?;
+        // Other nodes read them again; this one knows them.
+        self.hub.invalidate(Invalidation::Settings);
         *self.settings_cache() = Some(settings.clone());
         self.store
             .record_audit(me.id, "settings_changed", None, None, now_ms())

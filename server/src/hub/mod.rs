@@ -20,6 +20,10 @@ use app::protocol::ServerFrame;
 use app::rules::{self, Actor};
 use tokio::sync::mpsc;
 
+pub mod cluster;
+
+pub use cluster::{ClusterStats, Invalidation};
+
 /// A frame serialized once and shared by every connection it goes to, with the event it
 /// carries (if any), so a connection replaying missed events can skip duplicates.
 #[derive(Clone, Debug)]
@@ -57,6 +61,9 @@ pub enum CutOff {
     SlowConsumer = 1,
     /// The session it was opened with ended (signed out).
     SessionEnded = 2,
+    /// Events went missing on the way from another node: it should reconnect and catch
+    /// up from the database.
+    Resync = 3,
 }
 
 /// Where the hub records a [`CutOff`] for the connection's own loop to read.
@@ -72,6 +79,7 @@ impl CutOffFlag {
         match self.0.load(Ordering::Acquire) {
             1 => Some(CutOff::SlowConsumer),
             2 => Some(CutOff::SessionEnded),
+            3 => Some(CutOff::Resync),
             _ => None,
         }
     }
@@ -134,6 +142,9 @@ struct PresenceBook {
     dirty: HashMap<UserId, Actor>,
     /// What others were last told, for users not offline.
     announced: HashMap<UserId, Presence>,
+    /// In a cluster: what other nodes were last told of this node's own connections,
+    /// for users not offline here.
+    reported: HashMap<UserId, Presence>,
 }
 
 /// Connected users by role and organisation (who sees a channel depends on nothing else).
@@ -151,6 +162,17 @@ pub struct Hub {
     presence_audience: PresenceAudience,
     /// Connections cut off as slow consumers since start.
     slow_consumers: AtomicU64,
+    /// Set when the node is one of several: the way to the others.
+    cluster: std::sync::OnceLock<cluster::Link>,
+    /// Frames carrying events, waiting for their turn (in a cluster). Taken before
+    /// `users` when both are.
+    order: Mutex<cluster::Sequencer>,
+    /// Users connected to other nodes. Never held while taking another lock.
+    remote: Mutex<cluster::Remote>,
+    /// Times the cluster's event order was given up on and caught up from the database.
+    resyncs: AtomicU64,
+    /// Run when a cache must be dropped (see [`Hub::invalidate`]).
+    invalidated: std::sync::OnceLock<Box<dyn Fn(Invalidation) + Send + Sync>>,
 }
 
 /// A live registration. Receive frames from `queue`; drop it to unregister.
@@ -205,6 +227,11 @@ impl Hub {
             queue_len: queue_len.max(1),
             presence_audience,
             slow_consumers: AtomicU64::new(0),
+            cluster: std::sync::OnceLock::new(),
+            order: Mutex::new(cluster::Sequencer::default()),
+            remote: Mutex::new(cluster::Remote::default()),
+            resyncs: AtomicU64::new(0),
+            invalidated: std::sync::OnceLock::new(),
         })
     }
 
@@ -286,6 +313,12 @@ impl Hub {
     /// Cuts off every connection opened with `session` (its stored hash): their queues
     /// end and their loops close them as signed out. Returns how many there were.
     pub fn end_session(&self, session: &str) -> usize {
+        self.announce_end_session(session);
+        self.end_session_here(session)
+    }
+
+    /// [`Hub::end_session`] for this node's connections only.
+    fn end_session_here(&self, session: &str) -> usize {
         let mut users = self.lock();
         let affected: Vec<(UserId, Presence)> = users
             .iter()
@@ -342,6 +375,8 @@ impl Hub {
     /// per viewer. Returns how many connections it queued a frame for.
     pub fn flush_presence(&self) -> usize {
         let mut users = self.lock();
+        // What changed here, for the other nodes (told once the locks are released).
+        let mut here = Vec::new();
         let changes: Vec<(Actor, Presence)> = {
             let mut book = self.book();
             if book.dirty.is_empty() {
@@ -350,9 +385,25 @@ impl Hub {
             let dirty = std::mem::take(&mut book.dirty);
             let mut changes = Vec::new();
             for (id, actor) in dirty {
-                let now = users
+                let local = users
                     .get(&id)
                     .map_or(Presence::Offline, UserConnections::presence);
+                if self.in_cluster() {
+                    let told = if local == Presence::Offline {
+                        book.reported.remove(&id)
+                    } else {
+                        book.reported.insert(id, local)
+                    };
+                    if told.unwrap_or(Presence::Offline) != local {
+                        here.push(cluster::Seen {
+                            user: id,
+                            role: actor.role,
+                            organisation: actor.organisation_id,
+                            presence: local,
+                        });
+                    }
+                }
+                let now = self.combined(local, id);
                 let before = if now == Presence::Offline {
                     book.announced.remove(&id)
                 } else {
@@ -364,6 +415,11 @@ impl Hub {
             }
             changes
         };
+        if !here.is_empty() {
+            drop(users);
+            self.announce_presence(here);
+            users = self.lock();
+        }
         if changes.is_empty() {
             return 0;
         }
@@ -424,11 +480,19 @@ impl Hub {
 
     /// Presence of every connected user `viewer` may see (the snapshot after `hello`).
     pub fn presence_for(&self, viewer: &Actor) -> Vec<(UserId, Presence)> {
-        let users = self.lock();
-        let mut seen: Vec<(UserId, Presence)> = users
-            .values()
-            .filter(|u| u.actor.id != viewer.id && (self.presence_audience)(viewer, &u.actor))
-            .map(|u| (u.actor.id, u.presence()))
+        let mut everyone: HashMap<UserId, (Actor, Presence)> = self
+            .remote_users()
+            .into_iter()
+            .map(|(actor, presence)| (actor.id, (actor, presence)))
+            .collect();
+        for u in self.lock().values() {
+            let presence = self.combined(u.presence(), u.actor.id);
+            everyone.insert(u.actor.id, (u.actor, presence));
+        }
+        let mut seen: Vec<(UserId, Presence)> = everyone
+            .into_values()
+            .filter(|(u, _)| u.id != viewer.id && (self.presence_audience)(viewer, u))
+            .map(|(u, p)| (u.id, p))
             .filter(|(_, p)| *p != Presence::Offline)
             .collect();
         seen.sort_by_key(|(id, _)| *id);
@@ -439,6 +503,10 @@ impl Hub {
     /// Returns how many connections it was queued for.
     pub fn publish(&self, recipients: Recipients<'_>, frame: &ServerFrame) -> usize {
         let Some(outbound) = Outbound::encode(frame) else {
+            return 0;
+        };
+        // In a cluster a frame carrying an event waits for its turn.
+        let Some(outbound) = self.route(&recipients, outbound) else {
             return 0;
         };
         let mut users = self.lock();

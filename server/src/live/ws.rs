@@ -231,6 +231,7 @@ pub async fn serve<S, E>(
                     break registration.cut_off().map(|why| match why {
                         CutOff::SlowConsumer => (CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and catch up"),
                         CutOff::SessionEnded => (CLOSE_UNAUTHENTICATED, "signed out"),
+                        CutOff::Resync => (CLOSE_GOING_AWAY, "events missed between nodes: reconnect and catch up"),
                     });
                 }
             },

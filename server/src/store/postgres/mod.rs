@@ -26,6 +26,8 @@ mod notifications;
 mod orders;
 mod writer;
 
+pub use writer::OnCommitted;
+
 /// The migrations for this engine, embedded in the binary and applied at start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
@@ -81,6 +83,11 @@ impl PostgresStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Tells `tell` the event ids of each transaction the writer commits (for a cluster).
+    pub fn on_committed(&self, tell: writer::OnCommitted) {
+        self.ordered.on_committed(tell);
     }
 }
 

@@ -23,6 +23,8 @@
 //! - [`conversations`]: direct conversations and order threads opened on first use, groups
 //! - [`channels`]: channels created, renamed, archived, opened to others
 
+use std::sync::{Arc, OnceLock};
+
 use sqlx::postgres::{PgConnection, PgPool};
 use tokio::sync::mpsc;
 
@@ -39,18 +41,33 @@ mod reads;
 /// Writes waiting for the writer before callers wait to queue.
 const QUEUE: usize = 4_096;
 
+/// Told, after each batch's after-commit steps, the event ids each of its transactions
+/// wrote (first and last, in commit order): how a cluster's hub learns which ids this
+/// node committed.
+pub type OnCommitted = Box<dyn Fn(&[(EventId, EventId)]) + Send + Sync>;
+
 /// The handle the store keeps; cloning it is cheap.
 #[derive(Clone)]
 pub struct Writer {
     queue: WriteQueue,
+    on_committed: Arc<OnceLock<OnCommitted>>,
 }
 
 impl Writer {
     /// Starts the writer task on `pool`; batches hold at most `max_batch` writes.
     pub fn start(pool: PgPool, max_batch: usize) -> Self {
         let (queue, rx) = WriteQueue::new(QUEUE);
-        tokio::spawn(run(pool, rx, max_batch.max(1)));
-        Self { queue }
+        let on_committed = Arc::new(OnceLock::new());
+        tokio::spawn(run(pool, rx, max_batch.max(1), on_committed.clone()));
+        Self {
+            queue,
+            on_committed,
+        }
+    }
+
+    /// Sets what to tell of each batch's event ids (once; later calls are ignored).
+    pub fn on_committed(&self, tell: OnCommitted) {
+        let _ = self.on_committed.set(tell);
     }
 
     pub fn queued(&self) -> usize {
@@ -67,8 +84,14 @@ impl Writer {
 }
 
 /// The writer task: runs until every [`Writer`] is gone.
-async fn run(pool: PgPool, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+async fn run(
+    pool: PgPool,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+    on_committed: Arc<OnceLock<OnCommitted>>,
+) {
     let mut batch = Vec::with_capacity(max_batch);
+    let mut ranges = Vec::new();
     while let Some(first) = rx.recv().await {
         batch.push(first);
         while batch.len() < max_batch {
@@ -78,8 +101,12 @@ async fn run(pool: PgPool, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
             }
         }
         let writes: Vec<&Write> = batch.iter().map(|job| &job.write).collect();
+        ranges.clear();
         let results = match apply_in_one(&pool, &writes).await {
-            Ok(results) => results,
+            Ok((results, range)) => {
+                ranges.extend(range);
+                results
+            }
             Err(e) => {
                 tracing::warn!(error = %e, writes = writes.len(), "batch failed; retrying one by one");
                 let mut results = Vec::with_capacity(writes.len());
@@ -87,18 +114,29 @@ async fn run(pool: PgPool, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
                     results.push(
                         apply_in_one(&pool, std::slice::from_ref(write))
                             .await
-                            .and_then(|mut one| one.pop().expect("one write, one result")),
+                            .and_then(|(mut one, range)| {
+                                ranges.extend(range);
+                                one.pop().expect("one write, one result")
+                            }),
                     );
                 }
                 results
             }
         };
         answer(&mut batch, results);
+        if let Some(tell) = on_committed.get()
+            && !ranges.is_empty()
+        {
+            tell(&ranges);
+        }
     }
 }
 
+/// What one transaction answers: each write's result, and the event ids it wrote.
+type Applied = (Vec<StoreResult<Written>>, Option<(EventId, EventId)>);
+
 /// `writes` in one transaction, one commit; every result is `Ok` (a failure fails all).
-async fn apply_in_one(pool: &PgPool, writes: &[&Write]) -> StoreResult<Vec<StoreResult<Written>>> {
+async fn apply_in_one(pool: &PgPool, writes: &[&Write]) -> StoreResult<Applied> {
     let mut tx = pool.begin().await?;
     let mut batch = Batch {
         conn: &mut tx,
@@ -129,6 +167,7 @@ async fn apply_in_one(pool: &PgPool, writes: &[&Write]) -> StoreResult<Vec<Store
             );
         }
     }
+    let count = batch.events.len() as i64;
     let first = batch.write_events().await?;
     tx.commit().await?;
     if let Some(first) = first {
@@ -136,7 +175,10 @@ async fn apply_in_one(pool: &PgPool, writes: &[&Write]) -> StoreResult<Vec<Store
             renumber(written, first - 1);
         }
     }
-    Ok(results.into_iter().map(Ok).collect())
+    let range = first
+        .filter(|_| count > 0)
+        .map(|first| (EventId(first), EventId(first + count - 1)));
+    Ok((results.into_iter().map(Ok).collect(), range))
 }
 
 /// One write (other than an append) inside the batch's transaction.
