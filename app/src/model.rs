@@ -611,6 +611,8 @@ pub struct AdminOverview {
     pub bounds: SettingsBounds,
     /// Accounts that are disabled.
     pub disabled: Vec<UserId>,
+    /// How browsers carry the live connection.
+    pub connection_mode: ConnectionMode,
 }
 
 /// What an admin sets at `/admin` (besides the connection mode).

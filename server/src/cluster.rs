@@ -35,15 +35,18 @@ pub struct ClusterSettings {
 }
 
 /// Connects to NATS (in the background, retrying, when it is not there yet), joins the
-/// hub to the cluster and runs the bus until `shutdown`. `last_event` reads the newest
-/// event id in the database; it is asked once this node is listening, so that nothing
-/// committed after it is missed.
+/// hub to the cluster and listens until `shutdown`. What this node tells the others goes
+/// out until `stop`, which a shutdown cancels only once the writer has settled, so the
+/// last commits are announced too; the returned task ends when that is published.
+/// `last_event` reads the newest event id in the database; it is asked once this node is
+/// listening, so that nothing committed after it is missed.
 pub async fn join<F, Fut>(
     settings: ClusterSettings,
     hub: Arc<Hub>,
     last_event: F,
     shutdown: CancellationToken,
-) -> anyhow::Result<String>
+    stop: CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<app::model::EventId>>,
@@ -81,36 +84,49 @@ where
     tracing::info!(%node, %subject, last_event = %last, "joined the cluster");
 
     // Out: everything this node tells the others, in the order it was told.
-    {
+    let publisher = {
         let client = client.clone();
         let node = node.clone();
         let subject = subject.clone();
-        let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            loop {
-                let body = tokio::select! {
-                    body = outgoing.recv() => match body {
-                        Some(body) => body,
-                        None => return,
-                    },
-                    _ = shutdown.cancelled() => break,
-                };
-                let envelope = Envelope {
+            let publish = |body: Body| {
+                let bytes = serde_json::to_vec(&Envelope {
                     node: node.clone(),
                     body,
-                };
-                match serde_json::to_vec(&envelope) {
-                    Ok(bytes) => {
-                        if let Err(e) = client.publish(subject.clone(), bytes.into()).await {
-                            tracing::warn!(error = %e, "could not publish to NATS");
+                });
+                let client = client.clone();
+                let subject = subject.clone();
+                async move {
+                    match bytes {
+                        Ok(bytes) => {
+                            if let Err(e) = client.publish(subject, bytes.into()).await {
+                                tracing::warn!(error = %e, "could not publish to NATS");
+                            }
                         }
+                        Err(e) => tracing::error!(error = %e, "could not encode a cluster message"),
                     }
-                    Err(e) => tracing::error!(error = %e, "could not encode a cluster message"),
+                }
+            };
+            loop {
+                tokio::select! {
+                    body = outgoing.recv() => match body {
+                        Some(body) => publish(body).await,
+                        None => break,
+                    },
+                    _ = stop.cancelled() => {
+                        // What is already queued still goes out.
+                        while let Ok(body) = outgoing.try_recv() {
+                            publish(body).await;
+                        }
+                        break;
+                    }
                 }
             }
-            let _ = client.flush().await;
-        });
-    }
+            if let Err(e) = client.flush().await {
+                tracing::warn!(error = %e, "could not flush what this node told NATS");
+            }
+        })
+    };
 
     // In: what the others say (our own messages come back too, and are skipped).
     {
@@ -167,5 +183,5 @@ where
             }
         });
     }
-    Ok(node)
+    Ok(publisher)
 }

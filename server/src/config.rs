@@ -130,6 +130,15 @@ pub struct Config {
     /// (the others then notice the gap and catch up from the database).
     #[arg(long, env = "PARLEY_CLUSTER_QUEUE", default_value_t = 16_384)]
     pub cluster_queue: usize,
+    /// Where attachments are stored, when not in the data folder's `attachments/`: nodes
+    /// of a cluster share one (a shared mount), as they share the database.
+    #[arg(long, env = "PARLEY_ATTACHMENTS_DIR")]
+    pub attachments_dir: Option<PathBuf>,
+    /// On shutdown, how long each step may take: open connections answering what they
+    /// read and closing, queued writes committing, the last commits reaching the other
+    /// nodes (milliseconds).
+    #[arg(long, env = "PARLEY_SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
+    pub shutdown_grace_ms: u64,
     /// Seed the demo world of SPEC.md §8 (once per database).
     #[arg(long)]
     pub demo: bool,

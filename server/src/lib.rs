@@ -89,9 +89,16 @@ pub async fn start(
             attachment_types: config.attachment_types.clone(),
             recent_threads: config.recent_threads,
         },
-        Arc::new(files::DirBlobs::new(config.data_dir.join("attachments"))),
+        Arc::new(files::DirBlobs::new(
+            config
+                .attachments_dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join(backup::ATTACHMENTS)),
+        )),
         rate_limits.clone(),
     ));
+    let stop_announcing = CancellationToken::new();
+    let mut announcing = None;
     if let Some(url) = config.nats_url.as_ref() {
         let store::Engine::Postgres(postgres) = &engine else {
             anyhow::bail!("NATS_URL joins nodes that share one database: set DATABASE_URL too");
@@ -116,7 +123,16 @@ pub async fn start(
             let store = store.clone();
             move || async move { Ok(store.last_event_id().await?) }
         };
-        cluster::join(settings, chat.hub().clone(), last_event, shutdown.clone()).await?;
+        announcing = Some(
+            cluster::join(
+                settings,
+                chat.hub().clone(),
+                last_event,
+                shutdown.clone(),
+                stop_announcing.clone(),
+            )
+            .await?,
+        );
     }
     // Sessions end on time for live connections too, not only for the next request.
     tokio::spawn(auth::sweep_sessions(
@@ -178,6 +194,8 @@ pub async fn start(
         .site_pkg_dir(assets.pkg_dir())
         .site_addr(addr)
         .build();
+    let connections = tokio_util::task::TaskTracker::new();
+    let grace = std::time::Duration::from_millis(config.shutdown_grace_ms.max(1));
     let state = AppState {
         leptos_options,
         config: Arc::new(config),
@@ -185,6 +203,7 @@ pub async fn start(
         chat,
         metrics,
         shutdown: shutdown.clone(),
+        connections: connections.clone(),
         assets,
         rate_limits,
     };
@@ -203,7 +222,29 @@ pub async fn start(
     )
     .with_graceful_shutdown(shutdown.cancelled_owned())
     .await?;
-    engine.close().await;
+    // Shutting down: live connections answer what they have read and close with "going
+    // away" (their clients reconnect, to another node when there are several), writes
+    // already queued commit, the other nodes hear of them, and only then does it exit.
+    connections.close();
+    if tokio::time::timeout(grace, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = connections.len(),
+            "live connections still open after the shutdown grace period"
+        );
+    }
+    if tokio::time::timeout(grace, engine.close()).await.is_err() {
+        tracing::warn!("writes still uncommitted after the shutdown grace period");
+    }
+    stop_announcing.cancel();
+    if let Some(announcing) = announcing
+        && tokio::time::timeout(grace, announcing).await.is_err()
+    {
+        tracing::warn!("the last commits were not all announced to the other nodes");
+    }
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -26,6 +26,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Cancelled on shutdown: live connections close with "going away".
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The live WebSocket connections, which a shutdown waits for.
+    pub connections: tokio_util::task::TaskTracker,
     /// The site's static files and the bundle's version.
     pub assets: Arc<crate::assets::Assets>,
     pub rate_limits: Arc<crate::rate::RateLimits>,

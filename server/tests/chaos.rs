@@ -57,6 +57,8 @@ impl Params {
 struct Shared {
     database_url: String,
     nats_url: String,
+    /// The cluster's own NATS subjects: tests running at once share one NATS server.
+    nats_subject: String,
 }
 
 /// The `parley` binary as a child process.
@@ -75,15 +77,16 @@ impl Process {
         addr: SocketAddr,
         dir: &Path,
         database: Option<String>,
-        nats: Option<&str>,
+        nats: Option<(&str, &str)>,
     ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
         if let Some(url) = database {
             command.env("DATABASE_URL", url);
         }
-        if let Some(url) = nats {
+        if let Some((url, subject)) = nats {
             command
                 .env("NATS_URL", url)
+                .env("PARLEY_NATS_SUBJECT", subject)
                 .env("PARLEY_CLUSTER_HEARTBEAT_MS", "500")
                 .env("PARLEY_CLUSTER_NODE_EXPIRY_MS", "3000");
         }
@@ -93,6 +96,8 @@ impl Process {
             .env("PARLEY_LOG", "warn")
             .env("PARLEY_METRICS_TOKEN", common::METRICS_TOKEN)
             .env("PARLEY_RESUME_MAX_PER_CONVERSATION", "1000000")
+            // Tabs here send as fast as they can; limits are tested elsewhere.
+            .env("PARLEY_RATE_FRAMES_PER_USER", "off")
             .stdout(Stdio::null())
             .spawn()
             .expect("start parley");
@@ -103,6 +108,16 @@ impl Process {
     fn kill(&mut self) {
         self.child.kill().expect("SIGKILL parley");
         self.child.wait().expect("reap parley");
+    }
+
+    /// SIGTERM, as a service manager stops it; waits for it to exit.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM parley");
+        self.child.wait().expect("reap parley")
     }
 }
 
@@ -338,6 +353,7 @@ async fn cluster_setup() -> Option<Shared> {
     Some(Shared {
         database_url,
         nats_url,
+        nats_subject: format!("test-{}", uuid::Uuid::new_v4().simple()),
     })
 }
 
@@ -376,7 +392,7 @@ impl Nodes {
                     addr,
                     dir,
                     Some(shared.database_url.clone()),
-                    Some(&shared.nats_url),
+                    Some((&shared.nats_url, &shared.nats_subject)),
                 )
                 .await
             }
@@ -652,6 +668,128 @@ async fn cluster_delivers_live_across_nodes_and_forgets_a_dead_node() {
     );
     println!("cluster: 20 messages live across nodes; a dead node's user offline after {after:?}");
     drop(alice_elsewhere);
+    drop(alice);
+    drop(nodes);
+}
+
+/// A node stopped as a service manager stops it (SIGTERM) while a client is sending
+/// through it: the client hears every ack for what the node read, then "going away"; the
+/// node exits cleanly; the other nodes deliver those messages live without a catch-up
+/// (the node announced its last commits before leaving); the client resends the rest
+/// through another node and each message is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and NATS: scripts/with-postgres scripts/with-nats"]
+async fn cluster_node_stopped_announces_its_last_commits_and_hands_its_clients_over() {
+    let Some(shared) = cluster_setup().await else {
+        return;
+    };
+    let mut nodes = Nodes::start(3, Some(shared)).await;
+    let [a, b, c] = [nodes.endpoints[0], nodes.endpoints[1], nodes.endpoints[2]];
+    let alice_cookie = a.login("alice").await;
+    let bob_cookie = b.login("bob").await;
+    let internal = a.channel(&alice_cookie, "internal").await;
+    let mut alice = a.connect(&alice_cookie).await;
+    let mut bob = b.connect(&bob_cookie).await;
+
+    const SENT: usize = 200;
+    let body = |n: usize| format!("before the stop #{n}");
+    let mut sent = Vec::new();
+    for n in 0..SENT {
+        sent.push(bob.send_message(internal.id, &body(n)).await);
+    }
+    let mut acked = HashMap::new();
+    let (first, seq) = bob
+        .until(|f| match f {
+            ServerFrame::Ack { client_id, seq, .. } => Some((client_id, seq)),
+            _ => None,
+        })
+        .await;
+    acked.insert(first, seq);
+    let node_b = nodes.processes[1].take().unwrap();
+    let stopping = tokio::task::spawn_blocking(move || node_b.terminate());
+    let close = loop {
+        match tokio::time::timeout(common::PATIENCE, bob.socket.next())
+            .await
+            .expect("node B closes the connection")
+        {
+            Some(Ok(WsMessage::Text(text))) => {
+                if let Ok(ServerFrame::Ack { client_id, seq, .. }) = serde_json::from_str(&text) {
+                    assert!(acked.insert(client_id, seq).is_none(), "acked twice");
+                }
+            }
+            Some(Ok(WsMessage::Close(frame))) => break frame,
+            Some(Ok(_)) => {}
+            other => panic!("expected a close from node B, got {other:?}"),
+        }
+    };
+    assert_eq!(
+        close.map(|f| u16::from(f.code)),
+        Some(app::protocol::CLOSE_GOING_AWAY)
+    );
+    let status = stopping.await.unwrap();
+    assert!(status.success(), "node B exits cleanly: {status:?}");
+
+    // Alice, on node A, has every acked message live and in order, and nothing else.
+    let mut want: Vec<Seq> = acked.values().copied().collect();
+    want.sort();
+    let mut got = Vec::new();
+    while got.len() < want.len() {
+        let message = alice.next_message().await;
+        assert_eq!(message.conversation_id, internal.id);
+        got.push(message.seq);
+    }
+    assert_eq!(got, want, "what node B acked reaches node A once, in order");
+    for node in [a, c] {
+        assert_eq!(
+            node.metric("parley_cluster_resyncs").await,
+            0.0,
+            "node B told the others of its last commits before it left"
+        );
+    }
+
+    // Bob's tab reconnects to node C and resends what was not acked, as its outbox does.
+    let mut bob = c.connect(&bob_cookie).await;
+    for (n, client_id) in sent.iter().enumerate() {
+        if acked.contains_key(client_id) {
+            continue;
+        }
+        bob.send_frame(&ClientFrame::Send {
+            client_id: *client_id,
+            conversation_id: internal.id,
+            body: body(n),
+            reply_to: None,
+            attachments: Vec::new(),
+        })
+        .await;
+        let seq = bob
+            .until(|f| match f {
+                ServerFrame::Ack {
+                    client_id: acked,
+                    seq,
+                    ..
+                } if acked == *client_id => Some(seq),
+                _ => None,
+            })
+            .await;
+        acked.insert(*client_id, seq);
+    }
+    let stored: Vec<String> = c
+        .full_history(&alice_cookie, internal.id)
+        .await
+        .into_iter()
+        .map(|m| m.body)
+        .filter(|b| b.starts_with("before the stop #"))
+        .collect();
+    assert_eq!(
+        stored,
+        (0..SENT).map(body).collect::<Vec<_>>(),
+        "every message stored once, in the order sent"
+    );
+    println!(
+        "cluster: node B stopped with {} of {SENT} sends acked; the rest resent through node C",
+        want.len()
+    );
+    drop(bob);
     drop(alice);
     drop(nodes);
 }

@@ -528,6 +528,66 @@ async fn shutdown_tells_live_clients_to_reconnect() {
     }
 }
 
+/// A graceful shutdown answers every send it has read before closing: whatever it
+/// stored was acked, whatever it acked is stored, once. (Several threads, so the server
+/// reads and commits while the sends go out and the shutdown lands among them.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_acks_the_sends_it_read_and_commits_them_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let cookie = server.login("bob").await;
+    let channel = server.channel(&cookie, "oracare-team").await;
+    let before = server.full_history(&cookie, channel.id).await.len();
+    let mut bob = server.connect(&cookie).await;
+    let mut sent = std::collections::HashSet::new();
+    for i in 0..100 {
+        sent.insert(
+            bob.send_message(channel.id, &format!("going down {i}"))
+                .await,
+        );
+    }
+    // Once the server is reading them, shut it down among the rest.
+    let mut acked = std::collections::HashMap::new();
+    let (first, id) = bob
+        .until(|f| match f {
+            ServerFrame::Ack { client_id, id, .. } => Some((client_id, id)),
+            _ => None,
+        })
+        .await;
+    acked.insert(id, first);
+    let stopped = tokio::spawn(server.stop());
+    let close = loop {
+        match tokio::time::timeout(common::PATIENCE, bob.socket.next())
+            .await
+            .expect("the shutdown closes the connection")
+        {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => {
+                if let Ok(ServerFrame::Ack { client_id, id, .. }) = serde_json::from_str(&text) {
+                    assert!(sent.contains(&client_id));
+                    assert!(acked.insert(id, client_id).is_none(), "acked twice");
+                }
+            }
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => break frame,
+            Some(Ok(_)) => {}
+            other => panic!("expected a close, got {other:?}"),
+        }
+    };
+    assert_eq!(
+        close.map(|f| u16::from(f.code)),
+        Some(app::protocol::CLOSE_GOING_AWAY)
+    );
+    stopped.await.unwrap();
+
+    let server = TestServer::start(dir.path()).await;
+    let cookie = server.login("bob").await;
+    let stored = server.full_history(&cookie, channel.id).await;
+    let new: Vec<_> = stored[before..].iter().map(|m| m.id).collect();
+    let mut acked_ids: Vec<_> = acked.keys().copied().collect();
+    acked_ids.sort();
+    assert_eq!(new, acked_ids, "stored exactly what was acked");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn signing_out_closes_that_sessions_live_connections_only() {
     let dir = tempfile::tempdir().unwrap();

@@ -106,6 +106,7 @@ fn Tokens() -> impl IntoView {
             }
         });
     };
+    let ready = super::hydrated_here();
     let revoke = Callback::new(move |id: i64| {
         spawn_local(async move {
             match revoke_api_token(id).await {
@@ -129,7 +130,7 @@ fn Tokens() -> impl IntoView {
                         on:change=move |ev| write.set(event_target_checked(&ev))/>
                     "May post messages and open threads (otherwise it only reads)"
                 </label>
-                <button type="submit" class="primary">"Make token"</button>
+                <button type="submit" class="primary" disabled=move || !ready.get()>"Make token"</button>
             </form>
             {move || problem.get().map(|p| view! { <p class="error-notice" role="alert">{p}</p> })}
             {move || issued.get().map(|made| view! {

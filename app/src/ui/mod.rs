@@ -207,6 +207,17 @@ pub fn ErrorNotice(error: crate::error::ApiError) -> impl IntoView {
     }
 }
 
+/// Whether this part of the page is hydrated: false on the server and until its effects
+/// run, which is only once its handlers are attached. A part inside `<Suspense>` hydrates
+/// when its data arrives, which may be well after the rest of the page; a form's submit
+/// button is disabled until then, so that a click (or Enter) meanwhile is not a plain
+/// HTML submit that reloads the page and drops what was typed.
+pub fn hydrated_here() -> ReadSignal<bool> {
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+    ready
+}
+
 /// The sign-out button: a plain form, so it works before hydration too.
 #[component]
 pub fn SignOut() -> impl IntoView {

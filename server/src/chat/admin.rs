@@ -54,6 +54,7 @@ impl Chat {
             settings: self.settings().await?,
             bounds: self.settings_bounds(),
             disabled: self.store.disabled_users().await.map_err(internal)?,
+            connection_mode: self.connection_mode().await?,
         })
     }
 

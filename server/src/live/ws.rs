@@ -42,6 +42,9 @@ const WRITE_BATCH: usize = 64;
 /// Sends one connection may have waiting for their commit before it stops reading more.
 const MAX_IN_FLIGHT: usize = 64;
 
+/// How long a close we sent waits for the client's own close.
+const CLOSING_HANDSHAKE: Duration = Duration::from_secs(1);
+
 /// Frames above this many bytes break the connection outright (tungstenite refuses to
 /// buffer them); between the configured limit and this, they get a typed error.
 fn hard_cap(max_frame_bytes: usize) -> usize {
@@ -100,18 +103,22 @@ pub async fn upgrade(
                 user = %user.username,
                 connection = tracing::field::Empty,
             );
-            tracing::Instrument::instrument(
-                serve(
-                    socket,
-                    state.chat.clone(),
-                    user,
-                    session,
-                    query.after.map(EventId),
-                    timing,
-                    state.shutdown.clone(),
-                ),
-                span,
-            )
+            // Tracked, so that a shutdown waits for the connection to close (axum stops
+            // tracking a connection once it is upgraded).
+            state
+                .connections
+                .track_future(tracing::Instrument::instrument(
+                    serve(
+                        socket,
+                        state.chat.clone(),
+                        user,
+                        session,
+                        query.after.map(EventId),
+                        timing,
+                        state.shutdown.clone(),
+                    ),
+                    span,
+                ))
         })
 }
 
@@ -244,7 +251,19 @@ pub async fn serve<S, E>(
                     break None;
                 }
             }
-            _ = shutdown.cancelled() => break Some((CLOSE_GOING_AWAY, "server shutting down: reconnect")),
+            _ = shutdown.cancelled() => {
+                // Frames already read are answered first: a send being committed gets its
+                // ack (or its error) before the close, so the client need not resend it.
+                let until = Instant::now() + timing.write_within;
+                while let Ok(Some(answer)) = tokio::time::timeout_at(until, answers.next()).await {
+                    if let Some(answer) = answer
+                        && send(&mut sink, &answer, timing.write_within).await.is_err()
+                    {
+                        break;
+                    }
+                }
+                break Some((CLOSE_GOING_AWAY, "server shutting down: reconnect"));
+            }
         }
     };
     if let Some((code, reason)) = close {
@@ -252,7 +271,23 @@ pub async fn serve<S, E>(
             code,
             reason: reason.into(),
         }));
-        let _ = tokio::time::timeout(timing.write_within, sink.send(frame)).await;
+        if matches!(
+            tokio::time::timeout(timing.write_within, sink.send(frame)).await,
+            Ok(Ok(()))
+        ) {
+            // The closing handshake: what the client sent meanwhile is read (and dropped:
+            // it resends what was not acked) until its close comes back. Closing with
+            // unread frames would reset the connection, and the client could lose the
+            // acks and the close just sent.
+            let _ = tokio::time::timeout(CLOSING_HANDSHAKE, async {
+                while let Some(Ok(message)) = stream.next().await {
+                    if matches!(message, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
     }
     tracing::info!(close = ?close.map(|(code, _)| code), "disconnected");
 }

@@ -81,7 +81,9 @@ impl PostgresStore {
         Ok(Self { pool, ordered })
     }
 
+    /// Waits for the writes already submitted to commit, then closes the pool.
     pub async fn close(&self) {
+        self.ordered.settled().await;
         self.pool.close().await;
     }
 

@@ -111,7 +111,9 @@ impl SqliteStore {
         })
     }
 
+    /// Waits for the writes already submitted to commit, then closes the pools.
     pub async fn close(&self) {
+        self.ordered.settled().await;
         self.reader.close().await;
         self.writer.close().await;
     }

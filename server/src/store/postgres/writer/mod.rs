@@ -70,6 +70,11 @@ impl Writer {
         let _ = self.on_committed.set(tell);
     }
 
+    /// Resolves once every write submitted so far is committed and answered.
+    pub async fn settled(&self) {
+        self.queue.settled().await
+    }
+
     pub fn queued(&self) -> usize {
         self.queue.queued()
     }
@@ -123,12 +128,15 @@ async fn run(
                 results
             }
         };
-        answer(&mut batch, results);
-        if let Some(tell) = on_committed.get()
-            && !ranges.is_empty()
-        {
-            tell(&ranges);
-        }
+        // The other nodes hear of the batch before it stops counting as in flight, so a
+        // shutdown that waits for the writer to settle announces every commit.
+        answer(&mut batch, results, || {
+            if let Some(tell) = on_committed.get()
+                && !ranges.is_empty()
+            {
+                tell(&ranges);
+            }
+        });
     }
 }
 

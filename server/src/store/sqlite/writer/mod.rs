@@ -70,6 +70,11 @@ impl Writer {
     }
 
     /// Writes submitted and not yet taken by the writer thread.
+    /// Resolves once every write submitted so far is committed and answered.
+    pub async fn settled(&self) {
+        self.queue.settled().await
+    }
+
     pub fn queued(&self) -> usize {
         self.queue.queued()
     }
@@ -148,7 +153,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
                 .collect()
         }
     };
-    answer(batch, results);
+    answer(batch, results, || {});
 }
 
 /// Every write of the batch in one transaction, one commit.
