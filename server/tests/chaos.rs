@@ -323,7 +323,7 @@ async fn chaos_every_acked_message_reaches_every_member_exactly_once_in_order() 
     chaos(Nodes::start(1, None).await, None).await;
 }
 
-/// The same on a cluster: three nodes on one PostgreSQL and one NATS
+/// The same on a cluster: `CHAOS_NODES` nodes (3) on one PostgreSQL and one NATS
 /// (`scripts/with-postgres scripts/with-nats cargo test -p server --test chaos -- --include-ignored`).
 /// Each connection goes to any node, so clients of one conversation are spread across
 /// nodes; nodes are SIGKILLed and restarted, and NATS is restarted, mid-run.
@@ -333,7 +333,7 @@ async fn cluster_chaos_every_acked_message_reaches_every_member_exactly_once_in_
     let Some(shared) = cluster_setup().await else {
         return;
     };
-    let nodes = Nodes::start(3, Some(shared)).await;
+    let nodes = Nodes::start(param("CHAOS_NODES", 3).max(2) as usize, Some(shared)).await;
     chaos(nodes, std::env::var("PARLEY_TEST_NATS_CTL").ok()).await;
 }
 
