@@ -333,9 +333,14 @@ async fn cluster_chaos_every_acked_message_reaches_every_member_exactly_once_in_
     let Some(shared) = cluster_setup().await else {
         return;
     };
+    let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
     let nodes = Nodes::start(param("CHAOS_NODES", 3).max(2) as usize, Some(shared)).await;
     chaos(nodes, std::env::var("PARLEY_TEST_NATS_CTL").ok()).await;
 }
+
+/// Cluster tests run one at a time: the chaos run restarts the NATS server they share,
+/// which would make the others' nodes catch up (and fail their "no catch-up" checks).
+static ONE_CLUSTER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The database and NATS a cluster test shares, or `None` (with a note) without them.
 async fn cluster_setup() -> Option<Shared> {
@@ -587,6 +592,7 @@ async fn cluster_delivers_live_across_nodes_and_forgets_a_dead_node() {
     let Some(shared) = cluster_setup().await else {
         return;
     };
+    let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
     let mut nodes = Nodes::start(3, Some(shared)).await;
     let [a, b, c] = [nodes.endpoints[0], nodes.endpoints[1], nodes.endpoints[2]];
     let alice_cookie = a.login("alice").await;
@@ -683,6 +689,7 @@ async fn cluster_node_stopped_announces_its_last_commits_and_hands_its_clients_o
     let Some(shared) = cluster_setup().await else {
         return;
     };
+    let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
     let mut nodes = Nodes::start(3, Some(shared)).await;
     let [a, b, c] = [nodes.endpoints[0], nodes.endpoints[1], nodes.endpoints[2]];
     let alice_cookie = a.login("alice").await;
@@ -792,4 +799,45 @@ async fn cluster_node_stopped_announces_its_last_commits_and_hands_its_clients_o
     drop(bob);
     drop(alice);
     drop(nodes);
+}
+
+/// NATS down when the nodes start: each starts anyway and serves its own clients; when
+/// NATS comes up, they find it and each other, and deliver across nodes live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and NATS: scripts/with-postgres scripts/with-nats"]
+async fn cluster_nodes_start_without_nats_and_join_when_it_comes() {
+    let Some(mut shared) = cluster_setup().await else {
+        return;
+    };
+    let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let nats_addr = free_addr();
+    shared.nats_url = format!("nats://{nats_addr}");
+    let mut nodes = Nodes::start(2, Some(shared)).await;
+    let [a, b] = [nodes.endpoints[0], nodes.endpoints[1]];
+
+    // Both serve their own clients with no bus at all.
+    let alice_cookie = a.login("alice").await;
+    let bob_cookie = b.login("bob").await;
+    let internal = a.channel(&alice_cookie, "internal").await;
+    let mut alice = a.connect(&alice_cookie).await;
+    alice.send_acked(internal.id, "before NATS").await;
+    assert_eq!(a.metric("parley_cluster_other_nodes").await, 0.0);
+
+    // NATS comes: the nodes find each other and deliver across.
+    let nats = std::env::var("PARLEY_TEST_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
+    let mut server = Command::new(&nats)
+        .args(["-a", "127.0.0.1", "-p", &nats_addr.port().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {nats}: {e}"));
+    a.wait_for_metric("parley_cluster_other_nodes", 1.0).await;
+    b.wait_for_metric("parley_cluster_other_nodes", 1.0).await;
+    let mut bob = b.connect(&bob_cookie).await;
+    let (_, seq) = alice.send_acked(internal.id, "after NATS").await;
+    let message = bob.next_message().await;
+    assert_eq!((message.conversation_id, message.seq), (internal.id, seq));
+    let _ = server.kill();
+    let _ = server.wait();
+    drop(nodes.processes.drain(..));
 }
