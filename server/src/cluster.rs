@@ -172,9 +172,10 @@ where
                     }
                     Some(()) = reconnected.recv() => {
                         // The first connection finds nothing missed (the hub starts
-                        // from the database's newest event); a later one may have.
+                        // from the database's newest event); a later one may have: read
+                        // it from the database.
                         if connected_before {
-                            hub.resync();
+                            hub.fill_gap();
                         }
                         connected_before = true;
                     }

@@ -105,6 +105,14 @@ pub async fn start(
         };
         let hub = chat.hub().clone();
         postgres.on_committed(Box::new(move |ranges| hub.committed(ranges)));
+        // What the bus loses is read from the database (weakly held: the hub is the
+        // chat's own).
+        let weak = Arc::downgrade(&chat);
+        chat.hub().on_gap(Box::new(move |after| {
+            if let Some(chat) = weak.upgrade() {
+                tokio::spawn(async move { chat.fill_gap(after).await });
+            }
+        }));
         let settings = cluster::ClusterSettings {
             url: url.expose_str().to_owned(),
             prefix: config.nats_subject.clone(),

@@ -22,6 +22,7 @@ pub struct Metrics {
     cluster_nodes: Gauge,
     cluster_waiting: Gauge,
     cluster_resyncs: Gauge,
+    cluster_gap_fills: Gauge,
     /// Seconds from a `send` frame read to its ack (the commit included).
     pub send_ack_seconds: Histogram,
     /// Messages stored (not counting idempotent resends).
@@ -49,6 +50,7 @@ impl Metrics {
         let cluster_nodes = Gauge::default();
         let cluster_waiting = Gauge::default();
         let cluster_resyncs = Gauge::default();
+        let cluster_gap_fills = Gauge::default();
         registry.register(
             "cluster_other_nodes",
             "Other nodes heard from lately (NATS_URL set)",
@@ -61,8 +63,13 @@ impl Metrics {
         );
         registry.register(
             "cluster_resyncs",
-            "Times events from another node went missing and connections caught up from the database, since start",
+            "Times events went missing between nodes and could not be read in place: every connection reconnected and caught up from the database, since start",
             cluster_resyncs.clone(),
+        );
+        registry.register(
+            "cluster_gap_fills",
+            "Times events went missing between nodes and were read from the database in place, since start",
+            cluster_gap_fills.clone(),
         );
         // 0.25 ms to ~4 s.
         let send_ack_seconds = Histogram::new(exponential_buckets(0.000_25, 2.0, 15));
@@ -148,6 +155,7 @@ impl Metrics {
             cluster_nodes,
             cluster_waiting,
             cluster_resyncs,
+            cluster_gap_fills,
             send_ack_seconds,
             messages_stored,
             connections_opened,
@@ -171,6 +179,7 @@ impl Metrics {
         self.cluster_nodes.set(cluster.nodes as i64);
         self.cluster_waiting.set(cluster.waiting as i64);
         self.cluster_resyncs.set(cluster.resyncs as i64);
+        self.cluster_gap_fills.set(cluster.gap_fills as i64);
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             tracing::error!("could not encode metrics");

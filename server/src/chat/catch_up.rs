@@ -23,6 +23,50 @@ pub struct CatchUp {
 impl Chat {
     pub async fn catch_up(&self, me: &User, after: EventId) -> Result<CatchUp, ApiError> {
         let upto = self.store.last_event_id().await.map_err(internal)?;
+        self.catch_up_between(me, after, upto).await
+    }
+
+    /// In a cluster, what the bus lost after `after` ([`crate::hub::Hub::on_gap`]): the
+    /// frames of the events up to the database's newest, for every user connected here,
+    /// handed to the hub to deliver in place. If the database cannot be read, every
+    /// connection here reconnects and catches up by itself instead.
+    pub async fn fill_gap(&self, after: EventId) {
+        let read = async {
+            // The newest event first, then the users: one who connects meanwhile catches
+            // up past it by itself.
+            let upto = self.store.last_event_id().await.map_err(internal)?;
+            let mut frames = Vec::new();
+            for id in self.hub.local_users() {
+                let Some(user) = self.store.user(id).await.map_err(internal)? else {
+                    continue;
+                };
+                let mut caught = self.catch_up_between(&user, after, upto).await?;
+                caught
+                    .frames
+                    .retain(|f| !matches!(f, ServerFrame::CaughtUp { .. }));
+                frames.push((id, caught.frames));
+            }
+            Ok::<_, ApiError>((upto, frames))
+        };
+        match read.await {
+            Ok((upto, frames)) => {
+                tracing::info!(after = %after, upto = %upto, users = frames.len(), "missed events read from the database");
+                self.hub.filled(upto, frames);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not read missed events: connections reconnect and catch up");
+                self.hub.fill_failed();
+            }
+        }
+    }
+
+    /// What happened after `after` up to `upto`, as `me` may see it.
+    async fn catch_up_between(
+        &self,
+        me: &User,
+        after: EventId,
+        upto: EventId,
+    ) -> Result<CatchUp, ApiError> {
         let mut frames = Vec::new();
         if after >= upto {
             frames.push(ServerFrame::CaughtUp {

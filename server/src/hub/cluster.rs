@@ -10,8 +10,11 @@
 //! - **Gaps.** A node that misses bus traffic (its bus connection dropped, a node died
 //!   between its commit and its announcement) would wait for ever. When the next id has
 //!   not come for [`Timing::gap_wait`] while a higher one has (or a heartbeat says one was
-//!   committed), the hub gives up on it: every local connection is told to reconnect and
-//!   catches up from the database, the source of truth, after the last event it got.
+//!   committed), or when the bus connection comes back, the hub reads what it missed from
+//!   the database, the source of truth ([`Hub::on_gap`]): every connected user gets the
+//!   frames of the missing events, as a resume would give them, in place, and delivery
+//!   goes on after them. Only if that fails does every local connection reconnect and
+//!   catch up by itself ([`Hub::resync`]).
 //! - **Presence of users connected elsewhere**, from each node's changes and heartbeats;
 //!   a node not heard from for [`Timing::node_expiry`] counts as gone, its users offline.
 //! - Frames of no event (typing), cache invalidations and ended sessions, passed on as
@@ -27,6 +30,8 @@ use tokio::sync::mpsc;
 
 use app::model::{Audience, ConversationId, EventId, OrganisationId, Presence, Role, UserId};
 use app::rules::Actor;
+
+use app::protocol::ServerFrame;
 
 use super::{CutOff, Hub, Outbound, Recipients, UserConnections};
 
@@ -195,6 +200,8 @@ pub(super) struct Sequencer {
     stalled_since: Option<Instant>,
     /// Our own newest committed event (told to others in heartbeats).
     own_committed: EventId,
+    /// Since when a fill from the database is under way.
+    filling: Option<Instant>,
 }
 
 /// Users connected to other nodes.
@@ -214,6 +221,7 @@ pub struct ClusterStats {
     pub nodes: usize,
     pub waiting: usize,
     pub resyncs: u64,
+    pub gap_fills: u64,
 }
 
 /// How present: offline < away < online (a user is as present as their best node).
@@ -339,7 +347,12 @@ impl Hub {
             }
             let (_, frames) = entry.remove();
             let users = users.get_or_insert_with(|| self.lock());
-            for (to, outbound) in &frames {
+            // (A transaction reaching below `next` had its lower events delivered by a
+            // fill already: not again.)
+            for (to, outbound) in frames
+                .iter()
+                .filter(|(_, o)| o.event_id.is_none_or(|id| id >= order.next))
+            {
                 self.deliver(users, to.recipients(), outbound);
             }
             order.next = EventId(last.0 + 1);
@@ -539,13 +552,84 @@ impl Hub {
             .stalled_since
             .is_some_and(|since| since.elapsed() >= link.timing.gap_wait);
         if give_up {
-            self.resync();
+            self.fill_gap();
         }
+    }
+
+    /// What reads a gap from the database: given the last event delivered here, it reads
+    /// the events after it up to the database's newest, turns them into each local user's
+    /// frames (as a resume would), and hands them to [`Hub::filled`], or calls
+    /// [`Hub::fill_failed`]. Without one, a gap makes every local connection reconnect.
+    pub fn on_gap(&self, filler: Box<dyn Fn(EventId) + Send + Sync>) {
+        let _ = self.gap_filler.set(filler);
+    }
+
+    /// Fills what the bus lost from the database, unless a fill is under way already.
+    pub fn fill_gap(&self) {
+        let after = {
+            let mut order = self.order();
+            if order.filling.is_some() {
+                return;
+            }
+            order.filling = Some(Instant::now());
+            EventId(order.next.0 - 1)
+        };
+        tracing::info!(after = %after, "events missing from the cluster bus: reading them from the database");
+        match self.gap_filler.get() {
+            Some(filler) => filler(after),
+            None => self.fill_failed(),
+        }
+    }
+
+    /// The users connected here: whose frames a fill reads.
+    pub fn local_users(&self) -> Vec<UserId> {
+        self.lock().keys().copied().collect()
+    }
+
+    /// A fill read from the database: `frames`, for each user connected here, of the
+    /// events up to `upto` (read after the list of users was taken, so a connection
+    /// opened since caught up past it by itself). Those of events not yet delivered here
+    /// go to the users' connections now; transactions waiting at or below `upto` are
+    /// dropped (their events are among these), and delivery goes on after `upto`.
+    pub fn filled(&self, upto: EventId, frames: Vec<(UserId, Vec<ServerFrame>)>) {
+        let mut order = self.order();
+        order.filling = None;
+        self.gap_fills
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if upto >= order.next {
+            let from = order.next;
+            let mut users = self.lock();
+            for (user, frames) in &frames {
+                for frame in frames {
+                    if frame.event_id().is_some_and(|id| id < from || id > upto) {
+                        continue;
+                    }
+                    if let Some(outbound) = Outbound::encode(frame) {
+                        self.deliver(
+                            &mut users,
+                            Recipients::Users(std::slice::from_ref(user)),
+                            &outbound,
+                        );
+                    }
+                }
+            }
+            self.forget_emptied(&mut users);
+            drop(users);
+            order.next = EventId(upto.0 + 1);
+        }
+        order.stalled_since = None;
+        self.drain(&mut order);
+    }
+
+    /// A fill that could not be read: every local connection reconnects instead.
+    pub fn fill_failed(&self) {
+        self.order().filling = None;
+        self.resync();
     }
 
     /// Gives up on the missing events: skips past everything known, and tells every local
     /// connection to reconnect, so that each catches up from the database after the last
-    /// event it got. Called after a gap, and when the bus connection comes back.
+    /// event it got. What a gap comes to when it cannot be read in place ([`Hub::fill_gap`]).
     pub fn resync(&self) {
         let mut order = self.order();
         let newest = order
@@ -559,7 +643,7 @@ impl Hub {
         tracing::warn!(
             next = %order.next,
             newest = %newest,
-            "events missing from the cluster bus: connections reconnect and catch up from the database"
+            "events missing from the cluster bus and not read in place: connections reconnect and catch up from the database"
         );
         order.waiting.clear();
         order.next = EventId(newest.0 + 1);
@@ -607,6 +691,7 @@ impl Hub {
             nodes: self.remote().nodes.len(),
             waiting: self.order().waiting.len(),
             resyncs: self.resyncs.load(std::sync::atomic::Ordering::Relaxed),
+            gap_fills: self.gap_fills.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
@@ -625,7 +710,6 @@ impl UserConnections {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::ServerFrame;
 
     fn actor(id: i64) -> Actor {
         Actor {
@@ -727,6 +811,64 @@ mod tests {
         let mut again = hub.register(actor(1));
         hub.receive(from_elsewhere(14, 14, UserId(1)));
         assert_eq!(received(&mut again), vec![Some(EventId(14))]);
+    }
+
+    #[tokio::test]
+    async fn a_missing_event_is_read_from_the_database_in_place() {
+        let (hub, _told) = joined(Duration::from_millis(20));
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        {
+            let asked = asked.clone();
+            hub.on_gap(Box::new(move |after| asked.lock().unwrap().push(after)));
+        }
+        let mut tab = hub.register(actor(1));
+        let mut other = hub.register(actor(2));
+        // 11 and 12 are lost on the way; 13 and 14 (one transaction) come.
+        hub.receive(from_elsewhere(13, 14, UserId(1)));
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        hub.cluster_tick(false);
+        hub.cluster_tick(false);
+        assert_eq!(
+            *asked.lock().unwrap(),
+            vec![EventId(10)],
+            "asked once, while the fill runs"
+        );
+        assert_eq!(received(&mut tab), vec![]);
+        // 11 comes late after all, and goes out at once.
+        hub.receive(from_elsewhere(11, 11, UserId(1)));
+        assert_eq!(received(&mut tab), vec![Some(EventId(11))]);
+        // The database, read up to 14: each user's frames, as a resume gives them.
+        hub.filled(
+            EventId(14),
+            vec![
+                (UserId(1), (11..=14).map(gone).collect()),
+                (UserId(2), vec![gone(12)]),
+            ],
+        );
+        assert_eq!(
+            received(&mut tab),
+            vec![Some(EventId(12)), Some(EventId(13)), Some(EventId(14))],
+            "each once, in order: 11 is not repeated, the waiting 13–14 is not repeated"
+        );
+        assert_eq!(received(&mut other), vec![Some(EventId(12))]);
+        hub.receive(from_elsewhere(15, 15, UserId(1)));
+        assert_eq!(received(&mut tab), vec![Some(EventId(15))]);
+        assert_eq!(tab.cut_off(), None, "nobody reconnects");
+        let stats = hub.cluster_stats();
+        assert_eq!((stats.gap_fills, stats.resyncs), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn a_fill_that_cannot_be_read_makes_every_tab_catch_up() {
+        let (hub, _told) = joined(Duration::from_millis(20));
+        hub.on_gap(Box::new(|_| {}));
+        let tab = hub.register(actor(1));
+        hub.receive(from_elsewhere(12, 12, UserId(1)));
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        hub.cluster_tick(false);
+        assert_eq!(tab.cut_off(), None);
+        hub.fill_failed();
+        assert_eq!(tab.cut_off(), Some(CutOff::Resync));
     }
 
     #[tokio::test]

@@ -171,6 +171,10 @@ pub struct Hub {
     remote: Mutex<cluster::Remote>,
     /// Times the cluster's event order was given up on and caught up from the database.
     resyncs: AtomicU64,
+    /// Times events the bus lost were read from the database in place.
+    gap_fills: AtomicU64,
+    /// Reads what the bus lost from the database (see [`Hub::on_gap`]).
+    gap_filler: std::sync::OnceLock<Box<dyn Fn(EventId) + Send + Sync>>,
     /// Run when a cache must be dropped (see [`Hub::invalidate`]).
     invalidated: std::sync::OnceLock<Box<dyn Fn(Invalidation) + Send + Sync>>,
 }
@@ -231,6 +235,8 @@ impl Hub {
             order: Mutex::new(cluster::Sequencer::default()),
             remote: Mutex::new(cluster::Remote::default()),
             resyncs: AtomicU64::new(0),
+            gap_fills: AtomicU64::new(0),
+            gap_filler: std::sync::OnceLock::new(),
             invalidated: std::sync::OnceLock::new(),
         })
     }
