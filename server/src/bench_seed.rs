@@ -2,8 +2,9 @@
 //! one outside organisation per room (so, as in real use, a guest is shown the presence of
 //! a handful of people, not of everyone), puts them in group conversations of
 //! `room_size` members, opens a session for each, and writes `token<TAB>user id<TAB>conversation id` lines for
-//! `loadgen`. SQLite only; it writes in one transaction because a hundred thousand
-//! separate commits would take longer than the benchmark.
+//! `loadgen`. It writes in one transaction because a hundred thousand separate commits
+//! would take longer than the benchmark. On PostgreSQL ([`seed_postgres`]) it makes the
+//! users, rooms and sessions only (no seeded history or order threads).
 
 use std::io::Write;
 use std::path::Path;
@@ -190,22 +191,32 @@ async fn seed_order_threads(
     Ok(format!("{token}\t{user}\t0"))
 }
 
+/// How long a bench session lasts: a week.
+const SESSION_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// A new session token and the hash the database keeps of it.
+fn new_session_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let hash = hex::encode(Sha256::digest(token.as_bytes()));
+    (token, hash)
+}
+
 /// A week-long session for `user`; returns its token.
 async fn open_session(
     tx: &mut sqlx::SqliteConnection,
     user: i64,
     now: i64,
 ) -> anyhow::Result<String> {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
+    let (token, token_hash) = new_session_token();
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)",
     )
-    .bind(hex::encode(Sha256::digest(token.as_bytes())))
+    .bind(token_hash)
     .bind(user)
     .bind(now)
-    .bind(now + 7 * 24 * 3600 * 1000)
+    .bind(now + SESSION_MS)
     .execute(&mut *tx)
     .await?;
     Ok(token)
@@ -264,5 +275,86 @@ async fn seed_messages(
     sqlx::query("UPDATE search_indexed SET upto = (SELECT COALESCE(max(id), 0) FROM messages)")
         .execute(&mut *tx)
         .await?;
+    Ok(())
+}
+
+/// The users, rooms and sessions of [`seed`] in the PostgreSQL database at `url`
+/// (migrated first, as a node would).
+pub async fn seed_postgres(
+    url: &str,
+    users: usize,
+    room_size: usize,
+    out: &Path,
+) -> anyhow::Result<()> {
+    use crate::store::postgres::{PostgresSettings, PostgresStore};
+    PostgresStore::open(url, &PostgresSettings::default())
+        .await?
+        .close()
+        .await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await?;
+    let hash = crate::auth::hash_password("bench-password".into()).await;
+    let hash = hash.expose_str();
+    let now = now_ms();
+    let room_size = room_size.max(1);
+    let mut tx = pool.begin().await?;
+    let mut lines = Vec::with_capacity(users);
+    let (mut org, mut room) = (0i64, 0i64);
+    for n in 0..users {
+        if n % room_size == 0 {
+            org = sqlx::query_scalar(
+                "INSERT INTO organisations (name, kind) VALUES ($1, 'client') RETURNING id",
+            )
+            .bind(format!("Bench {now} {n}"))
+            .fetch_one(&mut *tx)
+            .await?;
+            room = sqlx::query_scalar(
+                "INSERT INTO conversations (kind, slug, name, created_at_ms) \
+                 VALUES ('group', $1, $2, $3) RETURNING id",
+            )
+            .bind(format!("bench-{now}-room-{n}"))
+            .bind(format!("Bench room {n}"))
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        }
+        let user: i64 = sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, password_hash, role, organisation_id, created_at_ms) \
+             VALUES ($1, $2, $3, 'guest', $4, $5) RETURNING id",
+        )
+        .bind(format!("bench-{now}-{n}"))
+        .bind(format!("Bench user {n}"))
+        .bind(hash)
+        .bind(org)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO conversation_members (conversation_id, user_id) VALUES ($1, $2)")
+            .bind(room)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        let (token, token_hash) = new_session_token();
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(user)
+        .bind(now)
+        .bind(now + SESSION_MS)
+        .execute(&mut *tx)
+        .await?;
+        lines.push(format!("{token}\t{user}\t{room}"));
+    }
+    tx.commit().await?;
+    pool.close().await;
+    std::fs::write(out, lines.join("\n") + "\n")?;
+    println!(
+        "seeded {users} bench users in rooms of {room_size} on PostgreSQL; sessions in {}",
+        out.display()
+    );
     Ok(())
 }

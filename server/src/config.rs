@@ -38,7 +38,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Serve the chat: pages, server functions and the live connection.
     Serve(Config),
-    /// Create bench users, rooms and sessions for `loadgen` (SQLite).
+    /// Create bench users, rooms and sessions for `loadgen` (SQLite, or PostgreSQL with
+    /// `DATABASE_URL`).
     BenchSeed(BenchSeed),
     /// Copy the database and attachments into a new folder, safely while the server runs.
     Backup(BackupArgs),
@@ -68,6 +69,9 @@ pub struct RestoreArgs {
 pub struct BenchSeed {
     #[arg(long, env = "PARLEY_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// Seed this PostgreSQL database instead (users, rooms and sessions only).
+    #[arg(long, env = "DATABASE_URL", value_parser = parse_database_url)]
+    pub database_url: Option<Secret>,
     /// How many users (one session each).
     #[arg(long, default_value_t = 1_000)]
     pub users: usize,

@@ -42,6 +42,20 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(config) => parley_server::run(config).await,
+        Command::BenchSeed(seed) if seed.database_url.is_some() => {
+            anyhow::ensure!(
+                seed.order_threads == 0 && seed.messages == 0,
+                "on PostgreSQL bench-seed makes users, rooms and sessions only"
+            );
+            let url = seed.database_url.as_ref().expect("matched");
+            parley_server::bench_seed::seed_postgres(
+                url.expose_str(),
+                seed.users,
+                seed.room_size,
+                &seed.out,
+            )
+            .await
+        }
         Command::BenchSeed(seed) => {
             parley_server::bench_seed::seed(
                 &seed.data_dir,

@@ -8,6 +8,7 @@
 //! - `idle`: `N` connections of one signed-in user held open; reports the server's RSS per
 //!   connection (give it the server's pid).
 //!
+//! With several `--server`s (the nodes of a cluster) connections are spread over them.
 //! Clients spread over 127.0.0.1 … 127.0.0.K source addresses, since one address runs
 //! out of ephemeral ports near 28,000 connections.
 
@@ -44,9 +45,10 @@ enum Scenario {
 
 #[derive(Args, Clone)]
 struct Common {
-    /// The server.
-    #[arg(long, default_value = "127.0.0.1:3000")]
-    server: SocketAddr,
+    /// The server; several (comma-separated) for the nodes of a cluster: connection `n`
+    /// goes to the `n mod k`-th, so the members of a room are spread over the nodes.
+    #[arg(long, default_value = "127.0.0.1:3000", value_delimiter = ',')]
+    server: Vec<SocketAddr>,
     /// Spread client sockets over this many source addresses, 127.0.0.1 upwards.
     #[arg(long, default_value_t = 4)]
     source_ips: u8,
@@ -153,7 +155,7 @@ async fn connect_all(common: &Common, cookies: Vec<String>) -> Vec<Socket> {
     let mut tasks = Vec::with_capacity(cookies.len());
     for (n, cookie) in cookies.into_iter().enumerate() {
         let limit = limit.clone();
-        let server = common.server;
+        let server = common.server[n % common.server.len()];
         let source = 1 + (n % common.source_ips.max(1) as usize) as u8;
         tasks.push(tokio::spawn(async move {
             let _permit = limit.acquire().await;
@@ -449,8 +451,8 @@ async fn idle(args: Idle) -> anyhow::Result<()> {
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let response = client
-        .post(format!("http://{}/auth/login", args.common.server))
-        .header("Origin", format!("http://{}", args.common.server))
+        .post(format!("http://{}/auth/login", args.common.server[0]))
+        .header("Origin", format!("http://{}", args.common.server[0]))
         .form(&[
             ("username", args.username.as_str()),
             ("password", args.password.as_str()),
