@@ -330,17 +330,24 @@ async fn chaos_every_acked_message_reaches_every_member_exactly_once_in_order() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL and NATS: scripts/with-postgres scripts/with-nats"]
 async fn cluster_chaos_every_acked_message_reaches_every_member_exactly_once_in_order() {
-    let Some(shared) = cluster_setup().await else {
+    let Some((nodes, _alone)) = cluster_of(param("CHAOS_NODES", 3).max(2) as usize).await else {
         return;
     };
-    let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
-    let nodes = Nodes::start(param("CHAOS_NODES", 3).max(2) as usize, Some(shared)).await;
     chaos(nodes, std::env::var("PARLEY_TEST_NATS_CTL").ok()).await;
 }
 
 /// Cluster tests run one at a time: the chaos run restarts the NATS server they share,
 /// which would make the others' nodes catch up (and fail their "no catch-up" checks).
 static ONE_CLUSTER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// `count` nodes on a database of their own and the test NATS server, started once no
+/// other cluster test runs (it runs while the guard is held); `None` without PostgreSQL
+/// and NATS.
+async fn cluster_of(count: usize) -> Option<(Nodes, tokio::sync::MutexGuard<'static, ()>)> {
+    let shared = cluster_setup().await?;
+    let alone = ONE_CLUSTER_AT_A_TIME.lock().await;
+    Some((Nodes::start(count, Some(shared)).await, alone))
+}
 
 /// The database and NATS a cluster test shares, or `None` (with a note) without them.
 async fn cluster_setup() -> Option<Shared> {
@@ -593,11 +600,9 @@ async fn chaos(mut nodes: Nodes, nats_ctl: Option<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL and NATS: scripts/with-postgres scripts/with-nats"]
 async fn cluster_delivers_live_across_nodes_and_forgets_a_dead_node() {
-    let Some(shared) = cluster_setup().await else {
+    let Some((mut nodes, _alone)) = cluster_of(3).await else {
         return;
     };
-    let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
-    let mut nodes = Nodes::start(3, Some(shared)).await;
     let [a, b, c] = [nodes.endpoints[0], nodes.endpoints[1], nodes.endpoints[2]];
     let alice_cookie = a.login("alice").await;
     let bob_cookie = a.login("bob").await;
@@ -691,11 +696,9 @@ async fn cluster_delivers_live_across_nodes_and_forgets_a_dead_node() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL and NATS: scripts/with-postgres scripts/with-nats"]
 async fn cluster_node_stopped_announces_its_last_commits_and_hands_its_clients_over() {
-    let Some(shared) = cluster_setup().await else {
+    let Some((mut nodes, _alone)) = cluster_of(3).await else {
         return;
     };
-    let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
-    let mut nodes = Nodes::start(3, Some(shared)).await;
     let [a, b, c] = [nodes.endpoints[0], nodes.endpoints[1], nodes.endpoints[2]];
     let alice_cookie = a.login("alice").await;
     let bob_cookie = b.login("bob").await;
