@@ -326,7 +326,6 @@ impl Hub {
             for (_, to, outbound) in &local {
                 self.deliver(&mut users, to.recipients(), outbound);
             }
-            self.forget_emptied(&mut users);
         }
         self.drain(&mut order);
     }
@@ -357,9 +356,7 @@ impl Hub {
             }
             order.next = EventId(last.0 + 1);
         }
-        if let Some(mut users) = users {
-            self.forget_emptied(&mut users);
-        }
+        drop(users);
         let stalled = !order.waiting.is_empty() || order.committed >= order.next;
         order.stalled_since = match (stalled, order.stalled_since) {
             (false, _) => None,
@@ -391,7 +388,6 @@ impl Hub {
                 for d in &deliveries {
                     self.deliver(&mut users, d.to.recipients(), &d.outbound());
                 }
-                self.forget_emptied(&mut users);
             }
             Body::Invalidate(what) => {
                 if let Some(listener) = self.invalidated.get() {
@@ -613,7 +609,6 @@ impl Hub {
                     }
                 }
             }
-            self.forget_emptied(&mut users);
             drop(users);
             order.next = EventId(upto.0 + 1);
         }

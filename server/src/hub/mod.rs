@@ -313,7 +313,7 @@ impl Hub {
         let before = entry.presence();
         entry.connections.remove(&id);
         self.note_if_changed(&mut users, user, before);
-        self.forget_emptied(&mut users);
+        self.forget_if_empty(&mut users, user);
     }
 
     /// Cuts off every connection opened with `session` (its stored hash): their queues
@@ -486,19 +486,37 @@ impl Hub {
 
     /// Presence of every connected user `viewer` may see (the snapshot after `hello`).
     pub fn presence_for(&self, viewer: &Actor) -> Vec<(UserId, Presence)> {
-        let mut everyone: HashMap<UserId, (Actor, Presence)> = self
+        // Users connected only to other nodes (a cluster), each tested.
+        let mut seen: HashMap<UserId, Presence> = self
             .remote_users()
             .into_iter()
-            .map(|(actor, presence)| (actor.id, (actor, presence)))
-            .collect();
-        for u in self.lock().values() {
-            let presence = self.combined(u.presence(), u.actor.id);
-            everyone.insert(u.actor.id, (u.actor, presence));
-        }
-        let mut seen: Vec<(UserId, Presence)> = everyone
-            .into_values()
             .filter(|(u, _)| u.id != viewer.id && (self.presence_audience)(viewer, u))
             .map(|(u, p)| (u.id, p))
+            .collect();
+        // Users connected here, found through their role and organisation: who sees whom
+        // depends on nothing else (as for the presence flush), so a guest's snapshot costs
+        // the staff and their own organisation, not everyone connected.
+        {
+            let users = self.lock();
+            let kinds = self.kinds();
+            for (&(role, organisation_id), ids) in kinds.iter() {
+                let kind = Actor {
+                    id: UserId(i64::MIN),
+                    role,
+                    organisation_id,
+                };
+                if !(self.presence_audience)(viewer, &kind) {
+                    continue;
+                }
+                for id in ids.iter().filter(|id| **id != viewer.id) {
+                    if let Some(u) = users.get(id) {
+                        seen.insert(*id, self.combined(u.presence(), *id));
+                    }
+                }
+            }
+        }
+        let mut seen: Vec<(UserId, Presence)> = seen
+            .into_iter()
             .filter(|(_, p)| *p != Presence::Offline)
             .collect();
         seen.sort_by_key(|(id, _)| *id);
@@ -516,29 +534,43 @@ impl Hub {
             return 0;
         };
         let mut users = self.lock();
-        let delivered = self.deliver(&mut users, recipients, &outbound);
-        self.forget_emptied(&mut users);
-        delivered
+        self.deliver(&mut users, recipients, &outbound)
     }
 
     /// Removes users left without connections (gone, cut off, signed out); the next
     /// presence flush shows them offline.
+    /// Every user is looked at: for the rare paths (sessions ended, a resync); the frequent
+    /// ones forget only the users they emptied ([`Hub::forget_if_empty`]).
     fn forget_emptied(&self, users: &mut Users) {
-        users.retain(|id, entry| {
+        users.retain(|_, entry| {
             if !entry.connections.is_empty() {
                 return true;
             }
-            self.book().dirty.insert(*id, entry.actor);
-            let kind = (entry.actor.role, entry.actor.organisation_id);
-            let mut kinds = self.kinds();
-            if let Some(ids) = kinds.get_mut(&kind) {
-                ids.remove(id);
-                if ids.is_empty() {
-                    kinds.remove(&kind);
-                }
-            }
+            self.forgotten(&entry.actor);
             false
         });
+    }
+
+    /// Removes `user` if they have no connection left.
+    fn forget_if_empty(&self, users: &mut Users, user: UserId) {
+        if users.get(&user).is_some_and(|e| e.connections.is_empty())
+            && let Some(entry) = users.remove(&user)
+        {
+            self.forgotten(&entry.actor);
+        }
+    }
+
+    /// The bookkeeping of a user removed from `users`.
+    fn forgotten(&self, actor: &Actor) {
+        self.book().dirty.insert(actor.id, *actor);
+        let kind = (actor.role, actor.organisation_id);
+        let mut kinds = self.kinds();
+        if let Some(ids) = kinds.get_mut(&kind) {
+            ids.remove(&actor.id);
+            if ids.is_empty() {
+                kinds.remove(&kind);
+            }
+        }
     }
 
     /// Queues `outbound` on every connection of `entry`; a full queue cuts that
@@ -564,13 +596,22 @@ impl Hub {
         queued
     }
 
+    /// Queues `outbound` for `recipients`' connections; users whose last connection it cut
+    /// off (slow consumers) are forgotten. Returns how many connections it was queued on.
     fn deliver(&self, users: &mut Users, recipients: Recipients<'_>, outbound: &Outbound) -> usize {
         let mut delivered = 0;
+        let mut emptied: Vec<UserId> = Vec::new();
+        let mut push = |entry: &mut UserConnections| {
+            delivered += self.push(entry, outbound);
+            if entry.connections.is_empty() {
+                emptied.push(entry.actor.id);
+            }
+        };
         match recipients {
             Recipients::Users(ids) => {
                 for id in ids {
                     if let Some(entry) = users.get_mut(id) {
-                        delivered += self.push(entry, outbound);
+                        push(entry);
                     }
                 }
             }
@@ -579,7 +620,7 @@ impl Hub {
                     if Some(*id) != except
                         && let Some(entry) = users.get_mut(id)
                     {
-                        delivered += self.push(entry, outbound);
+                        push(entry);
                     }
                 };
                 match audience.kind {
@@ -605,12 +646,15 @@ impl Hub {
                     {
                         for id in ids {
                             if let Some(entry) = users.get_mut(id) {
-                                delivered += self.push(entry, outbound);
+                                push(entry);
                             }
                         }
                     }
                 }
             }
+        }
+        for user in emptied {
+            self.forget_if_empty(users, user);
         }
         delivered
     }
@@ -813,6 +857,43 @@ mod tests {
         let stats = hub.stats();
         assert_eq!((stats.users, stats.connections), (0, 0));
         assert!(hub.kinds().is_empty(), "and its index of who is connected");
+    }
+
+    /// The snapshot found through roles and organisations is the one a test of every
+    /// connected user against the rule gives, for viewers of every kind.
+    #[tokio::test]
+    async fn a_presence_snapshot_shows_exactly_whom_the_rule_allows() {
+        let hub = Hub::new(16, app::rules::can_see_user);
+        let people: Vec<Actor> = (1..=30)
+            .map(|n| Actor {
+                id: UserId(n),
+                role: [Role::Admin, Role::Member, Role::Guest, Role::Guest][n as usize % 4],
+                organisation_id: OrganisationId(if n % 4 < 2 { 1 } else { 2 + n % 3 }),
+            })
+            .collect();
+        let mut tabs: Vec<_> = people.iter().map(|a| hub.register(*a)).collect();
+        tabs[4].set_activity(Activity::Idle);
+        drop(tabs.remove(7));
+        for viewer in &people {
+            let mut want: Vec<(UserId, Presence)> = people
+                .iter()
+                .filter(|u| u.id != viewer.id && u.id != UserId(8))
+                .filter(|u| app::rules::can_see_user(viewer, u))
+                .map(|u| {
+                    let away = u.id == people[4].id;
+                    (
+                        u.id,
+                        if away {
+                            Presence::Away
+                        } else {
+                            Presence::Online
+                        },
+                    )
+                })
+                .collect();
+            want.sort_by_key(|(id, _)| *id);
+            assert_eq!(hub.presence_for(viewer), want, "for {viewer:?}");
+        }
     }
 
     #[tokio::test]
