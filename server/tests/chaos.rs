@@ -722,25 +722,11 @@ async fn cluster_node_stopped_announces_its_last_commits_and_hands_its_clients_o
     acked.insert(first, seq);
     let node_b = nodes.processes[1].take().unwrap();
     let stopping = tokio::task::spawn_blocking(move || node_b.terminate());
-    let close = loop {
-        match tokio::time::timeout(common::PATIENCE, bob.socket.next())
-            .await
-            .expect("node B closes the connection")
-        {
-            Some(Ok(WsMessage::Text(text))) => {
-                if let Ok(ServerFrame::Ack { client_id, seq, .. }) = serde_json::from_str(&text) {
-                    assert!(acked.insert(client_id, seq).is_none(), "acked twice");
-                }
-            }
-            Some(Ok(WsMessage::Close(frame))) => break frame,
-            Some(Ok(_)) => {}
-            other => panic!("expected a close from node B, got {other:?}"),
-        }
-    };
-    assert_eq!(
-        close.map(|f| u16::from(f.code)),
-        Some(app::protocol::CLOSE_GOING_AWAY)
-    );
+    let (rest, close) = bob.acks_until_close().await;
+    assert_eq!(close, Some(app::protocol::CLOSE_GOING_AWAY));
+    for (client_id, (_, seq)) in rest {
+        assert!(acked.insert(client_id, seq).is_none(), "acked twice");
+    }
     let status = stopping.await.unwrap();
     assert!(status.success(), "node B exits cleanly: {status:?}");
 

@@ -547,42 +547,24 @@ async fn shutdown_acks_the_sends_it_read_and_commits_them_first() {
         );
     }
     // Once the server is reading them, shut it down among the rest.
-    let mut acked = std::collections::HashMap::new();
     let (first, id) = bob
         .until(|f| match f {
             ServerFrame::Ack { client_id, id, .. } => Some((client_id, id)),
             _ => None,
         })
         .await;
-    acked.insert(id, first);
     let stopped = tokio::spawn(server.stop());
-    let close = loop {
-        match tokio::time::timeout(common::PATIENCE, bob.socket.next())
-            .await
-            .expect("the shutdown closes the connection")
-        {
-            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => {
-                if let Ok(ServerFrame::Ack { client_id, id, .. }) = serde_json::from_str(&text) {
-                    assert!(sent.contains(&client_id));
-                    assert!(acked.insert(id, client_id).is_none(), "acked twice");
-                }
-            }
-            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => break frame,
-            Some(Ok(_)) => {}
-            other => panic!("expected a close, got {other:?}"),
-        }
-    };
-    assert_eq!(
-        close.map(|f| u16::from(f.code)),
-        Some(app::protocol::CLOSE_GOING_AWAY)
-    );
+    let (mut acked, close) = bob.acks_until_close().await;
+    assert_eq!(close, Some(app::protocol::CLOSE_GOING_AWAY));
+    assert!(acked.keys().all(|c| sent.contains(c) && *c != first));
+    acked.insert(first, (id, 0));
     stopped.await.unwrap();
 
     let server = TestServer::start(dir.path()).await;
     let cookie = server.login("bob").await;
     let stored = server.full_history(&cookie, channel.id).await;
     let new: Vec<_> = stored[before..].iter().map(|m| m.id).collect();
-    let mut acked_ids: Vec<_> = acked.keys().copied().collect();
+    let mut acked_ids: Vec<_> = acked.values().map(|(id, _)| *id).collect();
     acked_ids.sort();
     assert_eq!(new, acked_ids, "stored exactly what was acked");
     server.stop().await;

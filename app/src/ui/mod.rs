@@ -211,7 +211,8 @@ pub fn ErrorNotice(error: crate::error::ApiError) -> impl IntoView {
 /// run, which is only once its handlers are attached. A part inside `<Suspense>` hydrates
 /// when its data arrives, which may be well after the rest of the page; a form's submit
 /// button is disabled until then, so that a click (or Enter) meanwhile is not a plain
-/// HTML submit that reloads the page and drops what was typed.
+/// HTML submit that reloads the page and drops what was typed. (`ChatState::hydrated`
+/// says the page's root is hydrated, which is earlier.)
 pub fn hydrated_here() -> ReadSignal<bool> {
     let (ready, set_ready) = signal(false);
     Effect::new(move |_| set_ready.set(true));

@@ -200,8 +200,8 @@ pub(super) struct Sequencer {
     stalled_since: Option<Instant>,
     /// Our own newest committed event (told to others in heartbeats).
     own_committed: EventId,
-    /// Since when a fill from the database is under way.
-    filling: Option<Instant>,
+    /// Whether a fill from the database is under way.
+    filling: bool,
 }
 
 /// Users connected to other nodes.
@@ -564,10 +564,10 @@ impl Hub {
     pub fn fill_gap(&self) {
         let after = {
             let mut order = self.order();
-            if order.filling.is_some() {
+            if order.filling {
                 return;
             }
-            order.filling = Some(Instant::now());
+            order.filling = true;
             EventId(order.next.0 - 1)
         };
         tracing::info!(after = %after, "events missing from the cluster bus: reading them from the database");
@@ -589,7 +589,7 @@ impl Hub {
     /// dropped (their events are among these), and delivery goes on after `upto`.
     pub fn filled(&self, upto: EventId, frames: Vec<(UserId, Vec<ServerFrame>)>) {
         let mut order = self.order();
-        order.filling = None;
+        order.filling = false;
         self.gap_fills
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if upto >= order.next {
@@ -618,7 +618,7 @@ impl Hub {
 
     /// A fill that could not be read: every local connection reconnects instead.
     pub fn fill_failed(&self) {
-        self.order().filling = None;
+        self.order().filling = false;
         self.resync();
     }
 

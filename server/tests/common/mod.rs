@@ -505,6 +505,43 @@ impl Client {
         }
     }
 
+    /// Reads until the server closes the connection: the acks that came meanwhile, by
+    /// client id (each may come only once), and the close code.
+    pub async fn acks_until_close(
+        &mut self,
+    ) -> (
+        std::collections::HashMap<app::model::ClientId, (app::model::MessageId, Seq)>,
+        Option<u16>,
+    ) {
+        let mut acked = std::collections::HashMap::new();
+        let mut note = |frame: ServerFrame| {
+            if let ServerFrame::Ack {
+                client_id, id, seq, ..
+            } = frame
+            {
+                assert!(acked.insert(client_id, (id, seq)).is_none(), "acked twice");
+            }
+        };
+        while let Some(frame) = self.backlog.pop_front() {
+            note(frame);
+        }
+        loop {
+            match tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("timed out waiting for the close")
+            {
+                Some(Ok(WsMessage::Text(text))) => note(
+                    serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad frame {text}: {e}")),
+                ),
+                Some(Ok(WsMessage::Close(frame))) => {
+                    return (acked, frame.map(|f| u16::from(f.code)));
+                }
+                Some(Ok(_)) => {}
+                other => panic!("expected a close, got {other:?}"),
+            }
+        }
+    }
+
     /// Reads frames until none arrives for `quiet`; returns them.
     pub async fn drain(&mut self, quiet: Duration) -> Vec<ServerFrame> {
         let mut frames = Vec::new();
