@@ -239,7 +239,7 @@ async fn seed_messages(
         )
         .bind(room)
         .bind(sender)
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(uuid::Uuid::now_v7().to_string())
         .bind(format!("durable message {n}"))
         .bind(at)
         .fetch_one(&mut *tx)

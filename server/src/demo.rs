@@ -227,7 +227,7 @@ async fn seed_demo(store: &dyn Store) -> StoreResult<OrganisationId> {
                     conversation_id: conversation,
                     sender_id: sender,
                     sender_name: names[&sender].to_string(),
-                    client_id: uuid::Uuid::new_v4(),
+                    client_id: uuid::Uuid::now_v7(),
                     body: body.into(),
                     created_at_ms: start + i as i64 * 1000 * 60 * 12,
                     reply_to: None,

@@ -35,12 +35,14 @@ pub async fn upload(
 #[cfg(feature = "hydrate")]
 pub use browser::{connect, page_visible};
 
-/// A fresh client id (a random UUID) for a message. Taken from `crypto.getRandomValues`,
-/// which browsers offer on plain-HTTP pages too (`crypto.randomUUID` needs HTTPS or
-/// localhost, so a self-hosted Parley at `http://chat.internal:3000` could not send).
+/// A fresh client id for a message: a time-ordered UUID (version 7), so the server's
+/// idempotency index grows at its end instead of at a random page (BENCHMARKS.md), with
+/// its random part from `crypto.getRandomValues`, which browsers offer on plain-HTTP
+/// pages too (`crypto.randomUUID` needs HTTPS or localhost, so a self-hosted Parley at
+/// `http://chat.internal:3000` could not send).
 #[cfg(feature = "hydrate")]
 pub fn new_client_id() -> crate::model::ClientId {
-    let mut bytes = [0u8; 16];
+    let mut bytes = [0u8; 10];
     let filled = web_sys::window()
         .and_then(|w| w.crypto().ok())
         .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
@@ -51,7 +53,7 @@ pub fn new_client_id() -> crate::model::ClientId {
             *byte = (js_sys::Math::random() * 256.0) as u8;
         }
     }
-    uuid::Builder::from_random_bytes(bytes).into_uuid()
+    uuid::Builder::from_unix_timestamp_millis(js_sys::Date::now() as u64, &bytes).into_uuid()
 }
 
 /// Rendering on the server nothing is sent; this is never called there.

@@ -303,7 +303,7 @@ async fn fanout(args: Fanout) -> anyhow::Result<()> {
                         }
                     }
                     _ = tick.tick(), if sender && sending.load(Ordering::Relaxed) => {
-                        let client_id = uuid::Uuid::new_v4();
+                        let client_id = uuid::Uuid::now_v7();
                         let body = format!("t={} fan-out load", epoch.elapsed().as_micros());
                         let frame = ClientFrame::Send { client_id, conversation_id: room, body, reply_to: None, attachments: Vec::new() };
                         in_flight.insert(client_id, Instant::now());
@@ -380,7 +380,7 @@ async fn sends(args: Sends) -> anyhow::Result<()> {
             let mut in_flight: HashMap<uuid::Uuid, Instant> = HashMap::new();
             loop {
                 while in_flight.len() < window && Instant::now() < deadline {
-                    let client_id = uuid::Uuid::new_v4();
+                    let client_id = uuid::Uuid::now_v7();
                     let frame = ClientFrame::Send {
                         client_id,
                         conversation_id: room,

@@ -433,7 +433,7 @@ async fn post_message(
     if let Err(limited) = state.rate_limits.send(user.id) {
         return Err(error_response(limited.into()));
     }
-    let client_id = post.client_id.unwrap_or_else(uuid::Uuid::new_v4);
+    let client_id = post.client_id.unwrap_or_else(uuid::Uuid::now_v7);
     let pending = state
         .chat
         .submit_message(

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions};
 
 use super::{AfterCommit, PendingWrite, StoreResult, Write, Writes};
 
@@ -79,6 +79,48 @@ pub(crate) const UNREAD_MESSAGES: &str =
 pub(crate) const MENTIONING: &str = "(m.mentions_everyone = 1 OR EXISTS (SELECT 1 FROM mentions x \
      WHERE x.user_id = ?1 AND x.message_id = m.id))";
 
+/// Applies the pending migrations on a connection of their own with foreign keys off, the
+/// way SQLite changes a table's constraints (lang_altertable.html, "making other kinds of
+/// table schema changes"): a migration that rebuilds a table drops the old one without
+/// cascading into the tables that refer to it, which then refer to the rebuilt one by
+/// name. Every reference is checked afterwards; a migration that broke one stops the start.
+async fn migrate(options: &SqliteConnectOptions) -> StoreResult<()> {
+    // A pool of one, not a bare connection: `Migrator::run` on `&mut SqliteConnection`
+    // makes a future the server's start cannot hand to `tokio::spawn`.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone().foreign_keys(false))
+        .await?;
+    const APPLIED: &str = "SELECT COUNT(*) FROM _sqlx_migrations";
+    let before: i64 = sqlx::query_scalar(APPLIED)
+        .fetch_one(&pool)
+        .await
+        .unwrap_or(0);
+    MIGRATOR.run(&pool).await?;
+    // The check reads every table, so only after a change.
+    let after: i64 = sqlx::query_scalar(APPLIED).fetch_one(&pool).await?;
+    if after != before {
+        check_references(&mut *pool.acquire().await?).await?;
+    }
+    pool.close().await;
+    Ok(())
+}
+
+/// `PRAGMA foreign_key_check`: every reference points at a row that exists.
+async fn check_references(conn: &mut SqliteConnection) -> StoreResult<()> {
+    let broken: Vec<(String, Option<i64>, String)> =
+        sqlx::query_as("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")
+            .fetch_all(&mut *conn)
+            .await?;
+    match broken.first() {
+        None => Ok(()),
+        Some((table, row, parent)) => Err(super::StoreError::Corrupt(format!(
+            "{} rows refer to missing rows, the first {table} {row:?} to {parent}",
+            broken.len()
+        ))),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub async fn open(path: &Path, settings: &SqliteSettings) -> StoreResult<Self> {
@@ -89,11 +131,11 @@ impl SqliteStore {
                 .busy_timeout(settings.busy_timeout),
             |options, (name, value)| options.pragma(name, value),
         );
+        migrate(&options).await?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        MIGRATOR.run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(settings.read_connections.max(1))
             .connect_with(options.read_only(true))
@@ -133,7 +175,7 @@ impl Writes for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlx::Row;
+    use sqlx::{ConnectOptions, Row};
 
     /// WAL, fsync on every commit, foreign keys: on the sqlx connections (the writer
     /// thread's own connection is set up from the same list).
@@ -171,7 +213,7 @@ mod tests {
                 SqliteConnectOptions::new()
                     .filename(dir.path().join("parley.db"))
                     .create_if_missing(true)
-                    .foreign_keys(true),
+                    .foreign_keys(false),
             )
             .await
             .unwrap();
@@ -192,6 +234,76 @@ mod tests {
         MIGRATOR.run(&pool).await.unwrap();
         assert_eq!(tables(pool.clone()).await, applied);
         pool.close().await;
+    }
+
+    /// The columns of `messages`' unique index on client ids, in their order.
+    async fn idempotency_index(conn: &mut SqliteConnection) -> String {
+        sqlx::query_scalar::<_, String>(
+            "SELECT group_concat(name, ',') FROM (SELECT i.name FROM pragma_index_list('messages') l \
+             JOIN pragma_index_info(l.name) i WHERE l.\"unique\" = 1 AND l.name IN \
+             (SELECT k.name FROM pragma_index_list('messages') k JOIN pragma_index_info(k.name) c \
+              WHERE c.name = 'client_id') ORDER BY i.seqno)",
+        )
+        .fetch_one(conn)
+        .await
+        .unwrap()
+    }
+
+    /// Rebuilding `messages` (migration 22, its idempotency index keyed by client id
+    /// first) keeps every message and everything that refers to one, both ways.
+    #[tokio::test]
+    async fn the_messages_rebuild_keeps_messages_and_what_refers_to_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("parley.db"))
+            .create_if_missing(true);
+        let store = SqliteStore::open(
+            dir.path().join("parley.db").as_path(),
+            &SqliteSettings::default(),
+        )
+        .await
+        .unwrap();
+        crate::demo::first_run(&store, true).await.unwrap();
+        store.close().await;
+        let mut conn = options.foreign_keys(false).connect().await.unwrap();
+        let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
+        sqlx::query(
+            "INSERT INTO reactions (message_id, user_id, emoji, created_at_ms) \
+             SELECT id, sender_id, 'heart', 0 FROM messages",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let census = [
+            "SELECT COUNT(*) FROM messages",
+            "SELECT COUNT(*) FROM events WHERE message_id IS NOT NULL",
+            "SELECT COUNT(*) FROM reactions",
+            "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'order'",
+        ];
+        let mut before = Vec::new();
+        for sql in census {
+            before.push(count(sql).fetch_one(&mut conn).await.unwrap());
+        }
+        assert!(before.iter().all(|n| *n > 0), "{before:?}");
+        assert_eq!(idempotency_index(&mut conn).await, "client_id,sender_id");
+        for (target, order) in [(21, "sender_id,client_id"), (22, "client_id,sender_id")] {
+            if target == 21 {
+                MIGRATOR.undo(&mut conn, target).await.unwrap();
+            } else {
+                MIGRATOR.run(&mut conn).await.unwrap();
+            }
+            check_references(&mut conn).await.unwrap();
+            assert_eq!(idempotency_index(&mut conn).await, order);
+            let mut after = Vec::new();
+            for sql in census {
+                after.push(count(sql).fetch_one(&mut conn).await.unwrap());
+            }
+            assert_eq!(after, before, "after migrating to {target}");
+        }
     }
 
     /// The SQL that finds what a user may see (the list, a search) agrees with
@@ -327,7 +439,7 @@ mod tests {
                 conversation_id: internal,
                 sender_id: bob.id,
                 sender_name: bob.display_name.clone(),
-                client_id: uuid::Uuid::new_v4(),
+                client_id: uuid::Uuid::now_v7(),
                 body: body.into(),
                 created_at_ms: crate::clock::now_ms(),
                 reply_to: None,
