@@ -108,6 +108,11 @@ pub struct Config {
     /// With PostgreSQL: the most connections this node keeps open to it.
     #[arg(long, env = "PARLEY_DATABASE_POOL", default_value_t = 16)]
     pub database_pool: u32,
+    /// The most writes committed together in one transaction (group commit): one fsync
+    /// for all of them. Larger batches cost fewer pages and calls per message under load
+    /// and nothing when it is quiet (a batch is whatever is waiting).
+    #[arg(long, env = "PARLEY_WRITE_BATCH", default_value_t = 1024)]
+    pub write_batch: usize,
     /// With PostgreSQL: how long a request waits for a connection before it is answered
     /// `unavailable` (the database is down or every connection is busy).
     #[arg(long, env = "PARLEY_DATABASE_TIMEOUT_MS", default_value_t = 5_000)]

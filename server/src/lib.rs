@@ -55,9 +55,13 @@ pub async fn start(
         store::postgres::PostgresSettings {
             max_connections: config.database_pool,
             acquire_timeout: std::time::Duration::from_millis(config.database_timeout_ms.max(1)),
-            ..Default::default()
+            max_batch: config.write_batch.max(1),
         },
         &path,
+        &store::sqlite::SqliteSettings {
+            max_batch: config.write_batch.max(1),
+            ..Default::default()
+        },
     )
     .await?;
     let store = engine.store();

@@ -205,6 +205,7 @@ async fn the_admins_one_time_password_must_be_replaced_first() {
             database.as_deref(),
             Default::default(),
             &dir.path().join("parley.db"),
+            &Default::default(),
         )
         .await
         .unwrap();

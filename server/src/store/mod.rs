@@ -523,13 +523,14 @@ impl Engine {
         database_url: Option<&str>,
         settings: postgres::PostgresSettings,
         sqlite_path: &std::path::Path,
+        sqlite_settings: &sqlite::SqliteSettings,
     ) -> StoreResult<Self> {
         Ok(match database_url {
             Some(url) => Self::Postgres(std::sync::Arc::new(
                 postgres::PostgresStore::open(url, &settings).await?,
             )),
             None => Self::Sqlite(std::sync::Arc::new(
-                sqlite::SqliteStore::open(sqlite_path, &sqlite::SqliteSettings::default()).await?,
+                sqlite::SqliteStore::open(sqlite_path, sqlite_settings).await?,
             )),
         })
     }

@@ -4,18 +4,19 @@ use rusqlite::{OptionalExtension, params};
 
 use app::model::{Emoji, Mentions, Message, MessageId, UserId};
 
-use super::insert_event;
+use super::{OwnReads, insert_event};
 use crate::store::rows::{
     MESSAGE_JOINS, MESSAGE_SELECT, MessageRow, attachment_from, attachments_sql, group_reactions,
 };
 use crate::store::{Appended, Changed, NewMessage, StoreResult, Written};
 
 /// One append: the message with the next `seq` (a resend of a `client_id` inserts nothing
-/// and returns the earlier message), its event, the sender's read position, and its
-/// mentions. Three statements in the common case.
+/// and returns the earlier message), its event and its mentions; the sender's read
+/// position goes to `own_reads`, written once per batch. Two statements in the common case.
 pub(super) fn append(
     tx: &rusqlite::Transaction<'_>,
     message: &NewMessage,
+    own_reads: &mut OwnReads,
 ) -> StoreResult<Appended> {
     let client_id = message.client_id.to_string();
     let inserted: Option<(i64, i64)> = tx
@@ -55,12 +56,7 @@ pub(super) fn append(
         None,
         message.created_at_ms,
     )?;
-    tx.prepare_cached(
-        "INSERT INTO read_state (user_id, conversation_id, last_read_seq) VALUES (?, ?, ?) \
-         ON CONFLICT (user_id, conversation_id) DO UPDATE \
-         SET last_read_seq = max(last_read_seq, excluded.last_read_seq)",
-    )?
-    .execute(params![message.sender_id.0, message.conversation_id.0, seq])?;
+    own_reads.note(message.sender_id.0, message.conversation_id.0, seq);
     record_mentions(tx, id, &Mentions::of(&message.body), false)?;
     for attachment in &message.attachments {
         tx.prepare_cached(

@@ -159,25 +159,61 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
 /// Every write of the batch in one transaction, one commit.
 fn apply_all(conn: &mut Connection, batch: &[Job]) -> StoreResult<Vec<StoreResult<Written>>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut own_reads = OwnReads::default();
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        results.push(Ok(apply(&tx, &job.write)?));
+        results.push(Ok(apply(&tx, &job.write, &mut own_reads)?));
     }
+    own_reads.write(&tx)?;
     tx.commit()?;
     Ok(results)
 }
 
 fn apply_alone(conn: &mut Connection, write: &Write) -> StoreResult<Written> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let written = apply(&tx, write)?;
+    let mut own_reads = OwnReads::default();
+    let written = apply(&tx, write, &mut own_reads)?;
+    own_reads.write(&tx)?;
     tx.commit()?;
     Ok(written)
 }
 
+/// The read positions a batch's appends move: a sender has read their own message and
+/// what came before it. Kept per (sender, conversation) and written once, before the
+/// commit or before any other kind of write, which may read them.
+#[derive(Default)]
+pub(super) struct OwnReads(std::collections::HashMap<(i64, i64), i64>);
+
+impl OwnReads {
+    fn note(&mut self, user: i64, conversation: i64, seq: i64) {
+        let seen = self.0.entry((user, conversation)).or_default();
+        *seen = (*seen).max(seq);
+    }
+
+    fn write(&mut self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+        for ((user, conversation), seq) in self.0.drain() {
+            tx.prepare_cached(
+                "INSERT INTO read_state (user_id, conversation_id, last_read_seq) VALUES (?, ?, ?) \
+                 ON CONFLICT (user_id, conversation_id) DO UPDATE \
+                 SET last_read_seq = max(last_read_seq, excluded.last_read_seq)",
+            )?
+            .execute(params![user, conversation, seq])?;
+        }
+        Ok(())
+    }
+}
+
 /// One write inside the batch's transaction.
-fn apply(tx: &rusqlite::Transaction<'_>, write: &Write) -> StoreResult<Written> {
+fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    write: &Write,
+    own_reads: &mut OwnReads,
+) -> StoreResult<Written> {
+    if !matches!(write, Write::Append(_)) {
+        own_reads.write(tx)?;
+    }
     match write {
-        Write::Append(message) => messages::append(tx, message).map(Written::Appended),
+        Write::Append(message) => messages::append(tx, message, own_reads).map(Written::Appended),
         Write::MarkRead {
             user,
             conversation,
