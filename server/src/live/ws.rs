@@ -18,7 +18,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::stream::FuturesOrdered;
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
 use tokio::time::Instant;
 
@@ -32,7 +32,7 @@ use app::protocol::{
 use app::rules::Actor;
 
 use crate::chat::Chat;
-use crate::hub::CutOff;
+use crate::hub::{CutOff, Outbound};
 use crate::live;
 use crate::web::{AppState, error_response, origin_allowed};
 
@@ -176,9 +176,14 @@ pub async fn serve<S, E>(
             // Answers first: a sender's ack goes out before its own message's fan-out.
             biased;
             Some(answer) = answers.next(), if !answers.is_empty() => {
-                if let Some(answer) = answer
-                    && send(&mut sink, &answer, timing.write_within).await.is_err()
-                {
+                // The answers ready with it and what the hub queued meanwhile (under load,
+                // the sender's own message among it) go out in the same write.
+                let mut replies: Vec<ServerFrame> = answer.into_iter().collect();
+                while let Some(Some(ready)) = answers.next().now_or_never() {
+                    replies.extend(ready);
+                }
+                let queued = drain(&mut registration.queue, Vec::new());
+                if write(&mut sink, &replies, &queued, replayed, timing.write_within).await.is_err() {
                     break None;
                 }
             }
@@ -216,20 +221,8 @@ pub async fn serve<S, E>(
             queued = registration.queue.recv() => match queued {
                 Some(first) => {
                     // Everything already queued goes out in one flush (one write under load).
-                    let mut batch = vec![first];
-                    while batch.len() < WRITE_BATCH {
-                        match registration.queue.try_recv() {
-                            Ok(next) => batch.push(next),
-                            Err(_) => break,
-                        }
-                    }
-                    let write = async {
-                        for outbound in batch.iter().filter(|o| live::still_needed(o, replayed)) {
-                            sink.feed(Message::Text(outbound.text.as_ref().into())).await?;
-                        }
-                        sink.flush().await
-                    };
-                    if !matches!(tokio::time::timeout(timing.write_within, write).await, Ok(Ok(()))) {
+                    let queued = drain(&mut registration.queue, vec![first]);
+                    if write(&mut sink, &[], &queued, replayed, timing.write_within).await.is_err() {
                         tracing::info!(connection, "write did not complete: dropping the connection");
                         break None;
                     }
@@ -303,6 +296,52 @@ fn close_for(error: &(dyn std::error::Error + 'static)) -> Option<(u16, &'static
         tungstenite::Error::Utf8(_) => Some((CLOSE_NOT_UTF8, "text frame is not UTF-8")),
         tungstenite::Error::Protocol(_) => Some((CLOSE_PROTOCOL_ERROR, "protocol error")),
         _ => None,
+    }
+}
+
+/// `batch` and what else the hub has queued, up to [`WRITE_BATCH`] frames.
+fn drain(
+    queue: &mut tokio::sync::mpsc::Receiver<Outbound>,
+    mut batch: Vec<Outbound>,
+) -> Vec<Outbound> {
+    while batch.len() < WRITE_BATCH {
+        match queue.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+/// Answers, then queued frames (those catch-up has not already sent), with one flush: one
+/// write call for all of them when they fit the write buffer.
+async fn write<K: Sink<Message> + Unpin>(
+    sink: &mut K,
+    replies: &[ServerFrame],
+    queued: &[Outbound],
+    replayed: EventId,
+    within: Duration,
+) -> Result<(), ()> {
+    if replies.is_empty() && queued.is_empty() {
+        return Ok(());
+    }
+    let write = async {
+        for reply in replies {
+            let text = serde_json::to_string(reply).map_err(|_| ())?;
+            sink.feed(Message::Text(text.into()))
+                .await
+                .map_err(|_| ())?;
+        }
+        for outbound in queued.iter().filter(|o| live::still_needed(o, replayed)) {
+            sink.feed(Message::Text(outbound.text.as_ref().into()))
+                .await
+                .map_err(|_| ())?;
+        }
+        sink.flush().await.map_err(|_| ())
+    };
+    match tokio::time::timeout(within, write).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
     }
 }
 
