@@ -25,11 +25,13 @@ pub mod cluster;
 pub use cluster::{ClusterStats, Invalidation};
 
 /// A frame serialized once and shared by every connection it goes to, with the event it
-/// carries (if any), so a connection replaying missed events can skip duplicates.
+/// carries (if any), so a connection replaying missed events can skip duplicates. The
+/// text is reference-counted bytes the WebSocket writes as they are: no copy per
+/// recipient.
 #[derive(Clone, Debug)]
 pub struct Outbound {
     pub event_id: Option<EventId>,
-    pub text: Arc<str>,
+    pub text: axum::extract::ws::Utf8Bytes,
 }
 
 impl Outbound {

@@ -114,7 +114,7 @@ fn frames(
                     tokio::select! {
                         queued = registration.queue.recv() => match queued {
                             Some(outbound) if live::still_needed(&outbound, replayed) => {
-                                let event = Event::default().data(outbound.text.as_ref());
+                                let event = Event::default().data(outbound.text.as_str());
                                 return Some((Ok(event), Some((registration, pending, shutdown))));
                             }
                             Some(_) => continue,

@@ -333,7 +333,7 @@ async fn write<K: Sink<Message> + Unpin>(
                 .map_err(|_| ())?;
         }
         for outbound in queued.iter().filter(|o| live::still_needed(o, replayed)) {
-            sink.feed(Message::Text(outbound.text.as_ref().into()))
+            sink.feed(Message::Text(outbound.text.clone()))
                 .await
                 .map_err(|_| ())?;
         }
