@@ -248,8 +248,10 @@ pub struct Config {
     /// A write to a client that takes longer than this many seconds drops the connection.
     #[arg(long, env = "PARLEY_WRITE_TIMEOUT_SECS", default_value_t = 10)]
     pub write_timeout_secs: u64,
-    /// Bytes of read buffer per WebSocket connection.
-    #[arg(long, env = "PARLEY_WS_READ_BUFFER", default_value_t = 4 * 1024)]
+    /// Bytes of read buffer per WebSocket connection, held while it is open: client frames
+    /// are small (a larger one is read in several turns), and every idle connection pays
+    /// for it (BENCHMARKS.md, idle connections).
+    #[arg(long, env = "PARLEY_WS_READ_BUFFER", default_value_t = 1024)]
     pub ws_read_buffer: usize,
     /// Bytes of write buffer per WebSocket connection.
     #[arg(long, env = "PARLEY_WS_WRITE_BUFFER", default_value_t = 4 * 1024)]

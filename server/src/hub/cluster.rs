@@ -95,10 +95,7 @@ impl Delivery {
     }
 
     fn outbound(&self) -> Outbound {
-        Outbound {
-            event_id: self.event_id,
-            text: self.text.as_str().into(),
-        }
+        Outbound::new(self.event_id, self.text.as_str().into())
     }
 }
 
