@@ -236,6 +236,40 @@ mod tests {
         pool.close().await;
     }
 
+    /// Every reference to a message has an index that starts with the referring column,
+    /// so deleting messages (retention, a purge of thousands) looks the referring rows
+    /// up instead of reading their whole tables once per message.
+    #[tokio::test]
+    async fn whatever_refers_to_a_message_is_found_by_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("parley.db"), &SqliteSettings::default())
+            .await
+            .unwrap();
+        let references: Vec<(String, String)> = sqlx::query_as(
+            "SELECT m.name, f.\"from\" FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+             WHERE m.type = 'table' AND f.\"table\" = 'messages'",
+        )
+        .fetch_all(&store.reader)
+        .await
+        .unwrap();
+        assert!(references.len() >= 6, "{references:?}");
+        for (table, column) in references {
+            let leading: Vec<String> = sqlx::query_scalar(
+                "SELECT i.name FROM pragma_index_list(?1) l, pragma_index_info(l.name) i \
+                 WHERE i.seqno = 0",
+            )
+            .bind(&table)
+            .fetch_all(&store.reader)
+            .await
+            .unwrap();
+            assert!(
+                leading.contains(&column),
+                "{table}.{column} refers to messages without an index starting with it"
+            );
+        }
+        store.close().await;
+    }
+
     /// The columns of `messages`' unique index on client ids, in their order.
     async fn idempotency_index(conn: &mut SqliteConnection) -> String {
         sqlx::query_scalar::<_, String>(
