@@ -75,6 +75,15 @@ struct Fanout {
     rate: f64,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Seconds to wait after connecting before sending, so the server has finished with
+    /// the connections (presence, catch-up) and the figures are the steady state's.
+    #[arg(long, default_value_t = 0)]
+    settle: u64,
+    /// Leave out of the latency figures the messages sent in the first this many seconds
+    /// of sending (the server's caches filling: each conversation's audience is read on its
+    /// first message). They still count for lost, duplicated and out of order.
+    #[arg(long, default_value_t = 0)]
+    warmup: u64,
 }
 
 #[derive(Args)]
@@ -237,7 +246,9 @@ async fn fanout(args: Fanout) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    tokio::time::sleep(Duration::from_secs(args.settle)).await;
     let epoch = Instant::now();
+    let warmup_us = args.warmup * 1_000_000;
     let totals = Arc::new(Totals::default());
     // Shared, not one per client: 10,000 clients' own histograms were 2.8 GB of fresh
     // pages to zero, which held the load generator's core for seconds as sending began.
@@ -286,14 +297,18 @@ async fn fanout(args: Fanout) -> anyhow::Result<()> {
                                 }
                                 *last = message.seq;
                                 totals.delivered.fetch_add(1, Ordering::Relaxed);
-                                if let Some(sent) = message.body.strip_prefix("t=").and_then(|b| b.split(' ').next()).and_then(|t| t.parse::<u64>().ok()) {
+                                if let Some(sent) = message.body.strip_prefix("t=").and_then(|b| b.split(' ').next()).and_then(|t| t.parse::<u64>().ok())
+                                    && sent >= warmup_us
+                                {
                                     let now = epoch.elapsed().as_micros() as u64;
                                     let _ = latency.lock().unwrap().record(now.saturating_sub(sent).max(1));
                                 }
                             }
                             Ok(ServerFrame::Ack { client_id, .. }) => {
                                 if let Some(at) = in_flight.remove(&client_id) {
-                                    let _ = ack_latency.lock().unwrap().record(at.elapsed().as_micros().max(1) as u64);
+                                    if at.duration_since(epoch).as_micros() as u64 >= warmup_us {
+                                        let _ = ack_latency.lock().unwrap().record(at.elapsed().as_micros().max(1) as u64);
+                                    }
                                     totals.acked.fetch_add(1, Ordering::Relaxed);
                                     expected.fetch_add(members, Ordering::Relaxed);
                                 }
@@ -330,7 +345,7 @@ async fn fanout(args: Fanout) -> anyhow::Result<()> {
     println!(
         "fanout: {} clients, {} rooms, {} senders/room at {}/s, {:.1} s\n  \
          sent {} acked {} | delivered {} ({:.0} deliveries/s during sending)\n  \
-         send→deliver ms: p50 {:.2} p99 {:.2} max {:.2} | send→ack ms: p50 {:.2} p99 {:.2}\n  \
+         send→deliver ms{}: p50 {:.2} p99 {:.2} max {:.2} | send→ack ms: p50 {:.2} p99 {:.2}\n  \
          lost {} duplicated {} out of order {}",
         sessions.len(),
         room_sizes.len(),
@@ -341,6 +356,11 @@ async fn fanout(args: Fanout) -> anyhow::Result<()> {
         totals.acked.load(Ordering::Relaxed),
         delivered,
         delivered_in_window as f64 / window,
+        if args.warmup > 0 {
+            format!(" (sent after the first {} s)", args.warmup)
+        } else {
+            String::new()
+        },
         ms(latency.value_at_quantile(0.5)),
         ms(latency.value_at_quantile(0.99)),
         ms(latency.max()),

@@ -171,6 +171,9 @@ pub async fn serve<S, E>(
     // Answers still to come, in the order their frames arrived.
     let mut answers: FuturesOrdered<Pin<Box<dyn Future<Output = Option<ServerFrame>> + Send>>> =
         FuturesOrdered::new();
+    // Made once: a `cancelled()` made afresh on every turn of the loop joined and left the
+    // shutdown token's list of waiters (a lock each time) for every frame delivered.
+    let mut shutting_down = std::pin::pin!(shutdown.cancelled());
     let close = loop {
         tokio::select! {
             // Answers first: a sender's ack goes out before its own message's fan-out.
@@ -244,7 +247,7 @@ pub async fn serve<S, E>(
                     break None;
                 }
             }
-            _ = shutdown.cancelled() => {
+            _ = &mut shutting_down => {
                 // Frames already read are answered first: a send being committed gets its
                 // ack (or its error) before the close, so the client need not resend it.
                 let until = Instant::now() + timing.write_within;
