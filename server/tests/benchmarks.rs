@@ -13,11 +13,6 @@ use std::process::{Child, Command, Output, Stdio};
 
 use common::Endpoint;
 
-fn free_addr() -> SocketAddr {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap()
-}
-
 /// `parley bench-seed` with `users` users in rooms of `room_size`; the sessions file.
 fn seed(dir: &Path, database: Option<&str>, users: usize, room_size: usize) -> std::path::PathBuf {
     let sessions = dir.join("sessions.tsv");
@@ -111,7 +106,7 @@ async fn durable_sends_and_fan_out_run_and_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let database = common::database_for(dir.path()).await;
     let sessions = seed(dir.path(), database.as_deref(), 40, 10);
-    let addr = free_addr();
+    let addr = common::free_addr();
     let server = Server::start(addr, dir.path(), database.as_deref()).await;
     let common_args = |scenario: &str| {
         vec![

@@ -313,11 +313,6 @@ async fn send(
         .is_ok()
 }
 
-fn free_addr() -> SocketAddr {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_every_acked_message_reaches_every_member_exactly_once_in_order() {
     chaos(Nodes::start(1, None).await, None).await;
@@ -387,7 +382,9 @@ impl Nodes {
         };
         for n in 0..count {
             nodes.dirs.push(tempfile::tempdir().unwrap());
-            nodes.endpoints.push(Endpoint { addr: free_addr() });
+            nodes.endpoints.push(Endpoint {
+                addr: common::free_addr(),
+            });
             nodes.processes.push(None);
             // One after another: the first seeds the demo world.
             nodes.restart(n).await;
@@ -807,7 +804,7 @@ async fn cluster_nodes_start_without_nats_and_join_when_it_comes() {
         return;
     };
     let _alone = ONE_CLUSTER_AT_A_TIME.lock().await;
-    let nats_addr = free_addr();
+    let nats_addr = common::free_addr();
     shared.nats_url = format!("nats://{nats_addr}");
     let mut nodes = Nodes::start(2, Some(shared)).await;
     let [a, b] = [nodes.endpoints[0], nodes.endpoints[1]];

@@ -94,6 +94,12 @@ pub fn on_postgres() -> bool {
     std::env::var_os("DATABASE_URL").is_some()
 }
 
+/// A loopback address no one listens on now, for a server started in another process.
+pub fn free_addr() -> SocketAddr {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap()
+}
+
 /// With `DATABASE_URL` set (`scripts/with-postgres cargo test -p server`), the servers
 /// tests start run on PostgreSQL: on a database of each data folder's own, made on that
 /// server when missing, so a server restarted on the same folder finds its data.
