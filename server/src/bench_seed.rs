@@ -9,8 +9,6 @@
 use std::io::Write;
 use std::path::Path;
 
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
@@ -196,11 +194,9 @@ const SESSION_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// A new session token and the hash the database keeps of it.
 fn new_session_token() -> (String, String) {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
-    let hash = hex::encode(Sha256::digest(token.as_bytes()));
-    (token, hash)
+    let token = crate::auth::SessionToken::generate();
+    let hash = token.hash();
+    (token.into_inner(), hash)
 }
 
 /// A week-long session for `user`; returns its token.

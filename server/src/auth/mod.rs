@@ -36,15 +36,21 @@ pub const SESSION_COOKIE: &str = "parley_session";
 pub struct SessionToken(String);
 
 impl SessionToken {
-    fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         Self(hex::encode(bytes))
     }
 
     /// What the database stores.
-    fn hash(&self) -> String {
+    pub(crate) fn hash(&self) -> String {
         hash_token(&self.0)
+    }
+
+    /// The token itself, for a client outside the browser (`bench-seed` writes them for
+    /// `loadgen`).
+    pub(crate) fn into_inner(self) -> String {
+        self.0
     }
 }
 

@@ -348,14 +348,11 @@ async fn write<K: Sink<Message> + Unpin>(
     }
 }
 
+/// One frame, written at once.
 async fn send<K: Sink<Message> + Unpin>(
     sink: &mut K,
     frame: &ServerFrame,
     within: Duration,
 ) -> Result<(), ()> {
-    let text = serde_json::to_string(frame).map_err(|_| ())?;
-    match tokio::time::timeout(within, sink.send(Message::Text(text.into()))).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
-    }
+    write(sink, std::slice::from_ref(frame), &[], EventId(0), within).await
 }
