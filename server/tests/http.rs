@@ -140,6 +140,48 @@ async fn the_first_paint_of_a_conversation_shows_its_latest_messages() {
     server.stop().await;
 }
 
+/// Pages rendered at the same time on several worker threads each finish whole: every
+/// page's reactive values live in that request's own arena, so nothing the server writes
+/// after the render (the `<title>`) may read a signal from another thread's arena. (It did:
+/// about one page in a hundred panicked and lost its connection under 32 concurrent loads.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_rendered_at_once_on_many_threads_all_arrive_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), |c| c.without_rate_limits()).await;
+    let mut cookies = Vec::new();
+    for user in ["alice", "bob", "carol"] {
+        cookies.push(server.login(user).await);
+    }
+    let client = no_redirects();
+    let mut loads = tokio::task::JoinSet::new();
+    for i in 0..480 {
+        let cookie = cookies[i % cookies.len()].clone();
+        let path = ["/chat/oracare-team", "/dashboard", "/dashboard/orders"][i / 3 % 3];
+        let request = client.get(server.url(path)).header("Cookie", cookie);
+        loads.spawn(async move {
+            let page = request.send().await.map_err(|e| format!("{path}: {e}"))?;
+            let status = page.status();
+            let html = page.text().await.map_err(|e| format!("{path}: {e}"))?;
+            if status != 200 || !html.contains("Parley</title>") || !html.contains("</html>") {
+                let end = &html[html.len().saturating_sub(60)..];
+                return Err(format!(
+                    "{path}: {status}, {} bytes ending {end:?}",
+                    html.len()
+                ));
+            }
+            Ok::<_, String>(())
+        });
+        // At most 32 in flight.
+        while loads.len() >= 32 {
+            loads.join_next().await.unwrap().unwrap().unwrap();
+        }
+    }
+    while let Some(load) = loads.join_next().await {
+        load.unwrap().unwrap();
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn cross_site_posts_sockets_and_event_streams_are_refused() {
     let dir = tempfile::tempdir().unwrap();

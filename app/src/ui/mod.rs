@@ -90,6 +90,14 @@ pub fn App() -> impl IntoView {
             let _ = root.set_attribute("data-transport", transport);
         }
     });
+    // The server writes `<title>` after this render is done (leptos_meta reads it while
+    // streaming the first chunk), outside the request's reactive arena, where no signal
+    // may be read: a signal read there panicked, or read another request's arena, under
+    // concurrent page loads. So the server's title is plain; the browser's follows the
+    // unread count once hydrated.
+    #[cfg(feature = "ssr")]
+    let title = "Parley";
+    #[cfg(not(feature = "ssr"))]
     let title = move || match state.total_unread() {
         0 => "Parley".to_string(),
         n => format!("({n}) Parley"),
