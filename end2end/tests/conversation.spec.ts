@@ -322,10 +322,21 @@ test('an image uploaded by alice is seen by carol and refused to dave', async ({
     await live(s.page);
   }
   await expect(alice.page.getByRole('button', { name: 'Attach file' })).toBeVisible();
-  const red = Buffer.from(
-    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
-    'base64',
-  );
+  // A photo-sized PNG (640 x 400), drawn in the page, so the server has a real thumbnail to make.
+  const dataUrl = await alice.page.evaluate(() => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 640;
+    canvas.height = 400;
+    const g = canvas.getContext('2d')!;
+    g.fillStyle = '#8b5a2b';
+    g.fillRect(0, 0, 640, 400);
+    g.fillStyle = '#d9a066';
+    for (let y = 40; y < 400; y += 90) g.fillRect(20, y, 600, 50);
+    g.fillStyle = '#b91c1c';
+    g.fillRect(420, 120, 140, 160);
+    return canvas.toDataURL('image/png');
+  });
+  const red = Buffer.from(dataUrl.split(',')[1], 'base64');
   const name = `pallet-${Math.random().toString(36).slice(2, 7)}.png`;
   await alice.page.locator('input[type="file"]').setInputFiles({ name, mimeType: 'image/png', buffer: red });
   await expect(alice.page.locator('.upload').filter({ hasText: name })).toContainText('ready');
@@ -333,6 +344,11 @@ test('an image uploaded by alice is seen by carol and refused to dave', async ({
 
   const atCarol = carol.page.getByRole('log', { name: '#oracare-team' }).getByRole('article').filter({ has: carol.page.getByRole('img', { name }) });
   await expect(atCarol).toHaveCount(1);
+  // The image shows as the server's thumbnail, scaled to fit 320 px.
+  const thumbnail = atCarol.getByRole('img', { name });
+  await expect
+    .poll(() => thumbnail.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0)))
+    .toBe(320);
   const link = atCarol.getByRole('link', { name });
   await expect(link).toBeVisible();
   const href = await link.getAttribute('href');
