@@ -336,9 +336,9 @@ test('an image uploaded by alice is seen by carol and refused to dave', async ({
     g.fillRect(420, 120, 140, 160);
     return canvas.toDataURL('image/png');
   });
-  const red = Buffer.from(dataUrl.split(',')[1], 'base64');
+  const photo = Buffer.from(dataUrl.split(',')[1], 'base64');
   const name = `pallet-${Math.random().toString(36).slice(2, 7)}.png`;
-  await alice.page.locator('input[type="file"]').setInputFiles({ name, mimeType: 'image/png', buffer: red });
+  await alice.page.locator('input[type="file"]').setInputFiles({ name, mimeType: 'image/png', buffer: photo });
   await expect(alice.page.locator('.upload').filter({ hasText: name })).toContainText('ready');
   await send(alice.page, 'Photo of the damaged pallet');
 
