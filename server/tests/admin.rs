@@ -240,6 +240,20 @@ async fn admins_create_disable_and_reset_accounts() {
             .code,
         ErrorCode::Conflict
     );
+    // A name nobody can see is no name (app::model::has_visible_text).
+    let invisible: Result<app::model::IssuedPassword, _> = server
+        .call(
+            &alice_cookie,
+            "create_user",
+            &[
+                ("username", "erin".to_string()),
+                ("display_name", "\u{200B}\u{202E}\u{2800}".to_string()),
+                ("role", "guest".to_string()),
+                ("organisation_id", oracare.0.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(invisible.unwrap_err().code, ErrorCode::BadRequest);
     let issued = create(alice_cookie.clone(), "erin", "guest", oracare)
         .await
         .unwrap();

@@ -135,7 +135,9 @@ fn claims(p: Payload) -> Result<Claims, ApiError> {
     }
     let role = Role::parse(&p.role).ok_or_else(|| invalid("role is admin, member or guest"))?;
     let organisation = p.org.trim().to_string();
-    if !(1..=200).contains(&organisation.chars().count()) {
+    if !(1..=200).contains(&organisation.chars().count())
+        || !app::model::has_visible_text(&organisation)
+    {
         return Err(invalid("org has 1 to 200 characters"));
     }
     let organisation_kind = match p.org_kind.as_str() {

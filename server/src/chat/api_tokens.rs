@@ -30,7 +30,10 @@ impl Chat {
         write: bool,
     ) -> Result<IssuedToken, ApiError> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
+        if !app::model::has_visible_text(name)
+            || name.chars().count() > 80
+            || name.chars().any(char::is_control)
+        {
             return Err(ApiError::new(
                 ErrorCode::BadRequest,
                 "A token needs a name of 1 to 80 characters.",

@@ -28,7 +28,10 @@ impl Chat {
         others: &[UserId],
         name: Option<&str>,
     ) -> Result<ConversationSummary, ApiError> {
-        let name = name.map(str::trim).filter(|n| !n.is_empty());
+        // A name of nothing visible is no name: the group is named for its members.
+        let name = name
+            .map(str::trim)
+            .filter(|n| app::model::has_visible_text(n));
         if name.is_some_and(|n| n.chars().count() > MAX_GROUP_NAME_CHARS) {
             return Err(ApiError::new(
                 ErrorCode::BadRequest,

@@ -16,6 +16,8 @@ pub(crate) mod queue;
 pub(crate) mod reads;
 pub(crate) mod rows;
 pub mod sqlite;
+#[cfg(test)]
+mod visible_text;
 
 /// A storage failure. Callers log it and answer `internal`; the text never reaches a
 /// client.

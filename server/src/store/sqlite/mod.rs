@@ -284,7 +284,8 @@ mod tests {
     }
 
     /// Rebuilding `messages` (migration 22, its idempotency index keyed by client id
-    /// first) keeps every message and everything that refers to one, both ways.
+    /// first; 24, its body checked for visible text) keeps every message and everything
+    /// that refers to one, both ways.
     #[tokio::test]
     async fn the_messages_rebuild_keeps_messages_and_what_refers_to_them() {
         let dir = tempfile::tempdir().unwrap();
@@ -338,6 +339,59 @@ mod tests {
             }
             assert_eq!(after, before, "after migrating to {target}");
         }
+    }
+
+    /// The database refuses a body with nothing visible in it, by the same definition as
+    /// the server (`app::model::has_visible_text`), even written past the server.
+    #[tokio::test]
+    async fn a_body_of_invisible_characters_is_refused_by_the_database_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("parley.db"), &SqliteSettings::default())
+            .await
+            .unwrap();
+        crate::demo::first_run(&store, true).await.unwrap();
+        let mut conn = store.writer.acquire().await.unwrap();
+        let append = |body: &str| {
+            sqlx::query(
+                "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at_ms) \
+                 SELECT id, last_seq + 1, 1, lower(hex(randomblob(18))), ?1, 0 \
+                 FROM conversations ORDER BY id LIMIT 1",
+            )
+            .bind(body.to_string())
+        };
+        for blank in [
+            "\u{200B}\u{200B}",
+            "\u{202E}\u{2800}\u{00AD}",
+            "\t\u{3000} ",
+            "\u{E0041}",
+            "\0",
+        ] {
+            let refused = append(blank).execute(&mut *conn).await.unwrap_err();
+            assert!(
+                refused.to_string().contains("CHECK"),
+                "{blank:?}: {refused}"
+            );
+        }
+        for shown in ["\u{200B}hello", "Ж", "\u{E0041}🙂"] {
+            append(shown).execute(&mut *conn).await.unwrap();
+        }
+        let edit = sqlx::query("UPDATE messages SET body = ?1 WHERE body = 'Ж'")
+            .bind("\u{200B}")
+            .execute(&mut *conn)
+            .await
+            .unwrap_err();
+        assert!(edit.to_string().contains("CHECK"), "{edit}");
+        let version = sqlx::query(
+            "INSERT INTO message_versions (message_id, version, body, created_at_ms) \
+             SELECT id, 1, ?1, 0 FROM messages WHERE body = 'Ж'",
+        )
+        .bind("\u{FEFF}")
+        .execute(&mut *conn)
+        .await
+        .unwrap_err();
+        assert!(version.to_string().contains("CHECK"), "{version}");
+        drop(conn);
+        store.close().await;
     }
 
     /// The SQL that finds what a user may see (the list, a search) agrees with
