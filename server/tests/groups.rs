@@ -192,9 +192,14 @@ async fn a_group_is_started_joined_and_left_live() {
         .unwrap();
     assert_eq!(named.title, "Pallet recall");
     // A name of nothing visible is no name: the group is called by its members.
-    let unnamed = create(&server, &bob_cookie, &[alice, dave], Some("\u{200B}\u{3164} "))
-        .await
-        .unwrap();
+    let unnamed = create(
+        &server,
+        &bob_cookie,
+        &[alice, dave],
+        Some("\u{200B}\u{3164} "),
+    )
+    .await
+    .unwrap();
     assert_eq!(unnamed.title, "Alice, Dave");
     server.stop().await;
 }

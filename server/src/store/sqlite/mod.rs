@@ -23,6 +23,7 @@ mod events;
 mod messages;
 mod notifications;
 mod orders;
+mod wal_vfs;
 mod writer;
 pub use writer::Indexing;
 

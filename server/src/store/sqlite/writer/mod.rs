@@ -52,7 +52,13 @@ impl Writer {
         max_batch: usize,
         indexing: Indexing,
     ) -> StoreResult<Self> {
-        let conn = Connection::open(path)?;
+        // One write per commit to the WAL instead of two per page (wal_vfs.rs).
+        super::wal_vfs::register()?;
+        let conn = Connection::open_with_flags_and_vfs(
+            path,
+            rusqlite::OpenFlags::default(),
+            super::wal_vfs::VFS_NAME.to_str().expect("an ASCII name"),
+        )?;
         conn.busy_timeout(busy_timeout)?;
         for (name, value) in super::CONNECTION_PRAGMAS {
             conn.pragma_update(None, name, value)?;
