@@ -32,6 +32,7 @@ pub mod hub;
 pub mod live;
 pub mod metrics;
 pub mod rate;
+pub mod sched;
 pub mod store;
 pub mod web;
 

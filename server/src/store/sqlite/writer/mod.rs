@@ -68,9 +68,14 @@ impl Writer {
         // walking it at the end of every transaction).
         conn.pragma_update(None, "mmap_size", WRITER_MMAP_BYTES)?;
         let (queue, rx) = WriteQueue::new(QUEUE);
+        let runtime = tokio::runtime::Handle::try_current().ok();
         std::thread::Builder::new()
             .name("parley-writer".into())
-            .spawn(move || run(conn, rx, max_batch.max(1), indexing))
+            .spawn(move || {
+                // The one ordered path: not `SCHED_BATCH` like the threads it wakes.
+                crate::sched::normal_this_thread();
+                run(conn, rx, max_batch.max(1), indexing, runtime)
+            })
             .map_err(|e| StoreError::Corrupt(format!("could not start the writer: {e}")))?;
         Ok(Self { queue })
     }
@@ -117,7 +122,13 @@ impl Default for Indexing {
 /// full-text index with what was appended since it last did ([`Indexing`]): one FTS5
 /// segment for thousands of messages instead of one per commit. A search asks for it
 /// first ([`Write::IndexPending`]), so it finds every committed message.
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize, indexing: Indexing) {
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+    indexing: Indexing,
+    runtime: Option<tokio::runtime::Handle>,
+) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut unindexed = 0usize;
     let mut indexed_at = std::time::Instant::now();
@@ -137,6 +148,9 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize, inde
             }
         }
         commit_batch(&mut conn, &mut batch);
+        if let Some(runtime) = &runtime {
+            give_way(runtime);
+        }
         let idle = rx.is_empty() && indexed_at.elapsed() >= indexing.when_idle_every;
         if unindexed >= indexing.after_appends || (unindexed > 0 && idle) {
             if let Err(e) = apply_alone(&mut conn, &Write::IndexPending) {
@@ -146,6 +160,21 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, max_batch: usize, inde
             indexed_at = std::time::Instant::now();
         }
     }
+}
+
+/// The longest the writer waits for the runtime after a batch.
+const GIVE_WAY_AT_MOST: Duration = Duration::from_millis(50);
+
+/// Waits until the runtime has run what the batch's answers woke (the acks, the
+/// deliveries): a task spawned now runs after them. The writer does not run ahead of
+/// delivery, which the bounded connection queues would pay for, and on a shared core the
+/// runtime wakes once per batch instead of once per answer (`sched.rs`).
+fn give_way(runtime: &tokio::runtime::Handle) {
+    let (done, wait) = std::sync::mpsc::sync_channel::<()>(1);
+    runtime.spawn(async move {
+        let _ = done.send(());
+    });
+    let _ = wait.recv_timeout(GIVE_WAY_AT_MOST);
 }
 
 fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
