@@ -998,6 +998,16 @@ pub fn has_visible_text(text: &str) -> bool {
     text.chars().any(is_visible)
 }
 
+/// The most characters a person's display name may have.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
+/// Whether `name` (already trimmed) may be a person's display name: 1 to
+/// [`MAX_DISPLAY_NAME_CHARS`] characters, some of them visible. For accounts an admin
+/// makes and for those a dashboard's sign-in token makes alike.
+pub fn is_display_name(name: &str) -> bool {
+    (1..=MAX_DISPLAY_NAME_CHARS).contains(&name.chars().count()) && has_visible_text(name)
+}
+
 /// Whether `s` is a CSS hex colour, `#rgb` or `#rrggbb` (a host's accent colour).
 pub fn is_hex_colour(s: &str) -> bool {
     matches!(s.len(), 4 | 7) && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit())
@@ -1067,6 +1077,16 @@ pub fn validate_body(body: &str, max_chars: usize) -> Result<String, ApiError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_display_name_has_1_to_100_characters_some_visible() {
+        use super::is_display_name;
+        assert!(is_display_name("Erin Ellis"));
+        assert!(is_display_name(&"é".repeat(100)));
+        assert!(!is_display_name(&"e".repeat(101)));
+        assert!(!is_display_name(""));
+        assert!(!is_display_name("\u{200B}\u{202E}\u{2800}"));
+    }
 
     #[test]
     fn visible_text_is_text_that_shows() {

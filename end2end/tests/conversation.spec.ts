@@ -369,8 +369,13 @@ test('an admin creates an account, which signs in once with its one-time passwor
   await alice.page.getByRole('button', { name: 'New user' }).click();
   const dialog = alice.page.getByRole('dialog', { name: 'New user' });
   await dialog.getByRole('textbox', { name: 'Username' }).fill(username);
-  await dialog.getByRole('textbox', { name: 'Display name' }).fill('Erin Ellis');
   await dialog.getByRole('combobox', { name: 'Organisation' }).selectOption({ label: 'Oracare (client)' });
+  // A name of nothing visible (zero-width spaces, a bidi override) is refused, the form kept.
+  await dialog.getByRole('textbox', { name: 'Display name' }).fill('\u200B\u200B\u202E');
+  await dialog.getByRole('button', { name: 'Create user' }).click();
+  await expect(dialog.getByRole('alert')).toContainText('some of them visible');
+  await expect(dialog.getByRole('textbox', { name: 'Username' })).toHaveValue(username);
+  await dialog.getByRole('textbox', { name: 'Display name' }).fill('Erin Ellis');
   await dialog.getByRole('button', { name: 'Create user' }).click();
   const issued = alice.page.getByRole('status').filter({ hasText: 'One-time password for Erin Ellis' });
   await expect(issued).toBeVisible();

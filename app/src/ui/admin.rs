@@ -290,7 +290,7 @@ fn NewUser(
                         on:input=move |ev| username.set(event_target_value(&ev))/>
                 </label>
                 <label class="field">"Display name"
-                    <input type="text" aria-label="Display name" maxlength="100" prop:value=display_name
+                    <input type="text" aria-label="Display name" maxlength=crate::model::MAX_DISPLAY_NAME_CHARS prop:value=display_name
                         on:input=move |ev| display_name.set(event_target_value(&ev))/>
                 </label>
                 <Placement role organisation organisations/>

@@ -124,9 +124,7 @@ fn claims(p: Payload) -> Result<Claims, ApiError> {
         return Err(invalid("sub has 1 to 200 characters"));
     }
     let display_name = p.name.trim().to_string();
-    if !(1..=100).contains(&display_name.chars().count())
-        || !app::model::has_visible_text(&display_name)
-    {
+    if !app::model::is_display_name(&display_name) {
         return Err(invalid("name has 1 to 100 characters"));
     }
     let email = p.email.trim().to_string();

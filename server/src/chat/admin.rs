@@ -80,9 +80,7 @@ impl Chat {
                 "A username has 1 to 64 letters, digits, dots, hyphens and underscores.",
             ));
         }
-        if !(1..=100).contains(&display_name.chars().count())
-            || !app::model::has_visible_text(display_name)
-        {
+        if !app::model::is_display_name(display_name) {
             return Err(ApiError::new(
                 ErrorCode::BadRequest,
                 "A display name has 1 to 100 characters, some of them visible.",
