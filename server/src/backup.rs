@@ -78,6 +78,8 @@ pub fn backup(data_dir: &Path, to: &Path) -> anyhow::Result<Copied> {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        // The copy is made at today's page size, so a restore moves an older database to it.
+        conn.pragma_update(None, "page_size", crate::store::sqlite::PAGE_SIZE)?;
         conn.execute("VACUUM INTO ?1", [partial.to_string_lossy()])
             .context("could not copy the database")?;
     }

@@ -113,6 +113,12 @@ pub struct Config {
     /// and nothing when it is quiet (a batch is whatever is waiting).
     #[arg(long, env = "PARLEY_WRITE_BATCH", default_value_t = 1024)]
     pub write_batch: usize,
+    /// With SQLite: the WAL's size in MiB at which a checkpoint copies it into the
+    /// database, on a thread of its own (the writer finishes the last part and the WAL
+    /// starts over). Larger: pages written again and again between checkpoints are
+    /// copied once, for a larger WAL file (up to eight times this).
+    #[arg(long, env = "PARLEY_WAL_CHECKPOINT_MIB", default_value_t = 16)]
+    pub wal_checkpoint_mib: u64,
     /// With PostgreSQL: how long a request waits for a connection before it is answered
     /// `unavailable` (the database is down or every connection is busy).
     #[arg(long, env = "PARLEY_DATABASE_TIMEOUT_MS", default_value_t = 5_000)]

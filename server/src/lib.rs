@@ -61,6 +61,7 @@ pub async fn start(
         &path,
         &store::sqlite::SqliteSettings {
             max_batch: config.write_batch.max(1),
+            checkpoint_at_bytes: config.wal_checkpoint_mib.max(1) << 20,
             ..Default::default()
         },
     )

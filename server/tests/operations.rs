@@ -182,3 +182,34 @@ async fn answers_name_their_request_and_metrics_show_latency_and_queues() {
     }
     server.stop().await;
 }
+
+/// A database made at SQLite's default page size (every Parley database before the
+/// smaller pages) comes out of `parley backup` at today's, with its rows: backup and
+/// restore is how an older deployment moves to it.
+#[test]
+fn a_backup_is_made_at_todays_page_size() {
+    let data = tempfile::tempdir().unwrap();
+    {
+        let old = rusqlite::Connection::open(data.path().join(backup::DATABASE)).unwrap();
+        old.execute_batch(
+            "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;
+             CREATE TABLE kept (body TEXT NOT NULL);
+             INSERT INTO kept VALUES ('one'), ('two');",
+        )
+        .unwrap();
+        let size: u32 = old.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        assert_eq!(size, 4096);
+    }
+    let into = tempfile::tempdir().unwrap();
+    let to = into.path().join("backup");
+    backup::backup(data.path(), &to).unwrap();
+    let copy = rusqlite::Connection::open(to.join(backup::DATABASE)).unwrap();
+    let size: u32 = copy
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(size, parley_server::store::sqlite::PAGE_SIZE);
+    let rows: i64 = copy
+        .query_row("SELECT COUNT(*) FROM kept", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 2);
+}

@@ -45,13 +45,15 @@ const WRITER_MMAP_BYTES: i64 = 256 << 20;
 
 impl Writer {
     /// Opens the writer's own connection to the (already migrated) database and starts
-    /// its thread; batches hold at most `max_batch` writes.
-    pub fn start(
-        path: &Path,
-        busy_timeout: Duration,
-        max_batch: usize,
-        indexing: Indexing,
-    ) -> StoreResult<Self> {
+    /// its thread and the checkpointer's.
+    pub fn start(path: &Path, settings: &super::SqliteSettings) -> StoreResult<Self> {
+        let super::SqliteSettings {
+            busy_timeout,
+            max_batch,
+            indexing,
+            checkpoint_at_bytes,
+            ..
+        } = *settings;
         // One write per commit to the WAL instead of two per page (wal_vfs.rs).
         super::wal_vfs::register()?;
         let conn = Connection::open_with_flags_and_vfs(
@@ -67,6 +69,13 @@ impl Writer {
         // page cache was tried too: SQLite then spends a tenth of the writer's time
         // walking it at the end of every transaction).
         conn.pragma_update(None, "mmap_size", WRITER_MMAP_BYTES)?;
+        // Checkpoints on a thread of their own, not inside a commit (checkpointer.rs).
+        let checkpointer = super::checkpointer::Checkpointer::start(
+            &conn,
+            path,
+            busy_timeout,
+            checkpoint_at_bytes,
+        )?;
         let (queue, rx) = WriteQueue::new(QUEUE);
         let runtime = tokio::runtime::Handle::try_current().ok();
         std::thread::Builder::new()
@@ -74,7 +83,9 @@ impl Writer {
             .spawn(move || {
                 // The one ordered path: not `SCHED_BATCH` like the threads it wakes.
                 crate::sched::normal_this_thread();
-                run(conn, rx, max_batch.max(1), indexing, runtime)
+                let conn = run(conn, rx, max_batch.max(1), indexing, runtime);
+                let (checkpointer, writer) = checkpointer.stop(&conn);
+                tracing::info!(checkpointer, writer, "WAL checkpoints made");
             })
             .map_err(|e| StoreError::Corrupt(format!("could not start the writer: {e}")))?;
         Ok(Self { queue })
@@ -121,14 +132,15 @@ impl Default for Indexing {
 /// The writer thread: runs until every [`Writer`] is gone. Between batches it fills the
 /// full-text index with what was appended since it last did ([`Indexing`]): one FTS5
 /// segment for thousands of messages instead of one per commit. A search asks for it
-/// first ([`Write::IndexPending`]), so it finds every committed message.
+/// first ([`Write::IndexPending`]), so it finds every committed message. Hands the
+/// connection back at the end.
 fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Job>,
     max_batch: usize,
     indexing: Indexing,
     runtime: Option<tokio::runtime::Handle>,
-) {
+) -> Connection {
     let mut batch = Vec::with_capacity(max_batch);
     let mut unindexed = 0usize;
     let mut indexed_at = std::time::Instant::now();
@@ -160,6 +172,7 @@ fn run(
             indexed_at = std::time::Instant::now();
         }
     }
+    conn
 }
 
 /// The longest the writer waits for the runtime after a batch.
