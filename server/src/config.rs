@@ -117,7 +117,7 @@ pub struct Config {
     /// database, on a thread of its own (the writer finishes the last part and the WAL
     /// starts over). Larger: pages written again and again between checkpoints are
     /// copied once, for a larger WAL file (up to eight times this).
-    #[arg(long, env = "PARLEY_WAL_CHECKPOINT_MIB", default_value_t = 16)]
+    #[arg(long, env = "PARLEY_WAL_CHECKPOINT_MIB", default_value_t = crate::store::sqlite::checkpointer::DEFAULT_CHECKPOINT_MIB)]
     pub wal_checkpoint_mib: u64,
     /// With PostgreSQL: how long a request waits for a connection before it is answered
     /// `unavailable` (the database is down or every connection is busy).

@@ -24,6 +24,10 @@ use rusqlite::{Connection, ffi};
 
 use crate::store::{StoreError, StoreResult};
 
+/// The WAL's size in MiB at which a checkpoint begins unless configured
+/// (`PARLEY_WAL_CHECKPOINT_MIB`).
+pub const DEFAULT_CHECKPOINT_MIB: u64 = 16;
+
 /// Of the WAL's size at which a checkpoint begins (`PARLEY_WAL_CHECKPOINT_MIB`), what
 /// the writer copies itself once the thread has copied the rest.
 pub const WRITER_FINISHES_EIGHTHS: u64 = 1;

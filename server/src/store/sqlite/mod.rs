@@ -18,7 +18,7 @@ mod accounts;
 mod api_tokens;
 mod attachments;
 mod audit;
-mod checkpointer;
+pub mod checkpointer;
 mod conversations;
 mod events;
 mod messages;
@@ -53,7 +53,7 @@ impl Default for SqliteSettings {
             busy_timeout: Duration::from_secs(5),
             max_batch: 256,
             indexing: Indexing::default(),
-            checkpoint_at_bytes: 16 << 20,
+            checkpoint_at_bytes: checkpointer::DEFAULT_CHECKPOINT_MIB << 20,
         }
     }
 }
@@ -144,6 +144,16 @@ impl SqliteStore {
                 .create_if_missing(true)
                 // Before journal_mode (sqlx sends it first): it only counts for a new file.
                 .page_size(PAGE_SIZE)
+                // The checkpointer's thread keeps the WAL short (checkpointer.rs); these
+                // connections' own commits (sessions, accounts) checkpoint only past the
+                // size at which the writer would, so they never copy the WAL in a request
+                // while the writer is busy, and still bound it if only they write.
+                .pragma(
+                    "wal_autocheckpoint",
+                    (settings.checkpoint_at_bytes * checkpointer::WRITER_CHECKPOINTS_AT_TIMES
+                        / u64::from(PAGE_SIZE))
+                    .to_string(),
+                )
                 .busy_timeout(settings.busy_timeout),
             |options, (name, value)| options.pragma(name, value),
         );
@@ -215,6 +225,14 @@ mod tests {
             pragma("page_size").await,
             PAGE_SIZE.to_string(),
             "a new file"
+        );
+        assert_eq!(
+            pragma("wal_autocheckpoint").await,
+            (SqliteSettings::default().checkpoint_at_bytes
+                * checkpointer::WRITER_CHECKPOINTS_AT_TIMES
+                / u64::from(PAGE_SIZE))
+            .to_string(),
+            "past the writer's own mark"
         );
         store.close().await;
     }
