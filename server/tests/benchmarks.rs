@@ -159,3 +159,27 @@ async fn durable_sends_and_fan_out_run_and_lose_nothing() {
     assert!(report.contains("out of order 0"), "{report}");
     drop(server);
 }
+
+/// `loadgen floor` (the kernel's own cost of a loopback delivery, no Parley) runs and
+/// every byte it wrote arrives.
+#[tokio::test]
+async fn the_loopback_floor_runs_and_every_byte_arrives() {
+    let report = loadgen(
+        [
+            "floor",
+            "--connections",
+            "64",
+            "--rate",
+            "2000",
+            "--seconds",
+            "1",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    let expected = figure(&report, "expected", false);
+    assert!(expected >= 330 * 1_000, "{report}");
+    assert_eq!(figure(&report, "received", false), expected, "{report}");
+    assert!(report.contains("µs per frame"), "{report}");
+}

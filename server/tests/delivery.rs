@@ -487,6 +487,99 @@ async fn a_stalled_reader_is_cut_off_while_others_keep_receiving() {
     server.stop().await;
 }
 
+/// The client's pings are answered on the same socket as the server's frames: under a
+/// reader slow enough that the server's writes are cut short (the socket full), every
+/// frame still arrives whole and in order, each ping gets its own pong, and the server's
+/// pings come through. (Written for an experiment that wrote frames past tungstenite,
+/// BENCHMARKS.md; it holds for any way the frames are written.)
+#[tokio::test]
+async fn pings_and_pongs_share_a_full_socket_with_the_servers_frames() {
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(dir.path(), |c| {
+        c.without_rate_limits();
+        c.max_message_chars = 60_000;
+        c.max_frame_bytes = 256 * 1024;
+        c.ping_secs = 1;
+    })
+    .await;
+    let alice_cookie = server.login("alice").await;
+    let bob_cookie = server.login("bob").await;
+    let channel = server.channel(&alice_cookie, "internal").await;
+    // Bob's receive window is small, so the server's socket fills.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(server.addr).await.unwrap();
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{}/ws", server.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("Cookie", bob_cookie.parse().unwrap());
+    request
+        .headers_mut()
+        .insert("Origin", server.origin().parse().unwrap());
+    let (mut bob, _) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .unwrap();
+    let mut alice = server.connect(&alice_cookie).await;
+    server.wait_for_metric("parley_live_connections", 2.0).await;
+
+    let total = 120;
+    let reader = tokio::spawn(async move {
+        let (mut bodies, mut pongs, mut pings_sent, mut server_pings) =
+            (Vec::new(), Vec::new(), 0u8, 0);
+        while bodies.len() < total || pongs.len() < usize::from(pings_sent) {
+            let message = tokio::time::timeout(Duration::from_secs(20), bob.next())
+                .await
+                .expect("the server went quiet")
+                .expect("the connection ended")
+                .expect("a frame that does not parse");
+            match message {
+                WsMessage::Text(text) => {
+                    if let ServerFrame::Message { message, .. } =
+                        serde_json::from_str(&text).unwrap()
+                    {
+                        bodies.push(message.body);
+                        // Slow: the server's socket fills and its writes are cut short.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        if bodies.len() % 6 == 0 {
+                            futures::SinkExt::send(
+                                &mut bob,
+                                WsMessage::Ping(vec![pings_sent].into()),
+                            )
+                            .await
+                            .unwrap();
+                            pings_sent += 1;
+                        }
+                    }
+                }
+                WsMessage::Pong(payload) => pongs.push(payload.to_vec()),
+                WsMessage::Ping(_) => server_pings += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        (bodies, pongs, pings_sent, server_pings)
+    });
+    for n in 0..total {
+        let body = format!("{n:03}{}", "x".repeat(50_000));
+        alice.send_message(channel.id, &body).await;
+        alice
+            .until(|f| matches!(f, ServerFrame::Ack { .. }).then_some(()))
+            .await;
+    }
+    let (bodies, pongs, pings_sent, server_pings) = reader.await.unwrap();
+    let numbers: Vec<String> = bodies.iter().map(|b| b[..3].to_string()).collect();
+    let expected: Vec<String> = (0..total).map(|n| format!("{n:03}")).collect();
+    assert_eq!(numbers, expected, "every message, whole and in order");
+    assert!(bodies.iter().all(|b| b.len() == 50_003));
+    let expected_pongs: Vec<Vec<u8>> = (0..pings_sent).map(|n| vec![n]).collect();
+    assert_eq!(pongs, expected_pongs, "each ping answered once, in order");
+    assert!(server_pings >= 1, "the server's pings came through");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_thousand_connect_disconnect_cycles_leave_the_hub_empty() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,6 +7,11 @@
 //!   reports durable sends/s and send→ack latency.
 //! - `idle`: `N` connections of one signed-in user held open; reports the server's RSS per
 //!   connection (give it the server's pid).
+//! - `floor`: no Parley at all: what the kernel alone costs to deliver a frame over
+//!   loopback TCP, the floor under any server's CPU per delivery on this machine. One
+//!   thread pinned to a core writes ready-made WebSocket frames round-robin over `N`
+//!   sockets; a tokio thread pinned to the other reads them. Reports each side's CPU per
+//!   frame (loopback runs the receiving side's TCP work in the sender's system call).
 //!
 //! With several `--server`s (the nodes of a cluster) connections are spread over them.
 //! Clients spread over 127.0.0.1 … 127.0.0.K source addresses, since one address runs
@@ -41,6 +46,7 @@ enum Scenario {
     Fanout(Fanout),
     Sends(Sends),
     Idle(Idle),
+    Floor(Floor),
 }
 
 #[derive(Args, Clone)]
@@ -118,6 +124,30 @@ struct Idle {
     /// Seconds to hold the connections open before measuring.
     #[arg(long, default_value_t = 5)]
     hold: u64,
+}
+
+#[derive(Args)]
+struct Floor {
+    /// Loopback TCP connections the frames are spread over.
+    #[arg(long, default_value_t = 10_000)]
+    connections: usize,
+    /// Frames a second, in all.
+    #[arg(long, default_value_t = 50_000)]
+    rate: u64,
+    /// Bytes of each frame (a delivered message in `fanout` is about this size).
+    #[arg(long, default_value_t = 330)]
+    bytes: usize,
+    /// Frames put in each write to one connection (1: one write per delivery).
+    #[arg(long, default_value_t = 1)]
+    per_write: usize,
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// The core of the writing thread (the server's side).
+    #[arg(long, default_value_t = 0)]
+    writer_cpu: usize,
+    /// The core of the reading thread (the clients' side).
+    #[arg(long, default_value_t = 1)]
+    reader_cpu: usize,
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
@@ -506,8 +536,172 @@ async fn idle(args: Idle) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Pins the calling thread to `cpu`.
+fn pin_this_thread(cpu: usize) -> anyhow::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside it, and
+    // sched_setaffinity reads `size_of` bytes of it.
+    let done = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    anyhow::ensure!(
+        done == 0,
+        "could not pin to cpu {cpu}: {}",
+        std::io::Error::last_os_error()
+    );
+    Ok(())
+}
+
+/// Pins the calling thread to `cpu`, or says why the figures mean less.
+fn pin_or_warn(cpu: usize) {
+    if let Err(e) = pin_this_thread(cpu) {
+        eprintln!("{e}: the two sides may share a core");
+    }
+}
+
+/// CPU time of the calling thread (user + system, softirq work done in its system calls
+/// included).
+fn thread_cpu() -> Duration {
+    // SAFETY: clock_gettime fills the timespec it is given.
+    let mut t: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+fn floor(args: Floor) -> anyhow::Result<()> {
+    use std::io::Write;
+    anyhow::ensure!(
+        args.bytes >= 4 && args.bytes < 65_536,
+        "--bytes must be 4..65535"
+    );
+    anyhow::ensure!(args.per_write >= 1, "--per-write must be at least 1");
+    // One unmasked text frame, as a server sends it: FIN + text, a 16-bit length.
+    let mut frame = vec![0x81, 126];
+    frame.extend_from_slice(&((args.bytes - 4) as u16).to_be_bytes());
+    frame.resize(args.bytes, b'x');
+    let write = frame.repeat(args.per_write);
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let mut clients = Vec::with_capacity(args.connections);
+    let mut servers = Vec::with_capacity(args.connections);
+    let connecting = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    for n in 0..args.connections {
+        let source = Ipv4Addr::new(127, 0, 0, 1 + (n % 4) as u8);
+        let socket = loopback_connect(&connecting, source, addr)?;
+        let (server, _) = listener.accept()?;
+        server.set_nodelay(true)?;
+        clients.push(socket);
+        servers.push(server);
+    }
+    let received = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (received, stop, cpu) = (received.clone(), stop.clone(), args.reader_cpu);
+        std::thread::spawn(move || -> anyhow::Result<Duration> {
+            pin_or_warn(cpu);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let started = thread_cpu();
+                for client in clients {
+                    client.set_nonblocking(true)?;
+                    let mut client = tokio::net::TcpStream::from_std(client)?;
+                    let received = received.clone();
+                    tokio::spawn(async move {
+                        use tokio::io::AsyncReadExt;
+                        let mut buf = vec![0u8; 4096];
+                        while let Ok(n) = client.read(&mut buf).await {
+                            if n == 0 {
+                                break;
+                            }
+                            received.fetch_add(n as u64, Ordering::Relaxed);
+                        }
+                    });
+                }
+                while !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Ok(thread_cpu() - started)
+            })
+        })
+    };
+    pin_or_warn(args.writer_cpu);
+    std::thread::sleep(Duration::from_millis(500));
+    let writes_per_ms = (args.rate as f64 / args.per_write as f64 / 1000.0).max(1.0);
+    let (cpu_before, started) = (thread_cpu(), Instant::now());
+    let (mut written, mut next) = (0u64, 0usize);
+    while started.elapsed() < Duration::from_secs(args.seconds) {
+        let due = (started.elapsed().as_secs_f64() * 1000.0 * writes_per_ms) as u64;
+        while written < due {
+            servers[next].write_all(&write)?;
+            next = (next + 1) % servers.len();
+            written += 1;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let (cpu, elapsed) = (thread_cpu() - cpu_before, started.elapsed());
+    let frames = written * args.per_write as u64;
+    let expected = frames * args.bytes as u64;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while received.load(Ordering::Relaxed) < expected && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let reader_cpu = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("reader panicked"))??;
+    println!(
+        "floor: {} connections, {} frames of {} B, {} per write, {:.1} s: {:.0} frames/s; bytes received {} expected {}",
+        args.connections,
+        frames,
+        args.bytes,
+        args.per_write,
+        elapsed.as_secs_f64(),
+        frames as f64 / elapsed.as_secs_f64(),
+        received.load(Ordering::Relaxed),
+        expected
+    );
+    println!(
+        "  writer (server side, core {}): {:.2} µs per frame, {:.2} µs per write, {:.0}% of its core",
+        args.writer_cpu,
+        cpu.as_secs_f64() * 1e6 / frames.max(1) as f64,
+        cpu.as_secs_f64() * 1e6 / written.max(1) as f64,
+        100.0 * cpu.as_secs_f64() / elapsed.as_secs_f64()
+    );
+    println!(
+        "  reader (client side, core {}): {:.2} µs per frame, in all (connecting and draining too)",
+        args.reader_cpu,
+        reader_cpu.as_secs_f64() * 1e6 / frames.max(1) as f64
+    );
+    Ok(())
+}
+
+/// A blocking loopback connection from `source` to `to`, made on `runtime`.
+fn loopback_connect(
+    runtime: &tokio::runtime::Runtime,
+    source: Ipv4Addr,
+    to: SocketAddr,
+) -> anyhow::Result<std::net::TcpStream> {
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::V4(SocketAddrV4::new(source, 0)))?;
+        socket.connect(to).await
+    })?;
+    let stream = stream.into_std()?;
+    stream.set_nonblocking(false)?;
+    Ok(stream)
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Scenario::Floor(args) = cli.scenario {
+        return floor(args);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -516,6 +710,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Fanout(args) => fanout(args).await,
             Scenario::Sends(args) => sends(args).await,
             Scenario::Idle(args) => idle(args).await,
+            Scenario::Floor(_) => unreachable!("run before the runtime is built"),
         }
     })
 }
