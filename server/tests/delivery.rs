@@ -194,16 +194,7 @@ async fn presence_follows_tabs_and_is_shown_only_to_those_who_may_see() {
 
 /// The presence snapshot a new connection opens with.
 async fn snapshot(server: &TestServer, cookie: &str) -> Vec<(app::model::UserId, Presence)> {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://{}/ws", server.addr)
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("Cookie", cookie.parse().unwrap());
-    request
-        .headers_mut()
-        .insert("Origin", server.origin().parse().unwrap());
+    let request = server.ws_request(cookie, "");
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     let mut found = None;
     while found.is_none() {
@@ -426,6 +417,22 @@ async fn server_sent_events_carry_the_same_protocol() {
     server.stop().await;
 }
 
+/// A live connection whose TCP receive window is tiny, so the server's socket to it
+/// fills as soon as it reads slowly (or not at all).
+async fn connect_with_small_window(
+    server: &TestServer,
+    cookie: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(server.addr).await.unwrap();
+    let request = server.ws_request(cookie, "");
+    tokio_tungstenite::client_async(request, stream)
+        .await
+        .unwrap()
+        .0
+}
+
 #[tokio::test]
 async fn a_stalled_reader_is_cut_off_while_others_keep_receiving() {
     let dir = tempfile::tempdir().unwrap();
@@ -443,22 +450,7 @@ async fn a_stalled_reader_is_cut_off_while_others_keep_receiving() {
     let channel = server.channel(&alice_cookie, "internal").await;
 
     // A client that completes the handshake with a tiny receive window, then never reads.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let stream = socket.connect(server.addr).await.unwrap();
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://{}/ws", server.addr)
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("Cookie", bob_cookie.parse().unwrap());
-    request
-        .headers_mut()
-        .insert("Origin", server.origin().parse().unwrap());
-    let (stalled, _) = tokio_tungstenite::client_async(request, stream)
-        .await
-        .unwrap();
+    let stalled = connect_with_small_window(&server, &bob_cookie).await;
 
     let mut bob = server.connect(&bob_cookie).await;
     let mut alice = server.connect(&alice_cookie).await;
@@ -507,22 +499,7 @@ async fn pings_and_pongs_share_a_full_socket_with_the_servers_frames() {
     let bob_cookie = server.login("bob").await;
     let channel = server.channel(&alice_cookie, "internal").await;
     // Bob's receive window is small, so the server's socket fills.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let stream = socket.connect(server.addr).await.unwrap();
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://{}/ws", server.addr)
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("Cookie", bob_cookie.parse().unwrap());
-    request
-        .headers_mut()
-        .insert("Origin", server.origin().parse().unwrap());
-    let (mut bob, _) = tokio_tungstenite::client_async(request, stream)
-        .await
-        .unwrap();
+    let mut bob = connect_with_small_window(&server, &bob_cookie).await;
     let mut alice = server.connect(&alice_cookie).await;
     server.wait_for_metric("parley_live_connections", 2.0).await;
 

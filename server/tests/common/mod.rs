@@ -368,14 +368,13 @@ impl Endpoint {
         client
     }
 
-    /// Opens a live connection resuming after `after`; returns it with the frames
-    /// replayed before `caught_up`.
-    pub async fn connect_after(
+    /// The upgrade request of a live connection with `cookie`, from the site's own origin;
+    /// `query` is empty or starts with `?`.
+    pub fn ws_request(
         &self,
         cookie: &str,
-        after: Option<EventId>,
-    ) -> (Client, Vec<ServerFrame>) {
-        let query = after.map(|a| format!("?after={a}")).unwrap_or_default();
+        query: &str,
+    ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
         let mut request = format!("ws://{}/ws{query}", self.addr)
             .into_client_request()
             .unwrap();
@@ -385,6 +384,18 @@ impl Endpoint {
         request
             .headers_mut()
             .insert("Origin", HeaderValue::from_str(&self.origin()).unwrap());
+        request
+    }
+
+    /// Opens a live connection resuming after `after`; returns it with the frames
+    /// replayed before `caught_up`.
+    pub async fn connect_after(
+        &self,
+        cookie: &str,
+        after: Option<EventId>,
+    ) -> (Client, Vec<ServerFrame>) {
+        let query = after.map(|a| format!("?after={a}")).unwrap_or_default();
+        let request = self.ws_request(cookie, &query);
         let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
         let mut client = Client {
             socket,
