@@ -111,7 +111,7 @@ pub struct Config {
     /// The most writes committed together in one transaction (group commit): one fsync
     /// for all of them. Larger batches cost fewer pages and calls per message under load
     /// and nothing when it is quiet (a batch is whatever is waiting).
-    #[arg(long, env = "PARLEY_WRITE_BATCH", default_value_t = 1024)]
+    #[arg(long, env = "PARLEY_WRITE_BATCH", default_value_t = crate::store::sqlite::DEFAULT_WRITE_BATCH)]
     pub write_batch: usize,
     /// With SQLite: the WAL's size in MiB at which a checkpoint copies it into the
     /// database, on a thread of its own (the writer finishes the last part and the WAL

@@ -31,6 +31,10 @@ pub use writer::Indexing;
 /// The migrations for this engine, embedded in the binary and applied at start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
+/// The most writes committed together unless `PARLEY_WRITE_BATCH` says otherwise: with
+/// 512 sends in flight, two commits per round became one (BENCHMARKS.md, issue 11).
+pub const DEFAULT_WRITE_BATCH: usize = 1_024;
+
 /// How the SQLite file is opened.
 #[derive(Clone, Debug)]
 pub struct SqliteSettings {
@@ -51,7 +55,7 @@ impl Default for SqliteSettings {
         Self {
             read_connections: 8,
             busy_timeout: Duration::from_secs(5),
-            max_batch: 256,
+            max_batch: DEFAULT_WRITE_BATCH,
             indexing: Indexing::default(),
             checkpoint_at_bytes: checkpointer::DEFAULT_CHECKPOINT_MIB << 20,
         }
