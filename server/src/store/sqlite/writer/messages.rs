@@ -19,24 +19,32 @@ pub(super) fn append(
     own_reads: &mut OwnReads,
 ) -> StoreResult<Appended> {
     let client_id = message.client_id.to_string();
-    let inserted: Option<(i64, i64)> = tx
+    // No `RETURNING`: SQLite gathers returned rows in a temporary B-tree it opens and
+    // zeroes for every statement; the row id and the conversation's counter (which the
+    // insert's trigger has just moved) are read back instead (BENCHMARKS.md, issue 11).
+    let changed = tx
         .prepare_cached(
             "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at_ms, reply_to) \
              SELECT ?1, last_seq + 1, ?2, ?3, ?4, ?5, ?6 FROM conversations WHERE id = ?1 \
-             ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, seq",
+             ON CONFLICT (sender_id, client_id) DO NOTHING",
         )?
-        .query_row(
-            params![
-                message.conversation_id.0,
-                message.sender_id.0,
-                client_id,
-                message.body,
-                message.created_at_ms,
-                message.reply_to.map(|m| m.0),
-            ],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
+        .execute(params![
+            message.conversation_id.0,
+            message.sender_id.0,
+            client_id,
+            message.body,
+            message.created_at_ms,
+            message.reply_to.map(|m| m.0),
+        ])?;
+    let inserted: Option<(i64, i64)> = if changed == 1 {
+        let id = tx.last_insert_rowid();
+        let seq = tx
+            .prepare_cached("SELECT seq FROM messages WHERE id = ?")?
+            .query_row([id], |row| row.get(0))?;
+        Some((id, seq))
+    } else {
+        None
+    };
     let Some((id, seq)) = inserted else {
         let earlier: i64 = tx
             .prepare_cached("SELECT id FROM messages WHERE sender_id = ? AND client_id = ?")?

@@ -361,19 +361,18 @@ fn insert_event(
     read: Option<(i64, i64)>,
     now_ms: i64,
 ) -> rusqlite::Result<EventId> {
+    // No `RETURNING` (see messages::append): the row id is the event id.
     tx.prepare_cached(
         "INSERT INTO events (kind, conversation_id, message_id, user_id, seq, created_at_ms) \
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES (?, ?, ?, ?, ?, ?)",
     )?
-    .query_row(
-        params![
-            kind,
-            conversation,
-            message,
-            read.map(|(user, _)| user),
-            read.map(|(_, seq)| seq),
-            now_ms
-        ],
-        |row| row.get(0).map(EventId),
-    )
+    .execute(params![
+        kind,
+        conversation,
+        message,
+        read.map(|(user, _)| user),
+        read.map(|(_, seq)| seq),
+        now_ms
+    ])?;
+    Ok(EventId(tx.last_insert_rowid()))
 }
