@@ -20,8 +20,9 @@ pub(super) fn append(
 ) -> StoreResult<Appended> {
     let client_id = message.client_id.to_string();
     // No `RETURNING`: SQLite gathers returned rows in a temporary B-tree it opens and
-    // zeroes for every statement; the row id and the conversation's counter (which the
-    // insert's trigger has just moved) are read back instead (BENCHMARKS.md, issue 11).
+    // zeroes for every statement. A resent `client_id` changes no row; otherwise the new
+    // row's id is `last_insert_rowid()` and its `seq` is read back from it (BENCHMARKS.md,
+    // issue 11).
     let changed = tx
         .prepare_cached(
             "INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, created_at_ms, reply_to) \
@@ -36,16 +37,7 @@ pub(super) fn append(
             message.created_at_ms,
             message.reply_to.map(|m| m.0),
         ])?;
-    let inserted: Option<(i64, i64)> = if changed == 1 {
-        let id = tx.last_insert_rowid();
-        let seq = tx
-            .prepare_cached("SELECT seq FROM messages WHERE id = ?")?
-            .query_row([id], |row| row.get(0))?;
-        Some((id, seq))
-    } else {
-        None
-    };
-    let Some((id, seq)) = inserted else {
+    if changed == 0 {
         let earlier: i64 = tx
             .prepare_cached("SELECT id FROM messages WHERE sender_id = ? AND client_id = ?")?
             .query_row(params![message.sender_id.0, client_id], |row| row.get(0))?;
@@ -55,7 +47,11 @@ pub(super) fn append(
             })?,
             event_id: None,
         });
-    };
+    }
+    let id = tx.last_insert_rowid();
+    let seq: i64 = tx
+        .prepare_cached("SELECT seq FROM messages WHERE id = ?")?
+        .query_row([id], |row| row.get(0))?;
     let event_id = insert_event(
         tx,
         "message",

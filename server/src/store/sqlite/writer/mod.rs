@@ -343,13 +343,12 @@ fn user_event(
     user: UserId,
     now_ms: i64,
 ) -> rusqlite::Result<EventId> {
+    // No `RETURNING` (see messages::append): the row id is the event id.
     tx.prepare_cached(
-        "INSERT INTO events (kind, conversation_id, user_id, created_at_ms) \
-         VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO events (kind, conversation_id, user_id, created_at_ms) VALUES (?, ?, ?, ?)",
     )?
-    .query_row(params![kind, conversation.0, user.0, now_ms], |row| {
-        row.get(0).map(EventId)
-    })
+    .execute(params![kind, conversation.0, user.0, now_ms])?;
+    Ok(EventId(tx.last_insert_rowid()))
 }
 
 /// Appends an event in the transaction that makes the change it records.
